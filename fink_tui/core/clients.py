@@ -1,0 +1,107 @@
+"""Kafka clients built from :class:`~fink_tui.config.Settings`, with librdkafka's own log
+lines kept off the terminal and its errors remembered, so a request that times out can say
+why (authentication failed, broker unreachable) in one line.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient
+
+from fink_tui.config import Settings
+from fink_tui.core.errors import StreamError, classify, describe_kafka_error
+
+KAFKA_LOG = logging.getLogger("fink_tui.kafka")
+KAFKA_LOG.addHandler(logging.NullHandler())
+KAFKA_LOG.propagate = False
+
+CONSUMER_DEFAULTS: dict[str, Any] = {
+    "auto.offset.reset": "earliest",  # as fink-client: a new group reads what is kept
+    "enable.auto.commit": True,
+    # Offsets are stored by hand once alerts are handed over, so auto-commit never commits
+    # past an alert the user did not get.
+    "enable.auto.offset.store": False,
+    "auto.commit.interval.ms": 1000,
+}
+
+
+class ErrorTracker:
+    """librdkafka's ``error_cb``: remembers the last error that explains a silence."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self.last: KafkaError | None = None
+        self.kind = ""
+
+    def __call__(self, error: KafkaError) -> None:
+        kind = classify(error)
+        with self._lock:
+            if kind in ("auth", "unreachable") or self.last is None:
+                self.last = error
+                self.kind = kind
+
+    def clear(self) -> None:
+        """Forget errors seen so far (after a request succeeded)."""
+        with self._lock:
+            self.last = None
+            self.kind = ""
+
+    def explain(self, fallback: BaseException | str) -> StreamError:
+        """A StreamError for a failed call: the remembered cause if there is one."""
+        with self._lock:
+            error = self.last
+        text = describe_kafka_error(error) if error is not None else (
+            describe_kafka_error(fallback) if isinstance(fallback, BaseException) else fallback
+        )
+        return StreamError(self._settings.redact(f"{self._settings.servers}: {text}"))
+
+
+def _base(settings: Settings, tracker: ErrorTracker, **overrides: Any) -> dict[str, Any]:
+    timeout_ms = int(settings.maxtimeout * 1000)
+    conf = settings.kafka_config(
+        **{"socket.connection.setup.timeout.ms": max(timeout_ms, 1000)}, **overrides
+    )
+    conf["error_cb"] = tracker
+    conf["logger"] = KAFKA_LOG
+    return conf
+
+
+def make_consumer(
+    settings: Settings, tracker: ErrorTracker, **overrides: Any
+) -> Consumer:
+    """A consumer of the settings' group, with at-least-once offset handling."""
+    if not settings.group_id:
+        raise StreamError(
+            "no consumer group set: pass --group-id, or register with fink-client (groupid)"
+        )
+    return Consumer(_base(settings, tracker, **{**CONSUMER_DEFAULTS, **overrides}))
+
+
+def make_admin(settings: Settings, tracker: ErrorTracker) -> AdminClient:
+    """An admin client for lag and offset requests."""
+    return AdminClient(_base(settings, tracker))
+
+
+def check_topics(admin: AdminClient, topics: Iterable[str], tracker: ErrorTracker,
+                 timeout: float) -> list[str]:
+    """All topic names the broker shows, raising a clear StreamError when it cannot answer."""
+    try:
+        names = sorted(admin.list_topics(timeout=timeout).topics)
+    except KafkaException as exc:
+        raise tracker.explain(exc) from exc
+    missing = [t for t in topics if t not in names]
+    if missing:
+        raise StreamError(f"unknown topic: {', '.join(missing)} (see `fink-tui topics`)")
+    return names
+
+
+def livestream_first(names: Iterable[str]) -> list[str]:
+    """Topic names with Fink's Livestream topics (``fink_*``) first, internal ones dropped."""
+    visible = [n for n in names if not n.startswith("__")]
+    return sorted(visible, key=lambda n: (not n.startswith("fink_"), n))

@@ -1,0 +1,56 @@
+"""Errors of the stream core, worded for the person at the terminal."""
+
+from __future__ import annotations
+
+from confluent_kafka import KafkaError, KafkaException
+
+
+class StreamError(RuntimeError):
+    """Something between fink-tui and the broker failed; the message says what, in one line."""
+
+
+AUTH_CODES = {
+    KafkaError._AUTHENTICATION,
+    KafkaError.SASL_AUTHENTICATION_FAILED,
+    KafkaError.GROUP_AUTHORIZATION_FAILED,
+    KafkaError.TOPIC_AUTHORIZATION_FAILED,
+    KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+}
+UNREACHABLE_CODES = {KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._RESOLVE}
+
+
+def kafka_error_of(exc: BaseException) -> KafkaError | None:
+    """The KafkaError inside a KafkaException, if any."""
+    if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
+        return exc.args[0]
+    return None
+
+
+def classify(error: KafkaError | None) -> str:
+    """``auth``, ``unreachable``, ``timeout`` or ``other``."""
+    if error is None:
+        return "other"
+    code = error.code()
+    if code in AUTH_CODES:
+        return "auth"
+    if code in UNREACHABLE_CODES:
+        return "unreachable"
+    if code == KafkaError._TIMED_OUT:
+        return "timeout"
+    return "other"
+
+
+def describe_kafka_error(exc: BaseException | KafkaError) -> str:
+    """One line for a Kafka failure, without the client's internal prefixes."""
+    error = exc if isinstance(exc, KafkaError) else kafka_error_of(exc)
+    if error is None:
+        return str(exc)
+    kind = classify(error)
+    text = error.str()
+    if kind == "auth":
+        return f"authentication failed: {text}"
+    if kind == "unreachable":
+        return f"broker unreachable: {text}"
+    if kind == "timeout":
+        return f"the servers did not answer in time: {text}"
+    return text

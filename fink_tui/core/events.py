@@ -1,0 +1,130 @@
+"""What the stream worker tells its owner (events) and what it can be told (commands).
+
+Plain dataclasses with no Textual in sight: the app wraps events in its own messages, the
+headless commands and the tests read them directly.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from fink_tui.core.decode import Alert, DecodeFailure, SchemaInfo
+from fink_tui.core.lag import LagSnapshot
+from fink_tui.core.reset import ResetPlan, ResetTarget
+
+# --- events (worker -> owner) -------------------------------------------------------------
+
+CONNECTING = "connecting"
+CONNECTED = "connected"
+AUTH_FAILED = "authentication failed"
+UNREACHABLE = "unreachable"
+ERROR = "error"
+STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class AlertsReceived:
+    """One poll cycle's worth of messages: decoded alerts and failures, in offset order."""
+
+    alerts: tuple[Alert, ...]
+    failures: tuple[DecodeFailure, ...]
+    received_at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class LagUpdated:
+    """A fresh lag snapshot of the group."""
+
+    snapshot: LagSnapshot
+
+
+@dataclass(frozen=True)
+class ConnectionChanged:
+    """The worker's link to the broker changed state; ``detail`` says why."""
+
+    state: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ResetPlanned:
+    """A reset plan is ready to be shown for confirmation."""
+
+    plan: ResetPlan
+
+
+@dataclass(frozen=True)
+class OffsetsReset:
+    """A plan was applied; ``snapshot`` is read back from the broker afterwards."""
+
+    plan: ResetPlan
+    snapshot: LagSnapshot
+
+
+@dataclass(frozen=True)
+class CommandFailed:
+    """A command could not be carried out (bad reset scope, broker refusal, bad schema)."""
+
+    command: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SchemaForced:
+    """The forced schema changed (None: back to the schemas in the message keys)."""
+
+    schema: SchemaInfo | None
+
+
+@dataclass(frozen=True)
+class PauseChanged:
+    """Consumption was paused or resumed."""
+
+    paused: bool
+
+
+Event = (
+    AlertsReceived | LagUpdated | ConnectionChanged | ResetPlanned | OffsetsReset
+    | CommandFailed | SchemaForced | PauseChanged
+)
+
+# --- commands (owner -> worker) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanReset:
+    """Make a plan for moving ``topic``/``partition`` (None: all) to ``target``."""
+
+    target: ResetTarget
+    topic: str | None = None
+    partition: int | None = None
+
+
+@dataclass(frozen=True)
+class ApplyReset:
+    """Apply a plan (after the user confirmed it)."""
+
+    plan: ResetPlan
+
+
+@dataclass(frozen=True)
+class SetPaused:
+    """Pause or resume fetching (the group membership is kept)."""
+
+    paused: bool
+
+
+@dataclass(frozen=True)
+class ForceSchema:
+    """Decode with this schema instead of the keys' (None: stop forcing)."""
+
+    schema: SchemaInfo | None
+
+
+@dataclass(frozen=True)
+class RefreshLag:
+    """Take a lag snapshot now."""
+
+
+Command = PlanReset | ApplyReset | SetPaused | ForceSchema | RefreshLag

@@ -1,0 +1,1 @@
+"""The demo: synthetic Fink alerts (ZTF and Rubin/LSST shaped) to feed a local broker."""

@@ -1,0 +1,36 @@
+"""Shared fixtures: a real tansu broker on a loopback port, and a clean environment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fink_tui.core.broker import EmbeddedBroker
+from tests.helpers import FINK_DATA
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[EmbeddedBroker]:
+    """A real Kafka-protocol broker (tansu, in memory) for the whole test session."""
+    with EmbeddedBroker() as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No developer config, credentials, theme or export folder leaks into a test."""
+    for name in ("FINKCLIENT_DIR", "CONFIG_DIR", "DATA_DIR", "EXPORT_DIR"):
+        (tmp_path / name.lower()).mkdir()
+        monkeypatch.setenv(f"FINK_TUI_{name}", str(tmp_path / name.lower()))
+    for name in ("SERVERS", "GROUP_ID", "TOPICS", "USERNAME", "PASSWORD", "SURVEY",
+                 "MAXTIMEOUT", "SCHEMA"):
+        monkeypatch.delenv(f"FINK_TUI_{name}", raising=False)
+    monkeypatch.delenv("TEXTUAL_THEME", raising=False)
+    return tmp_path
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not FINK_DATA.is_dir():
+        raise pytest.UsageError(f"the real Fink alerts are missing: {FINK_DATA}")

@@ -1,0 +1,111 @@
+"""Test helpers: the real Fink alerts of ../shared/fink-data in Fink's wire format, a producer
+that suits the test broker, and settings for a fast group join on it."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import fastavro
+from confluent_kafka import Producer
+
+from fink_tui.config import Settings
+
+FINK_DATA = Path(os.environ.get("FINK_DATA", Path(__file__).resolve().parents[2] / "shared" / "fink-data"))
+ZTF_ALERTS = FINK_DATA / "ztf" / "ztf-alerts.avro"
+LSST_ALERTS = FINK_DATA / "lsst" / "lsst-alerts.avro"
+OLD_ZTF_ALERT = FINK_DATA / "ztf" / "fink-broker-sample-alert-1.avro"
+ZTF_SCHEMA_JSON = next((FINK_DATA / "ztf").glob("avro_schema_ftransfer_ztf_*.json"), FINK_DATA)
+SCHEMA_25 = FINK_DATA / "schemas" / "distribution_schema_fink_ztf_2.5_3.5.3.avsc"
+
+# The test broker joins a group only after the client's rebalance timeout: keep it short.
+FAST_GROUP = (
+    ("session.timeout.ms", "2000"),
+    ("max.poll.interval.ms", "2000"),
+    ("heartbeat.interval.ms", "500"),
+)
+
+
+@cache
+def read_alerts(path: Path) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
+    """The writer schema and the records of an Avro container file."""
+    with path.open("rb") as fh:
+        reader = fastavro.reader(fh)
+        records = tuple(reader)
+        return reader.writer_schema, records
+
+
+@cache
+def wire_messages(path: Path) -> tuple[tuple[bytes, bytes], ...]:
+    """The alerts of ``path`` as Fink sends them: (schema JSON key, schemaless Avro value)."""
+    schema, records = read_alerts(path)
+    key = json.dumps(schema).encode()
+    parsed = fastavro.parse_schema(schema)
+    out = []
+    for record in records:
+        buf = io.BytesIO()
+        fastavro.schemaless_writer(buf, parsed, record)
+        out.append((key, buf.getvalue()))
+    return tuple(out)
+
+
+def producer(bootstrap: str) -> Producer:
+    """A producer whose watermarks the test broker gets right (one record per batch)."""
+    return Producer({
+        "bootstrap.servers": bootstrap,
+        "batch.num.messages": 1,
+        "linger.ms": 0,
+        "message.max.bytes": 10_000_000,
+    })
+
+
+def produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes]],
+            partition: int | None = None, timestamp_ms: int | None = None) -> None:
+    """Produce and wait for every delivery."""
+    p = producer(bootstrap)
+    errors: list[str] = []
+
+    def report(err: Any, _msg: Any) -> None:
+        if err is not None:
+            errors.append(str(err))
+
+    for key, value in messages:
+        kwargs: dict[str, Any] = {"key": key, "value": value, "on_delivery": report}
+        if partition is not None:
+            kwargs["partition"] = partition
+        if timestamp_ms is not None:
+            kwargs["timestamp"] = timestamp_ms
+        p.produce(topic, **kwargs)
+        p.poll(0)
+    assert p.flush(30) == 0
+    assert not errors, errors
+
+
+def settings_for(bootstrap: str, group: str, topics: list[str], **more: Any) -> Settings:
+    """Settings for the test broker, with a fast group join."""
+    return Settings(servers=bootstrap, group_id=group, topics=tuple(topics), maxtimeout=5.0,
+                    kafka=FAST_GROUP, **more)
+
+
+def wait_until(predicate: Any, timeout: float = 20.0, every: float = 0.05) -> bool:
+    """Poll ``predicate`` until it is true or the time is up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    return bool(predicate())
+
+
+def unique(prefix: str) -> str:
+    """A fresh name for a topic or group, so tests sharing a broker do not meet."""
+    unique.n += 1  # type: ignore[attr-defined]
+    return f"{prefix}_{os.getpid()}_{unique.n}"  # type: ignore[attr-defined]
+
+
+unique.n = 0  # type: ignore[attr-defined]

@@ -1,0 +1,133 @@
+"""Settings merging: defaults < fink-client credentials < own file < environment < CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fink_tui.config import ConfigError, Settings, load_settings, search_directories
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+FC12 = """survey: lsst
+username: astro
+password: s3cr3t-pw
+servers: kafka-lsst.example:24499
+groupid: lsst_group
+maxtimeout: 7
+topics:
+  - fink_early_sn_candidates_lsst
+  - fink_sso_lsst
+"""
+FC8 = """username: old
+password: null
+group_id: old_group
+servers: kafka.example:24499
+mytopics: [fink_sso_ztf_candidates_ztf]
+maxtimeout: 10
+"""
+
+
+def test_defaults(isolated_env: Path) -> None:
+    """With nothing configured: ZTF, no servers, and a clear error when servers are needed."""
+    settings = load_settings(env={})
+    assert settings.survey == "ztf" and settings.topics == ()
+    with pytest.raises(ConfigError, match="no Kafka servers"):
+        settings.kafka_config()
+
+
+def test_finkclient_12_per_survey_file(isolated_env: Path) -> None:
+    """--survey lsst reads lsst_credentials.yml with fink-client 12's keys (groupid, topics)."""
+    dirs = search_directories()
+    write(dirs.finkclient / "lsst_credentials.yml", FC12)
+    s = load_settings({"survey": "lsst"})
+    assert s.group_id == "lsst_group"
+    assert s.topics == ("fink_early_sn_candidates_lsst", "fink_sso_lsst")
+    assert s.servers == "kafka-lsst.example:24499" and s.maxtimeout == 7.0
+    assert s.uses_sasl
+    conf = s.kafka_config()
+    assert conf["security.protocol"] == "sasl_plaintext"
+    assert conf["sasl.mechanism"] == "SCRAM-SHA-512"
+
+
+def test_finkclient_8_file(isolated_env: Path) -> None:
+    """fink-client 8's credentials.yml (group_id, mytopics, password null) is read for ZTF."""
+    write(search_directories().finkclient / "credentials.yml", FC8)
+    s = load_settings({})
+    assert s.group_id == "old_group" and s.topics == ("fink_sso_ztf_candidates_ztf",)
+    assert s.username == "old" and s.password == "" and not s.uses_sasl
+    conf = s.kafka_config()
+    assert "security.protocol" not in conf and "sasl.username" not in conf
+    assert conf["group.id"] == "old_group"
+
+
+def test_username_without_password_is_plain_kafka(isolated_env: Path) -> None:
+    """As Fink's Livestream is read today: a group id, no SASL."""
+    s = Settings(servers="h:1", group_id="g", username="me")
+    assert "security.protocol" not in s.kafka_config()
+
+
+def test_priority_order(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Own config file beats fink-client, environment beats file, CLI beats environment."""
+    dirs = search_directories()
+    write(dirs.finkclient / "ztf_credentials.yml", FC12.replace("lsst_group", "fc_group"))
+    write(dirs.config / "config.toml", 'group_id = "file_group"\nmaxtimeout = 3\n'
+          '[kafka]\n"fetch.max.bytes" = 1000\n"enable.partition.eof" = false\n'
+          '[ztf]\ntopics = ["fink_kn_candidates_ztf"]\n')
+    s = load_settings({})
+    assert s.group_id == "file_group" and s.maxtimeout == 3.0
+    assert s.topics == ("fink_kn_candidates_ztf",)
+    assert s.kafka_config()["fetch.max.bytes"] == "1000"
+    assert s.kafka_config()["enable.partition.eof"] == "false"
+    monkeypatch.setenv("FINK_TUI_GROUP_ID", "env_group")
+    monkeypatch.setenv("FINK_TUI_PASSWORD", "from-env")
+    s = load_settings({})
+    assert s.group_id == "env_group" and s.password == "from-env"
+    s = load_settings({"group_id": "cli_group", "topics": "a,b", "kafka": ["x.y=1"]})
+    assert s.group_id == "cli_group" and s.topics == ("a", "b")
+    assert s.kafka_config()["x.y"] == "1"
+    assert s.sources[-1] == "command line"
+
+
+def test_config_option_names_a_credentials_file(isolated_env: Path, tmp_path: Path) -> None:
+    """--config FILE reads that fink-client file instead of ~/.finkclient."""
+    path = write(tmp_path / "mine.yml", FC8)
+    s = load_settings({}, credentials_file=str(path))
+    assert s.group_id == "old_group"
+    with pytest.raises(ConfigError, match="no such"):
+        load_settings({}, credentials_file=str(tmp_path / "missing.yml"))
+
+
+def test_bad_inputs_are_clear(isolated_env: Path, tmp_path: Path) -> None:
+    """Unknown survey, broken YAML, unknown keys and bad -X values name the culprit."""
+    with pytest.raises(ConfigError, match="unknown survey"):
+        load_settings({"survey": "hst"})
+    broken = write(tmp_path / "broken.yml", "username: [unclosed")
+    with pytest.raises(ConfigError, match="broken.yml"):
+        load_settings({}, credentials_file=str(broken))
+    write(search_directories().config / "config.toml", "colour = 'red'\n")
+    with pytest.raises(ConfigError, match="unknown setting 'colour'"):
+        load_settings({})
+    (search_directories().config / "config.toml").unlink()
+    with pytest.raises(ConfigError, match="key=value"):
+        load_settings({"kafka": ["novalue"]})
+
+
+def test_password_never_in_repr(isolated_env: Path) -> None:
+    """The password stays out of repr/str and is masked by redact()."""
+    s = Settings(servers="h:1", group_id="g", username="me", password="hunter2-secret")
+    assert "hunter2-secret" not in repr(s) and "hunter2-secret" not in str(s)
+    assert s.redact("failed for hunter2-secret") == "failed for ********"
+
+
+def test_directories_follow_the_environment(isolated_env: Path) -> None:
+    """Every path comes from one function that the environment redirects."""
+    dirs = search_directories()
+    assert str(dirs.config).startswith(str(isolated_env))
+    assert str(dirs.exports).startswith(str(isolated_env))

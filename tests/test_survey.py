@@ -1,0 +1,67 @@
+"""Survey field mapping, time scales and light curves (no broker)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from fink_tui.core.survey import (
+    cutout_bytes,
+    flux_to_mag,
+    jd_to_utc,
+    light_curve,
+    mjd_tai_to_utc,
+    schema_survey,
+)
+from tests.helpers import LSST_ALERTS, ZTF_ALERTS, read_alerts
+
+
+def test_time_scales() -> None:
+    """JD 2451545.0 is J2000 noon UTC; MJD TAI loses the 37 leap seconds."""
+    assert jd_to_utc(2451545.0) == datetime(2000, 1, 1, 12, tzinfo=UTC)
+    assert mjd_tai_to_utc(51544.5) == datetime(2000, 1, 1, 11, 59, 23, tzinfo=UTC)
+
+
+def test_flux_to_mag() -> None:
+    """3631 Jy is AB magnitude 0; non-positive flux has no magnitude."""
+    assert flux_to_mag(3631e9) == pytest.approx(0.0, abs=1e-3)
+    assert flux_to_mag(-5.0) is None and flux_to_mag(None) is None
+
+
+def test_survey_of_real_schemas() -> None:
+    """The real schemas are recognised by their fields."""
+    assert schema_survey(read_alerts(ZTF_ALERTS)[0]) == "ztf"
+    assert schema_survey(read_alerts(LSST_ALERTS)[0]) == "lsst"
+    assert schema_survey({"type": "record", "name": "x", "fields": []}) == "unknown"
+
+
+def test_ztf_light_curve_has_detections_and_upper_limits() -> None:
+    """candidate + prv_candidates, oldest first; entries without magpsf are upper limits."""
+    _, records = read_alerts(ZTF_ALERTS)
+    record = max(records, key=lambda r: len(r["prv_candidates"] or []))
+    points = light_curve(record, "ztf")
+    assert len(points) == len(record["prv_candidates"]) + 1
+    assert points == sorted(points, key=lambda p: p.time)
+    uppers = [p for p in points if p.upper]
+    detections = [p for p in points if not p.upper]
+    assert uppers and detections
+    assert {p.band for p in points} <= {"g", "r", "i"}
+
+
+def test_lsst_light_curve_fluxes() -> None:
+    """diaSource + prvDiaSources fluxes, and forced photometry marked as such."""
+    _, records = read_alerts(LSST_ALERTS)
+    record = records[0]
+    points = light_curve(record, "lsst")
+    forced = [p for p in points if p.forced]
+    assert len(points) - len(forced) == len(record["prvDiaSources"]) + 1
+    assert forced
+
+
+def test_cutouts_of_both_surveys() -> None:
+    """ZTF stamps are gzipped FITS inside a record; LSST's are plain FITS bytes."""
+    ztf = read_alerts(ZTF_ALERTS)[1][0]
+    lsst = read_alerts(LSST_ALERTS)[1][0]
+    assert (cutout_bytes(ztf, "cutoutScience") or b"")[:2] == b"\x1f\x8b"
+    assert (cutout_bytes(lsst, "cutoutScience") or b"").startswith(b"SIMPLE")

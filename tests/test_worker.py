@@ -1,0 +1,190 @@
+"""The stream worker against the real broker: delivery, failures, at-least-once, reset, pause."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+
+import pytest
+from confluent_kafka.admin import AdminClient
+
+from fink_tui.core.broker import EmbeddedBroker, free_port
+from fink_tui.core.decode import Alert
+from fink_tui.core.events import (
+    CONNECTED,
+    STOPPED,
+    UNREACHABLE,
+    AlertsReceived,
+    ApplyReset,
+    ConnectionChanged,
+    Event,
+    LagUpdated,
+    OffsetsReset,
+    PauseChanged,
+    PlanReset,
+    ResetPlanned,
+    SetPaused,
+)
+from fink_tui.core.lag import fetch_lag
+from fink_tui.core.reset import ResetTarget
+from fink_tui.core.worker import StreamWorker
+from tests.helpers import (
+    LSST_ALERTS,
+    ZTF_ALERTS,
+    produce,
+    settings_for,
+    unique,
+    wait_until,
+    wire_messages,
+)
+
+
+class Recorder:
+    """A sink that keeps every event, thread-safely."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        with self.lock:
+            self.events.append(event)
+
+    def of(self, kind: type) -> list:  # type: ignore[type-arg]
+        with self.lock:
+            return [e for e in self.events if isinstance(e, kind)]
+
+    def alerts(self) -> list[Alert]:
+        return [a for e in self.of(AlertsReceived) for a in e.alerts]
+
+    def offsets(self) -> list[tuple[str, int, int]]:
+        out = []
+        for e in self.of(AlertsReceived):
+            out += [(x.ref.topic, x.ref.partition, x.ref.offset) for x in (*e.alerts, *e.failures)]
+        return out
+
+
+@pytest.fixture
+def run_worker() -> Iterator:  # type: ignore[type-arg]
+    started: list[StreamWorker] = []
+
+    def start(settings, **kwargs) -> tuple[StreamWorker, Recorder]:  # type: ignore[no-untyped-def]
+        rec = Recorder()
+        worker = StreamWorker(settings, rec, lag_interval=kwargs.pop("lag_interval", 0.5),
+                              **kwargs)
+        worker.start()
+        started.append(worker)
+        return worker, rec
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def test_delivers_both_surveys_and_lists_failures(broker: EmbeddedBroker, run_worker) -> None:  # type: ignore[no-untyped-def]
+    """Real ZTF and LSST alerts arrive decoded; a malformed one is a failure and the stream
+    goes on past it."""
+    ztf, lsst, group = unique("fink_w_ztf"), unique("fink_w_lsst"), unique("g")
+    broker.create_topics({ztf: 2, lsst: 1})
+    z = list(wire_messages(ZTF_ALERTS))[:6]
+    bad = [(z[0][0], z[0][1][:100]), (None, z[1][1]), (b"not json", z[2][1])]
+    produce(broker.bootstrap, ztf, z[:3] + bad + z[3:], partition=0)
+    produce(broker.bootstrap, lsst, list(wire_messages(LSST_ALERTS))[:3], partition=0)
+    worker, rec = run_worker(settings_for(broker.bootstrap, group, [ztf, lsst]))
+    assert wait_until(lambda: len(rec.offsets()) == 12)
+    alerts = rec.alerts()
+    assert {a.summary.survey for a in alerts} == {"ztf", "lsst"}
+    failures = [f for e in rec.of(AlertsReceived) for f in e.failures]
+    assert [(f.ref.topic, f.ref.partition, f.ref.offset) for f in failures] == [
+        (ztf, 0, 3), (ztf, 0, 4), (ztf, 0, 5)]
+    assert "no key" in failures[1].reason and "JSON" in failures[2].reason
+    assert max(a.ref.offset for a in alerts if a.ref.topic == ztf) == 8
+    assert any(e.state == CONNECTED for e in rec.of(ConnectionChanged))
+    assert wait_until(lambda: any(e.snapshot.lag == 0 for e in rec.of(LagUpdated)))
+
+
+def test_at_least_once_across_stop_and_restart(broker: EmbeddedBroker, run_worker) -> None:  # type: ignore[no-untyped-def]
+    """Stop, produce more, restart: every offset is delivered, none skipped, and the
+    committed offsets end at the high watermarks."""
+    topic, group = unique("fink_alo_ztf"), unique("g")
+    broker.create_topics({topic: 2})
+    msgs = list(wire_messages(ZTF_ALERTS))
+    produce(broker.bootstrap, topic, msgs[:10], partition=0)
+    produce(broker.bootstrap, topic, msgs[10:15], partition=1)
+    settings = settings_for(broker.bootstrap, group, [topic])
+    first, rec1 = run_worker(settings)
+    assert wait_until(lambda: len(rec1.offsets()) == 15)
+    first.stop()
+    assert not first.is_alive()
+    assert rec1.of(ConnectionChanged)[-1].state == STOPPED
+    produce(broker.bootstrap, topic, msgs[15:25], partition=0)
+    second, rec2 = run_worker(settings)
+    assert wait_until(lambda: len(rec2.offsets()) >= 10)
+    seen = set(rec1.offsets()) | set(rec2.offsets())
+    expected = {(topic, 0, o) for o in range(20)} | {(topic, 1, o) for o in range(5)}
+    assert seen == expected
+    assert not set(rec1.offsets()) & set(rec2.offsets())  # a clean stop redelivers nothing
+    second.stop()
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    snap = fetch_lag(admin, group, [topic], 10)
+    assert [(p.committed, p.lag) for p in snap.topics[0].partitions] == [(20, 0), (5, 0)]
+
+
+def test_reset_while_running_takes_effect_at_once(broker: EmbeddedBroker, run_worker) -> None:  # type: ignore[no-untyped-def]
+    """A confirmed plan is committed before the worker reports it, and the running consumer
+    reads again from the new offsets."""
+    topic, group = unique("fink_rst_ztf"), unique("g")
+    broker.create_topics({topic: 1})
+    produce(broker.bootstrap, topic, list(wire_messages(ZTF_ALERTS))[:8], partition=0)
+    worker, rec = run_worker(settings_for(broker.bootstrap, group, [topic]))
+    assert wait_until(lambda: len(rec.offsets()) == 8)
+    worker.send(PlanReset(ResetTarget("offset", 3), topic, 0))
+    assert wait_until(lambda: rec.of(ResetPlanned))
+    plan = rec.of(ResetPlanned)[0].plan
+    assert [(r.current, r.new) for r in plan.rows] in ([(8, 3)], [(None, 3)])
+    worker.send(ApplyReset(plan))
+    assert wait_until(lambda: rec.of(OffsetsReset))
+    after = rec.of(OffsetsReset)[0].snapshot
+    assert after.partition(topic, 0).committed == 3  # type: ignore[union-attr]
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    assert fetch_lag(admin, group, [topic], 10).partition(topic, 0).committed in (3, 4, 5, 6, 7, 8)  # type: ignore[union-attr]
+    assert wait_until(lambda: len(rec.offsets()) == 13)
+    assert rec.offsets()[8:] == [(topic, 0, o) for o in range(3, 8)]
+
+
+def test_pause_and_resume(broker: EmbeddedBroker, run_worker) -> None:  # type: ignore[no-untyped-def]
+    """While paused nothing is delivered; on resume the waiting alerts arrive."""
+    topic, group = unique("fink_pause_ztf"), unique("g")
+    broker.create_topics({topic: 1})
+    msgs = list(wire_messages(ZTF_ALERTS))
+    produce(broker.bootstrap, topic, msgs[:2], partition=0)
+    worker, rec = run_worker(settings_for(broker.bootstrap, group, [topic]))
+    assert wait_until(lambda: len(rec.offsets()) == 2)
+    worker.send(SetPaused(True))
+    assert wait_until(lambda: rec.of(PauseChanged))
+    produce(broker.bootstrap, topic, msgs[2:5], partition=0)
+    assert not wait_until(lambda: len(rec.offsets()) > 2, timeout=2)
+    worker.send(SetPaused(False))
+    assert wait_until(lambda: len(rec.offsets()) == 5)
+
+
+def test_unreachable_broker_is_reported_and_stop_is_prompt(run_worker) -> None:  # type: ignore[no-untyped-def]
+    """Nothing listening: the state says unreachable; stopping still ends the thread."""
+    settings = settings_for(f"127.0.0.1:{free_port()}", "g", ["fink_x_ztf"])
+    worker, rec = run_worker(settings)
+    assert wait_until(lambda: any(e.state == UNREACHABLE for e in rec.of(ConnectionChanged)))
+    worker.stop(timeout=5)
+    assert not worker.is_alive()
+
+
+def test_core_imports_no_textual() -> None:
+    """The stream core and the headless commands work without Textual."""
+    code = (
+        "import sys; import fink_tui.core.worker, fink_tui.core.reset, fink_tui.config, "
+        "fink_tui.commands, fink_tui.core.broker; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('textual',)]; "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
