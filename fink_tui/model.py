@@ -1,0 +1,157 @@
+"""What the dashboard knows about the stream, built from the worker's events.
+
+A plain object with no Textual import: the app applies events to it, the screens read it.
+Every collection is bounded, so memory stays flat however long the app runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from fink_tui.core.decode import Alert, DecodeFailure, SchemaInfo
+from fink_tui.core.events import (
+    CONNECTING,
+    AlertsReceived,
+    ConnectionChanged,
+    Event,
+    LagUpdated,
+    OffsetsReset,
+    PauseChanged,
+    SchemaForced,
+)
+from fink_tui.core.lag import LagSnapshot
+
+MAX_ALERTS = 2000
+MAX_FAILURES = 500
+MAX_SCHEMAS = 64
+RATE_BUCKETS = 60
+"""Seconds of alert-rate history kept per topic."""
+LAG_HISTORY = 120
+"""Lag snapshots kept per topic."""
+
+
+@dataclass
+class SchemaSeen:
+    """A schema met on the stream: where, since when, how often."""
+
+    info: SchemaInfo
+    first_seen: float
+    topics: set[str] = field(default_factory=set)
+    alerts: int = 0
+    versions: tuple[tuple[str, str], ...] = ()
+    """Version fields of the first alert decoded with it (schemavsn, fink versions)."""
+
+
+class RateCounter:
+    """Alerts per second of one topic over the last minute, in one-second buckets."""
+
+    def __init__(self, now: float) -> None:
+        self.start = int(now)
+        self.buckets: deque[int] = deque([0], maxlen=RATE_BUCKETS)
+
+    def add(self, count: int, now: float) -> None:
+        """Count ``count`` alerts at ``now``."""
+        self.roll(now)
+        self.buckets[-1] += count
+
+    def roll(self, now: float) -> None:
+        """Open empty buckets up to the second of ``now``."""
+        second = int(now)
+        current = self.start + len(self.buckets) - 1
+        if second - current > RATE_BUCKETS:
+            self.buckets.clear()
+            self.buckets.append(0)
+            self.start = second
+            return
+        while current < second:
+            self.buckets.append(0)
+            current += 1
+        self.start = second - len(self.buckets) + 1
+
+    def per_second(self, window: int = 10) -> float:
+        """Mean rate over the last ``window`` complete seconds."""
+        done = list(self.buckets)[:-1][-window:]
+        return sum(done) / len(done) if done else 0.0
+
+
+class StreamState:
+    """The dashboard's model of the stream."""
+
+    def __init__(
+        self, max_alerts: int = MAX_ALERTS, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.clock = clock
+        self.alerts: deque[Alert] = deque(maxlen=max_alerts)
+        """Newest last; the table shows them newest first."""
+        self.failures: deque[DecodeFailure] = deque(maxlen=MAX_FAILURES)
+        self.failure_count = 0
+        self.alert_count = 0
+        self.schemas: dict[str, SchemaSeen] = {}
+        self.forced: SchemaInfo | None = None
+        self.rates: dict[str, RateCounter] = {}
+        self.lag: LagSnapshot | None = None
+        self.lag_history: dict[str, deque[int]] = {}
+        self.connection = ConnectionChanged(CONNECTING)
+        self.paused = False
+        self.version = 0
+        """Bumped on every change, so views redraw only when something changed."""
+
+    def apply(self, event: Event) -> None:
+        """Fold one worker event into the state."""
+        self.version += 1
+        if isinstance(event, AlertsReceived):
+            self._add(event)
+        elif isinstance(event, LagUpdated | OffsetsReset):
+            self._set_lag(event.snapshot)
+        elif isinstance(event, ConnectionChanged):
+            self.connection = event
+        elif isinstance(event, SchemaForced):
+            self.forced = event.schema
+        elif isinstance(event, PauseChanged):
+            self.paused = event.paused
+
+    def _add(self, event: AlertsReceived) -> None:
+        now = event.received_at
+        per_topic: dict[str, int] = {}
+        for alert in event.alerts:
+            self.alerts.append(alert)
+            per_topic[alert.ref.topic] = per_topic.get(alert.ref.topic, 0) + 1
+            self._saw_schema(alert, now)
+        for failure in event.failures:
+            self.failures.append(failure)
+            per_topic.setdefault(failure.ref.topic, 0)
+        self.alert_count += len(event.alerts)
+        self.failure_count += len(event.failures)
+        for topic, count in per_topic.items():
+            self.rates.setdefault(topic, RateCounter(now)).add(count, now)
+
+    def _saw_schema(self, alert: Alert, now: float) -> None:
+        seen = self.schemas.get(alert.schema.fingerprint)
+        if seen is None:
+            if len(self.schemas) >= MAX_SCHEMAS:
+                oldest = min(self.schemas.values(), key=lambda s: s.first_seen)
+                del self.schemas[oldest.info.fingerprint]
+            seen = SchemaSeen(alert.schema, now, versions=alert.summary.versions)
+            self.schemas[alert.schema.fingerprint] = seen
+        seen.topics.add(alert.ref.topic)
+        seen.alerts += 1
+
+    def _set_lag(self, snapshot: LagSnapshot) -> None:
+        self.lag = snapshot
+        for topic in snapshot.topics:
+            history = self.lag_history.setdefault(topic.topic, deque(maxlen=LAG_HISTORY))
+            history.append(topic.lag)
+
+    def tick(self) -> None:
+        """Let time pass for the rate counters (so a quiet topic's rate falls to zero)."""
+        now = self.clock()
+        for counter in self.rates.values():
+            counter.roll(now)
+
+    @property
+    def rate(self) -> float:
+        """Alerts per second over all topics."""
+        return sum(c.per_second() for c in self.rates.values())

@@ -1,0 +1,73 @@
+"""One alert in full: its fields, its light curve and its three cutouts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from fink_tui.core.decode import Alert
+from fink_tui.core.survey import CUTOUT_FIELDS, cutout_bytes, light_curve
+from fink_tui.widgets.cutout import CutoutView
+from fink_tui.widgets.fields_tree import FieldsTree
+from fink_tui.widgets.light_curve import LightCurvePlot
+
+if TYPE_CHECKING:
+    from fink_tui.app import FinkApp
+
+
+class AlertScreen(Screen[None]):
+    """The detail of an alert opened from the feed."""
+
+    BINDINGS = [
+        Binding("escape,q", "app.pop_screen", "Back", tooltip="Back to the feed", id="alert.back"),
+        Binding("s", "save_alert", "Save .avro", tooltip="Save the alert with its schema",
+                id="alert.save"),
+    ]
+    """Keys of the alert view."""
+
+    DEFAULT_CSS = """
+    AlertScreen #title { height: 1; background: $panel; padding: 0 1; }
+    AlertScreen #fields { width: 42%; border-right: solid $panel-lighten-2; }
+    AlertScreen #curve { height: 1fr; }
+    AlertScreen #cutouts { height: 18; }
+    """
+
+    def __init__(self, alert: Alert) -> None:
+        super().__init__()
+        self.alert = alert
+        self.record = alert.record()
+
+    def compose(self) -> ComposeResult:
+        s, r = self.alert.summary, self.alert.ref
+        title = (f"[b]{s.object_id or '?'}[/b]  source {s.source_id}  [dim]│[/dim]  {r.topic} "
+                 f"\\[{r.partition}] offset {r.offset}  [dim]│[/dim]  {s.classification}  "
+                 f"[dim]│ schema {self.alert.schema.fingerprint}[/dim]")
+        yield Static(title, id="title")
+        with Horizontal():
+            yield FieldsTree(self.record, id="fields")
+            with Vertical():
+                yield LightCurvePlot(light_curve(self.record, s.survey), s.survey, id="curve")
+                with Horizontal(id="cutouts"):
+                    for name in CUTOUT_FIELDS:
+                        label = name.removeprefix("cutout")
+                        yield CutoutView(label, cutout_bytes(self.record, name))
+        yield Footer()
+
+    def action_save_alert(self) -> None:
+        """Save the alert as an Avro file carrying its schema, in the data folder."""
+        from fink_tui.commands import save_alert
+
+        app = cast("FinkApp", self.app)
+        folder = app.directories.data / "alerts"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = save_alert(self.alert, folder)
+        except OSError as exc:
+            app.report_error(f"cannot save the alert: {exc}")
+            return
+        self.notify(f"saved {path}", title="Alert saved")

@@ -1,0 +1,31 @@
+"""What every dashboard screen shares: the status line, and redrawing from the model."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual.screen import Screen
+
+from fink_tui.model import StreamState
+from fink_tui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from fink_tui.app import FinkApp
+
+
+class DashboardScreen(Screen[None]):
+    """A screen drawn from the app's :class:`StreamState`."""
+
+    @property
+    def fink(self) -> FinkApp:
+        """The app, typed."""
+        return cast("FinkApp", self.app)
+
+    def on_screen_resume(self) -> None:
+        self.update_view(self.fink.state)
+
+    def update_view(self, state: StreamState) -> None:
+        """Redraw from the model (called a few times a second while shown)."""
+        bars = self.query(StatusBar)
+        if bars:
+            bars.first().show(state, self.fink.settings.group_id, self.fink.settings.survey)

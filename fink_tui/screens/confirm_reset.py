@@ -1,0 +1,81 @@
+"""The last word before offsets move: the plan, partition by partition."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Label
+
+from fink_tui.core.reset import ResetPlan
+
+
+class ConfirmResetModal(ModalScreen[bool]):
+    """Shows exactly what will change; returns True only if the user applies it."""
+
+    BINDINGS = [
+        Binding("y", "apply", "Apply", tooltip="Commit the new offsets now", id="confirm.apply"),
+        Binding("n,escape", "cancel", "Cancel", tooltip="Change nothing", id="confirm.cancel"),
+    ]
+    """Keys of the confirmation."""
+
+    DEFAULT_CSS = """
+    ConfirmResetModal { align: center middle; }
+    ConfirmResetModal > Vertical {
+        width: 90; height: auto; max-height: 90%; border: thick $error; background: $surface;
+        padding: 1 2;
+    }
+    ConfirmResetModal DataTable { height: auto; max-height: 20; margin: 1 0; }
+    ConfirmResetModal Horizontal { height: auto; align-horizontal: right; }
+    ConfirmResetModal Button { margin-left: 2; }
+    """
+
+    def __init__(self, plan: ResetPlan) -> None:
+        super().__init__()
+        self.plan = plan
+
+    def compose(self) -> ComposeResult:
+        plan = self.plan
+        moving = len(plan.changes)
+        with Vertical():
+            yield Label(
+                f"Reset group [b]{plan.group}[/b], {plan.scope}, to "
+                f"[b]{plan.target.describe()}[/b]: {moving} of {len(plan.rows)} partition(s) move."
+            )
+            table: DataTable[str | Text] = DataTable(show_cursor=False)
+            table.add_columns("Topic [Partition]", "Current", "", "New", "Messages")
+            for r in plan.rows:
+                current = "-" if r.current is None else f"{r.current:,}"
+                delta = r.new - (r.current if r.current is not None else r.low)
+                style = "bold" if r.changes else "dim"
+                table.add_row(
+                    Text(f"{r.topic} [{r.partition}]", style=style),
+                    Text(current, justify="right", style=style),
+                    "→",
+                    Text(f"{r.new:,}", justify="right", style=style),
+                    Text(f"{'re-read' if delta < 0 else 'skip'} {abs(delta):,}" if delta
+                         else "unchanged", style="yellow" if delta else "dim"),
+                )
+            yield table
+            with Horizontal():
+                yield Button("Apply (y)", variant="error", id="apply", disabled=not moving)
+                yield Button("Cancel (n)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "apply":
+            self.action_apply()
+        else:
+            self.action_cancel()
+
+    def action_apply(self) -> None:
+        """Confirm: the offsets are committed now."""
+        self.dismiss(bool(self.plan.changes))
+
+    def action_cancel(self) -> None:
+        """Change nothing."""
+        self.dismiss(False)

@@ -1,0 +1,98 @@
+"""The Feed screen: alerts as they arrive, newest first, with rates per topic."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Input
+
+from fink_tui.core.events import SetPaused
+from fink_tui.model import StreamState
+from fink_tui.screens.base import DashboardScreen
+from fink_tui.widgets.alert_table import AlertTable
+from fink_tui.widgets.status_bar import StatusBar
+from fink_tui.widgets.topic_rates import TopicRates
+
+
+class FeedScreen(DashboardScreen):
+    """Live alerts; Enter opens one."""
+
+    BINDINGS = [
+        Binding("space", "toggle_pause", "Pause", tooltip="Pause or resume the stream",
+                id="feed.pause"),
+        Binding("slash", "filter", "Filter", tooltip="Filter rows on any shown column",
+                id="feed.filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="feed.clear_filter"),
+        Binding("enter", "open_alert", "Open", tooltip="Fields, light curve and cutouts",
+                id="feed.open"),
+    ]
+    """Keys of the feed."""
+
+    DEFAULT_CSS = """
+    FeedScreen #filter { dock: bottom; display: none; }
+    FeedScreen #filter.visible { display: block; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        yield AlertTable(id="alerts")
+        yield TopicRates(id="rates")
+        yield Input(placeholder="filter: text in any column (Enter to apply, Esc to clear)",
+                    id="filter")
+        yield Footer()
+
+    def update_view(self, state: StreamState) -> None:
+        super().update_view(state)
+        table = self.query_one(AlertTable)
+        table.show(list(state.alerts), state.version)
+        self.query_one(TopicRates).show(state)
+        table.border_title = (f"{len(table.shown)} shown of {len(state.alerts)} kept"
+                              + (f" — filter: {table.filter_text}" if table.filter_text else ""))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_alert":
+            return self.query_one(AlertTable).selected_alert() is not None or None
+        return True
+
+    def action_toggle_pause(self) -> None:
+        """Pause or resume consumption (paused: nothing new is read or committed)."""
+        self.fink.send_command(SetPaused(not self.fink.state.paused))
+
+    def action_filter(self) -> None:
+        """Show the filter input."""
+        box = self.query_one("#filter", Input)
+        box.add_class("visible")
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        """Drop the filter and hide its input."""
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.remove_class("visible")
+        self._apply_filter("")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self._apply_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            if not event.value:
+                event.input.remove_class("visible")
+            self.query_one(AlertTable).focus()
+
+    def _apply_filter(self, text: str) -> None:
+        table = self.query_one(AlertTable)
+        table.filter_text = text.strip()
+        self.update_view(self.fink.state)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open_alert()
+
+    def action_open_alert(self) -> None:
+        """Open the selected alert: fields, light curve, cutouts."""
+        alert = self.query_one(AlertTable).selected_alert()
+        if alert is not None:
+            from fink_tui.screens.alert import AlertScreen
+
+            self.app.push_screen(AlertScreen(alert))

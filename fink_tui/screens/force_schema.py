@@ -1,0 +1,46 @@
+"""Asking for a schema file to force, with path completion."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label
+
+from fink_tui.core.decode import SchemaError, SchemaInfo, load_schema_file
+from fink_tui.widgets.path_suggester import PathSuggester
+
+
+class ForceSchemaModal(ModalScreen[SchemaInfo | None]):
+    """Returns the parsed schema, or None when cancelled."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="force.cancel")]
+    """Keys of the dialog."""
+
+    DEFAULT_CSS = """
+    ForceSchemaModal { align: center middle; }
+    ForceSchemaModal > Vertical {
+        width: 90; height: auto; border: thick $accent; background: $surface; padding: 1 2;
+    }
+    ForceSchemaModal #error { color: $error; height: auto; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Decode every alert with this schema (.avsc or .json) instead of the "
+                        "one in the message keys.  → completes the path; Enter loads; Esc cancels.")
+            yield Input(placeholder="path/to/schema.avsc", suggester=PathSuggester(), id="path")
+            yield Label("", id="error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        try:
+            schema = load_schema_file(event.value.strip())
+        except SchemaError as exc:
+            self.query_one("#error", Label).update(str(exc))
+            return
+        self.dismiss(schema)
+
+    def action_cancel(self) -> None:
+        """Close without forcing anything."""
+        self.dismiss(None)

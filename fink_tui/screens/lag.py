@@ -1,0 +1,103 @@
+"""The Lag screen: where the group stands on each partition, resets, and exports."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer
+
+from fink_tui.core.events import PlanReset, RefreshLag
+from fink_tui.core.reset import ResetTarget, scope_text
+from fink_tui.model import StreamState
+from fink_tui.screens.base import DashboardScreen
+from fink_tui.widgets.lag_table import LagTable
+from fink_tui.widgets.lag_trends import LagTrends
+from fink_tui.widgets.status_bar import StatusBar
+
+
+class LagScreen(DashboardScreen):
+    """Committed vs lag per topic and partition, refreshed every few seconds."""
+
+    BINDINGS = [
+        Binding("r", "refresh_lag", "Refresh", tooltip="Ask the broker now", id="lag.refresh"),
+        Binding("e", "toggle_empty", "Empty partitions", tooltip="Show or hide empty partitions",
+                id="lag.toggle_empty"),
+        Binding("p", "reset('partition')", "Reset partition",
+                tooltip="Move the selected partition's committed offset", id="lag.reset_partition"),
+        Binding("t", "reset('topic')", "Reset topic",
+                tooltip="Move every partition of the selected topic", id="lag.reset_topic"),
+        Binding("A", "reset('all')", "Reset all", tooltip="Move every partition of every topic",
+                id="lag.reset_all"),
+        Binding("x", "export", "Export", tooltip="Save the table as SVG, CSV and JSON",
+                id="lag.export"),
+    ]
+    """Keys of the lag table."""
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        yield LagTable(id="lag-table")
+        yield LagTrends(id="trends")
+        yield Footer()
+
+    def update_view(self, state: StreamState) -> None:
+        super().update_view(state)
+        table = self.query_one(LagTable)
+        table.show(state.lag)
+        if state.lag is not None:
+            table.border_title = f"group {state.lag.group} — total lag {state.lag.lag:,}"
+        else:
+            table.border_title = "waiting for the first lag snapshot…"
+        self.query_one(LagTrends).show(state)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "reset" and parameters:
+            selected = self.query_one(LagTable).selected()
+            if parameters[0] == "partition":
+                return (selected is not None and selected[1] is not None) or None
+            if parameters[0] == "topic":
+                return selected is not None or None
+            return self.fink.state.lag is not None or None
+        if action == "export":
+            return self.fink.state.lag is not None or None
+        return True
+
+    def action_refresh_lag(self) -> None:
+        """Take a lag snapshot now."""
+        self.fink.send_command(RefreshLag())
+
+    def action_toggle_empty(self) -> None:
+        """Show or hide partitions with nothing committed and nothing to read."""
+        table = self.query_one(LagTable)
+        table.show_empty = not table.show_empty
+        table.show(self.fink.state.lag)
+
+    def action_reset(self, scope: str) -> None:
+        """Choose a target for the scope, then ask the worker for the plan to confirm."""
+        selected = self.query_one(LagTable).selected()
+        topic = partition = None
+        if scope in ("topic", "partition") and selected is not None:
+            topic = selected[0]
+            partition = selected[1] if scope == "partition" else None
+        from fink_tui.screens.reset_offsets import ResetOffsetsModal
+
+        def chosen(target: ResetTarget | None) -> None:
+            if target is not None:
+                self.fink.send_command(PlanReset(target, topic, partition))
+
+        self.app.push_screen(
+            ResetOffsetsModal(self.fink.settings.group_id, scope_text(topic, partition)), chosen
+        )
+
+    def action_export(self) -> None:
+        """Save the table as an SVG screenshot, plus CSV and JSON, in the export folder."""
+        from fink_tui.export import export_lag_files
+
+        snapshot = self.fink.state.lag
+        if snapshot is None:
+            return
+        try:
+            paths = export_lag_files(self.app, snapshot, self.fink.directories.exports)
+        except OSError as exc:
+            self.fink.report_error(f"cannot export the lag table: {exc}")
+            return
+        self.notify("\n".join(str(p) for p in paths), title="Lag table exported", timeout=8)

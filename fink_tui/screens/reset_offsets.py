@@ -1,0 +1,102 @@
+"""Choosing where to move a group's offsets: earliest, latest, an offset, a time, or ±N."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet
+
+from fink_tui.core.reset import ResetTarget, parse_target
+
+CHOICES = (
+    ("earliest", "Earliest — read everything kept again"),
+    ("latest", "Latest — skip to the end"),
+    ("offset", "Offset — an exact offset"),
+    ("time", "Time — first alert at or after an ISO-8601 time (UTC)"),
+    ("shift", "Shift — move by ±N from the committed offset"),
+)
+NEEDS_VALUE = {"offset": "e.g. 1200", "time": "e.g. 2026-11-24T03:00:00", "shift": "e.g. -100"}
+
+
+class ResetOffsetsModal(ModalScreen[ResetTarget | None]):
+    """Returns the chosen target, or None when cancelled."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="reset.cancel")]
+    """Keys of the dialog."""
+
+    DEFAULT_CSS = """
+    ResetOffsetsModal { align: center middle; }
+    ResetOffsetsModal > Vertical {
+        width: 72; height: auto; border: thick $warning; background: $surface; padding: 1 2;
+    }
+    ResetOffsetsModal #value { margin-top: 1; }
+    ResetOffsetsModal #error { color: $error; height: auto; }
+    ResetOffsetsModal Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
+    ResetOffsetsModal Button { margin-left: 2; }
+    """
+
+    def __init__(self, group: str, scope: str) -> None:
+        super().__init__()
+        self.group = group
+        self.scope = scope
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"Reset group [b]{self.group}[/b] on [b]{self.scope}[/b] to:")
+            with RadioSet(id="kind"):
+                for i, (key, text) in enumerate(CHOICES):
+                    yield RadioButton(text, value=i == 0, name=key)
+            yield Input(placeholder="", id="value", disabled=True)
+            yield Label("", id="error")
+            with Horizontal():
+                yield Button("Show plan", variant="warning", id="plan")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(RadioSet).focus()
+
+    def _kind(self) -> str:
+        pressed = self.query_one(RadioSet).pressed_button
+        return str(pressed.name) if pressed is not None else "earliest"
+
+    def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
+        box = self.query_one("#value", Input)
+        kind = self._kind()
+        box.disabled = kind not in NEEDS_VALUE
+        box.placeholder = NEEDS_VALUE.get(kind, "")
+        if not box.disabled:
+            box.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "plan":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def _submit(self) -> None:
+        kind = self._kind()
+        value = self.query_one("#value", Input).value.strip()
+        try:
+            if kind == "shift":
+                target = parse_target(None, int(value))
+            elif kind in ("offset", "time"):
+                if not value:
+                    raise ValueError(f"type the {kind} first")
+                target = parse_target(value)
+                if kind == "offset" and target.kind != "offset":
+                    raise ValueError(f"not an offset: {value!r}")
+            else:
+                target = parse_target(kind)
+        except ValueError as exc:
+            self.query_one("#error", Label).update(str(exc))
+            return
+        self.dismiss(target)
+
+    def action_cancel(self) -> None:
+        """Close without resetting anything."""
+        self.dismiss(None)

@@ -1,0 +1,227 @@
+"""The Schema screen: schemas seen on the stream, the forced one, their differences, and the
+messages that did not decode."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Footer, Static
+
+from fink_tui.core.decode import SchemaInfo
+from fink_tui.core.events import ForceSchema
+from fink_tui.core.schema_diff import schema_diff
+from fink_tui.model import SchemaSeen, StreamState
+from fink_tui.screens.base import DashboardScreen
+from fink_tui.widgets.schema_tree import SchemaTree
+from fink_tui.widgets.status_bar import StatusBar
+
+FORCED = "forced"
+
+
+def utc(stamp: float) -> str:
+    """A Unix time as UTC text."""
+    return datetime.fromtimestamp(stamp, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class SchemaScreen(DashboardScreen):
+    """Schemas per topic, a schema's fields, the forced-schema diff, decode failures."""
+
+    BINDINGS = [
+        Binding("f", "force_schema", "Force schema", tooltip="Decode with a schema file",
+                id="schema.force"),
+        Binding("u", "unforce_schema", "Unforce", tooltip="Back to the schemas in the keys",
+                id="schema.unforce"),
+        Binding("d", "dump_schema", "Dump schema",
+                tooltip="Write the selected schema (or a failed message's key) to a file",
+                id="schema.dump"),
+    ]
+    """Keys of the schema screen."""
+
+    DEFAULT_CSS = """
+    SchemaScreen #left { width: 55%; }
+    SchemaScreen #schemas { height: 1fr; }
+    SchemaScreen #failures { height: 1fr; border-top: solid $panel-lighten-2; }
+    SchemaScreen #tree { height: 1fr; border-left: solid $panel-lighten-2; }
+    SchemaScreen #diff { height: auto; max-height: 14; border-left: solid $panel-lighten-2;
+                         border-top: solid $panel-lighten-2; padding: 0 1; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._shown_version = -1
+        self._tree_for: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        with Horizontal():
+            with Vertical(id="left"):
+                schemas: DataTable[str | Text] = DataTable(cursor_type="row", id="schemas")
+                schemas.add_columns("Fingerprint", "Topics", "Alerts", "First seen (UTC)",
+                                    "Versions", "Schema")
+                schemas.border_title = "Schemas seen"
+                yield schemas
+                failures: DataTable[str | Text] = DataTable(cursor_type="row", id="failures")
+                failures.add_columns("Topic", "Part.", "Offset", "Schema", "Reason")
+                yield failures
+            with Vertical():
+                yield SchemaTree("schema", id="tree")
+                yield Static("", id="diff")
+        yield Footer()
+
+    def _schemas(self) -> DataTable[str | Text]:
+        return self.query_one("#schemas", DataTable)
+
+    def _failures(self) -> DataTable[str | Text]:
+        return self.query_one("#failures", DataTable)
+
+    def update_view(self, state: StreamState) -> None:
+        super().update_view(state)
+        if state.version == self._shown_version:
+            return
+        self._shown_version = state.version
+        self._fill_schemas(state)
+        self._fill_failures(state)
+        self._show_selected()
+
+    def _fill_schemas(self, state: StreamState) -> None:
+        table = self._schemas()
+        keep = self._selected_fingerprint()
+        table.clear()
+        if state.forced is not None:
+            table.add_row(Text(state.forced.fingerprint, style="bold magenta"),
+                          "(forced from file)", "", "", "", state.forced.name, key=FORCED)
+        for seen in sorted(state.schemas.values(), key=lambda s: s.first_seen):
+            versions = " ".join(f"{k}={v}" for k, v in seen.versions)
+            table.add_row(seen.info.fingerprint, ", ".join(sorted(seen.topics)),
+                          Text(f"{seen.alerts:,}", justify="right"), utc(seen.first_seen),
+                          versions, seen.info.name, key=seen.info.fingerprint)
+        if keep is not None:
+            try:
+                table.move_cursor(row=table.get_row_index(keep), animate=False)
+            except Exception:
+                pass
+
+    def _fill_failures(self, state: StreamState) -> None:
+        table = self._failures()
+        table.border_title = f"Decode failures: {state.failure_count}"
+        if table.row_count == len(state.failures) and table.row_count < state.failures.maxlen:
+            return
+        keep = table.cursor_row
+        table.clear()
+        for n, failure in enumerate(reversed(state.failures)):
+            r = failure.ref
+            table.add_row(r.topic, str(r.partition), str(r.offset),
+                          failure.fingerprint or "-", Text(failure.reason, style="red"),
+                          key=str(n))
+        if table.row_count:
+            table.move_cursor(row=min(keep, table.row_count - 1), animate=False)
+
+    def _selected_fingerprint(self) -> str | None:
+        table = self._schemas()
+        if not table.row_count:
+            return None
+        try:
+            value = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:
+            return None
+        return None if value is None else str(value)
+
+    def _selected_schema(self) -> SchemaInfo | None:
+        fingerprint = self._selected_fingerprint()
+        state = self.fink.state
+        if fingerprint == FORCED:
+            return state.forced
+        seen: SchemaSeen | None = state.schemas.get(fingerprint or "")
+        return seen.info if seen else None
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "schemas":
+            self._show_selected()
+
+    def _show_selected(self) -> None:
+        info = self._selected_schema()
+        tree = self.query_one(SchemaTree)
+        key = None if info is None else f"{info.fingerprint}/{info.forced}"
+        if key != self._tree_for:
+            self._tree_for = key
+            title = f"{info.name} ({info.fingerprint})" if info else "no schema seen yet"
+            tree.show_schema(info.schema if info else None, title)
+        self.query_one("#diff", Static).update(self._diff_text(info))
+
+    def _diff_text(self, info: SchemaInfo | None) -> Text:
+        forced = self.fink.state.forced
+        if forced is None:
+            return Text("No forced schema: alerts decode with the schema in their key. "
+                        "Press f to force one from a file.", style="dim")
+        if info is None or info.forced:
+            return Text("Select a schema seen on the stream to compare it with the forced one.",
+                        style="dim")
+        changes = schema_diff(info.schema, forced.schema)
+        text = Text(f"forced {forced.fingerprint} vs stream {info.fingerprint}: ", style="bold")
+        if not changes:
+            text.append("same fields and types", style="green")
+            return text
+        text.append(f"{len(changes)} difference(s)\n")
+        style = {"added": "green", "removed": "red", "changed": "yellow"}
+        for change in changes[:40]:
+            sign = {"added": "+", "removed": "-", "changed": "~"}[change.kind]
+            detail = change.new if change.kind == "added" else change.old
+            if change.kind == "changed":
+                detail = f"{change.old} → {change.new}"
+            text.append(f"{sign} {change.path}  {detail}\n", style=style[change.kind])
+        if len(changes) > 40:
+            text.append(f"… and {len(changes) - 40} more\n", style="dim")
+        return text
+
+    def action_force_schema(self) -> None:
+        """Pick a schema file to decode with."""
+        from fink_tui.screens.force_schema import ForceSchemaModal
+
+        def chosen(schema: SchemaInfo | None) -> None:
+            if schema is not None:
+                self.fink.send_command(ForceSchema(schema))
+
+        self.app.push_screen(ForceSchemaModal(), chosen)
+
+    def action_unforce_schema(self) -> None:
+        """Decode with the schemas in the message keys again."""
+        self.fink.send_command(ForceSchema(None))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "unforce_schema":
+            return self.fink.state.forced is not None or None
+        return True
+
+    def action_dump_schema(self) -> None:
+        """Write the selected failure's key schema, or the selected schema, to a file."""
+        folder = self.fink.directories.data / "schemas"
+        failures = self._failures()
+        state = self.fink.state
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if failures.has_focus and failures.row_count:
+                failure = list(reversed(state.failures))[failures.cursor_row]
+                r = failure.ref
+                path = folder / f"{r.topic}_{r.partition}_{r.offset}_key.json"
+                if failure.key is None:
+                    self.fink.report_error(f"{r.topic} [{r.partition}] offset {r.offset} "
+                                           "has no key: there is no schema to dump")
+                    return
+                path.write_bytes(failure.key)
+            else:
+                info = self._selected_schema()
+                if info is None:
+                    self.notify("no schema selected", severity="warning")
+                    return
+                path = folder / f"{info.name}_{info.fingerprint}.avsc"
+                path.write_text(json.dumps(info.schema, indent=2), encoding="utf-8")
+        except OSError as exc:
+            self.fink.report_error(f"cannot write the schema: {exc}")
+            return
+        self.notify(str(Path(path)), title="Schema written")

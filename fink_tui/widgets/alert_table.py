@@ -1,0 +1,93 @@
+"""The live table of alerts, newest first, with a text filter."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from fink_tui.core.decode import Alert
+
+COLUMNS = ("Time (UTC)", "Topic", "Object", "Source", "RA", "Dec", "Mag / Flux", "Band", "Class")
+BAND_STYLES = {"u": "magenta", "g": "green", "r": "red", "i": "dark_orange", "z": "yellow",
+               "y": "bright_yellow"}
+
+
+def alert_key(alert: Alert) -> str:
+    """A row key unique on the broker: topic, partition, offset."""
+    r = alert.ref
+    return f"{r.topic}/{r.partition}/{r.offset}"
+
+
+def alert_cells(alert: Alert) -> tuple[str, ...]:
+    """The shown text of an alert, one string per column (also what the filter searches)."""
+    s = alert.summary
+    return (
+        s.time.strftime("%Y-%m-%d %H:%M:%S") if s.time else "",
+        alert.ref.topic,
+        s.object_id or f"{alert.ref.partition}:{alert.ref.offset}",
+        s.source_id,
+        f"{s.ra:.5f}" if s.ra is not None else "",
+        f"{s.dec:+.5f}" if s.dec is not None else "",
+        s.brightness,
+        s.band,
+        s.classification,
+    )
+
+
+class AlertTable(DataTable[str | Text]):
+    """Alerts newest first; redrawn from the model, keeping the cursor on its alert."""
+
+    DEFAULT_CSS = """
+    AlertTable { height: 1fr; }
+    """
+
+    def __init__(self, max_rows: int = 500, **kwargs: object) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+        self.max_rows = max_rows
+        self.filter_text = ""
+        self.shown: dict[str, Alert] = {}
+        self._signature: tuple[int, int, str] = (-1, -1, "")
+
+    def on_mount(self) -> None:
+        for name in COLUMNS:
+            self.add_column(name, key=name)
+
+    def show(self, alerts: list[Alert], version: int) -> None:
+        """Show ``alerts`` (oldest first, as the model keeps them) newest first."""
+        signature = (version, len(alerts), self.filter_text)
+        if signature == self._signature:
+            return
+        self._signature = signature
+        needle = self.filter_text.lower()
+        rows: list[tuple[str, Alert, tuple[str, ...]]] = []
+        for alert in reversed(alerts):
+            cells = alert_cells(alert)
+            if needle and not any(needle in c.lower() for c in cells):
+                continue
+            rows.append((alert_key(alert), alert, cells))
+            if len(rows) >= self.max_rows:
+                break
+        current = self.selected_key()
+        self.clear()
+        self.shown = {}
+        for key, alert, cells in rows:
+            styled = list[str | Text](cells)
+            styled[7] = Text(cells[7], style=BAND_STYLES.get(cells[7], ""))
+            self.add_row(*styled, key=key)
+            self.shown[key] = alert
+        if current in self.shown:
+            self.move_cursor(row=self.get_row_index(current), animate=False)
+
+    def selected_key(self) -> str | None:
+        """The key of the row under the cursor, if any."""
+        if not self.row_count:
+            return None
+        try:
+            return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
+        except Exception:
+            return None
+
+    def selected_alert(self) -> Alert | None:
+        """The alert under the cursor, if any."""
+        key = self.selected_key()
+        return self.shown.get(key) if key else None

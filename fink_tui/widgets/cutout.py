@@ -1,0 +1,69 @@
+"""An alert cutout (a small FITS image) drawn in the terminal with textual-image."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import warnings
+
+import numpy as np
+from astropy.io import fits
+from astropy.visualization import ZScaleInterval
+from PIL import Image as PILImage
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Label
+from textual_image.widget import HalfcellImage
+
+
+def cutout_array(data: bytes) -> np.ndarray:
+    """The pixels of a cutout: gzipped (ZTF) or plain (LSST) FITS, first HDU with an image."""
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # LSST stamps carry a non-standard SIMPLE card
+        with fits.open(io.BytesIO(data), ignore_missing_simple=True) as hdus:
+            for hdu in hdus:
+                if hdu.data is not None and getattr(hdu.data, "ndim", 0) == 2:
+                    return np.array(hdu.data, dtype=float)
+    raise ValueError("no image in this FITS file")
+
+
+def cutout_image(pixels: np.ndarray) -> PILImage.Image:
+    """A grey-scale picture of the pixels, scaled with zscale as astronomers expect."""
+    finite = np.nan_to_num(pixels, nan=np.nanmedian(pixels) if np.isfinite(pixels).any() else 0)
+    low, high = ZScaleInterval().get_limits(finite)
+    scaled = np.clip((finite - low) / ((high - low) or 1.0), 0, 1)
+    # FITS rows run bottom-up; pictures top-down.
+    return PILImage.fromarray((np.flipud(scaled) * 255).astype(np.uint8), mode="L")
+
+
+class CutoutView(Vertical):
+    """One titled cutout, or why it cannot be shown."""
+
+    DEFAULT_CSS = """
+    CutoutView { width: 1fr; height: 1fr; }
+    CutoutView > Label { width: 100%; text-align: center; text-style: bold; }
+    CutoutView > HalfcellImage { width: 100%; height: 1fr; }
+    CutoutView > .missing { color: $text-muted; }
+    """
+
+    def __init__(self, title: str, data: bytes | None, **kwargs: str) -> None:
+        super().__init__(**kwargs)
+        self.title = title
+        self.data = data
+
+    def compose(self) -> ComposeResult:
+        if self.data is None:
+            yield Label(self.title)
+            yield Label("no cutout in this alert", classes="missing")
+            return
+        try:
+            pixels = cutout_array(self.data)
+        except (OSError, ValueError) as exc:
+            yield Label(self.title)
+            yield Label(f"cannot read this cutout: {exc}", classes="missing")
+            return
+        height, width = pixels.shape
+        yield Label(f"{self.title} {width}×{height}")
+        yield HalfcellImage(cutout_image(pixels))

@@ -1,0 +1,57 @@
+"""An alert's fields as a tree, built lazily (an LSST alert has tens of thousands of values)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+PREVIEW = 60
+
+
+def describe(value: Any) -> Text:
+    """The one-line preview of a value."""
+    if isinstance(value, bytes):
+        return Text(f"<{len(value):,} bytes>", style="dim")
+    if isinstance(value, dict):
+        return Text(f"{{{len(value)} fields}}", style="dim")
+    if isinstance(value, list):
+        return Text(f"[{len(value)} items]", style="dim")
+    if value is None:
+        return Text("null", style="dim italic")
+    if isinstance(value, float):
+        return Text(f"{value:.10g}", style="cyan")
+    if isinstance(value, bool | int):
+        return Text(str(value), style="cyan")
+    text = str(value)
+    return Text(repr(text if len(text) <= PREVIEW else text[:PREVIEW] + "…"), style="green")
+
+
+class FieldsTree(Tree[Any]):
+    """Every field of an alert record; containers open on demand."""
+
+    def __init__(self, record: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__("alert", data=record, **kwargs)
+        self.show_root = False
+        self.guide_depth = 3
+
+    def on_mount(self) -> None:
+        self._fill(self.root)
+        self.root.expand()
+
+    def _fill(self, node: TreeNode[Any]) -> None:
+        value = node.data
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for name, child in items:
+            label = Text.assemble((f"{name}", "bold"), " ", describe(child))
+            if isinstance(child, dict | list) and child:
+                node.add(label, data=child)
+            else:
+                node.add_leaf(label, data=child)
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded[Any]) -> None:
+        node = event.node
+        if not node.children and isinstance(node.data, dict | list):
+            self._fill(node)

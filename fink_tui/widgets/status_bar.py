@@ -1,0 +1,51 @@
+"""The status line on every screen: connection, group, alert rate, decode failures."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from fink_tui.core.events import AUTH_FAILED, CONNECTED, ERROR, UNREACHABLE
+from fink_tui.model import StreamState
+
+STATE_STYLES = {
+    CONNECTED: "bold green",
+    AUTH_FAILED: "bold red",
+    UNREACHABLE: "bold red",
+    ERROR: "bold red",
+}
+
+
+class StatusBar(Static):
+    """One line that always says where the stream stands."""
+
+    DEFAULT_CSS = """
+    StatusBar { height: 1; background: $panel; color: $text; padding: 0 1; }
+    """
+
+    def show(self, state: StreamState, group: str, survey: str) -> None:
+        """Redraw from the model."""
+        conn = state.connection
+        text = Text()
+        text.append("● ", STATE_STYLES.get(conn.state, "bold yellow"))
+        text.append(conn.state, STATE_STYLES.get(conn.state, "yellow"))
+        if conn.detail and conn.state != CONNECTED:
+            text.append(f" ({conn.detail})", "dim")
+        text.append("  │  group ", "dim")
+        text.append(group or "-", "bold")
+        text.append(f" ({survey})", "dim")
+        text.append("  │  ", "dim")
+        text.append(f"{state.rate:.1f}", "bold")
+        text.append(" alerts/s", "dim")
+        text.append(f"  {state.alert_count:,} received", "dim")
+        text.append("  │  ", "dim")
+        style = "bold red" if state.failure_count else "dim"
+        n = state.failure_count
+        text.append(f"{n} decode failure{'' if n == 1 else 's'}", style)
+        if state.forced is not None:
+            text.append("  │  forced schema ", "dim")
+            text.append(state.forced.fingerprint, "bold magenta")
+        if state.paused:
+            text.append("  │  ", "dim")
+            text.append("PAUSED", "bold reverse yellow")
+        self.update(text)
