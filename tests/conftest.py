@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from pytest_textual_snapshot import SVGImageExtension
+
 from fink_tui.core.broker import EmbeddedBroker
 from tests.helpers import FINK_DATA
 
@@ -34,3 +36,12 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def pytest_sessionstart(session: pytest.Session) -> None:
     if not FINK_DATA.is_dir():
         raise pytest.UsageError(f"the real Fink alerts are missing: {FINK_DATA}")
+
+
+def _snapshot_dirname(cls: type, *, test_location: object) -> str:
+    """Keep the SVG snapshots in the top-level snapshots/ folder."""
+    return str(SNAPSHOT_DIR / test_location.basename)  # type: ignore[attr-defined]
+
+
+SNAPSHOT_DIR = Path(__file__).resolve().parents[1] / "snapshots"
+SVGImageExtension.dirname = classmethod(_snapshot_dirname)  # type: ignore[method-assign,assignment]

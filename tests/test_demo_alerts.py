@@ -75,7 +75,8 @@ def test_each_kind_round_trips_through_the_wire_format(
     decoded = decode(key, value)
     assert decoded.keys() == record.keys()
     if survey == "lsst":
-        assert decoded["diaSourceId"] == record["diaSourceId"] == decoded["diaSource"]["diaSourceId"]
+        assert decoded["diaSourceId"] == decoded["diaSource"]["diaSourceId"]
+        assert decoded["diaSourceId"] == record["diaSourceId"]
         assert decoded["diaSource"]["band"] in "ugrizy"
         assert decoded["lsst_schema_version"] == "lsst.v10_0"
     else:
@@ -121,46 +122,65 @@ def test_lsst_cutouts_are_plain_fits_with_the_source_in_the_difference(
 
 
 def test_supernovae_rise_then_fall(factory: AlertFactory) -> None:
-    """A mature SN: upper limits, then a rise to a peak, then a decline."""
-    checked = 0
-    for _ in range(40):
-        record = factory.ztf_alert("sn")
-        if record["finkclass"] != "SN candidate":
-            continue
-        checked += 1
+    """A mature SN: upper limits, then a rise to a peak, then a decline.
+
+    Every one has faded since its brightest point; the rise shows in most (a survey that skips
+    nights can miss it, as ZTF does).
+    """
+    mature = [a for a in (factory.ztf_alert("sn") for _ in range(40))
+              if a["finkclass"] == "SN candidate"]
+    assert len(mature) >= 15
+    rises = limits_first = 0
+    for record in mature:
         points = ztf_detections(record)
         mags = [float(p["magpsf"]) for p in points]
         peak = int(np.argmin(mags))
-        assert 0 < peak < len(mags) - 1, mags
-        assert mags[0] - mags[peak] > 0.3, mags
-        assert mags[-1] - mags[peak] > 0.1, mags
+        assert peak < len(mags) - 1 and mags[-1] - mags[peak] > 0.1, mags
+        rises += 0 < peak and mags[0] - mags[peak] > 0.3
         limits = [p for p in record["prv_candidates"] if p["magpsf"] is None]
-        assert any(p["jd"] < points[0]["jd"] for p in limits), "no upper limit before the rise"
+        limits_first += any(p["jd"] < points[0]["jd"] for p in limits)
         assert all(p["ra"] is None and 19.0 < p["diffmaglim"] < 21.5 for p in limits)
-    assert checked >= 10
+        assert record["snn_sn_vs_all"] > 0.7
+    assert rises >= 0.75 * len(mature)
+    assert limits_first >= 0.9 * len(mature)
 
 
-def test_early_supernovae_are_still_rising(factory: AlertFactory) -> None:
-    early = [a for a in (factory.ztf_alert("sn") for _ in range(30))
+def test_early_supernovae_are_young_and_rising(factory: AlertFactory) -> None:
+    early = [a for a in (factory.ztf_alert("sn") for _ in range(40))
              if a["finkclass"] == "Early SN Ia candidate"]
-    assert early
+    assert len(early) >= 5
     for record in early:
-        mags = [float(p["magpsf"]) for p in ztf_detections(record)]
-        assert mags[-1] < mags[0] or len(mags) == 1
+        points = ztf_detections(record)
+        assert NOW_JD - points[0]["jd"] < 11.0
+        assert any(p["magpsf"] is None and p["jd"] < points[0]["jd"]
+                   for p in record["prv_candidates"])
+        for fid in (1, 2, 3):  # within a band, later is brighter (allowing for the noise)
+            band = [p for p in points if p["fid"] == fid]
+            if len(band) >= 2 and band[-1]["jd"] - band[0]["jd"] > 0.5:
+                noise = 2 * math.hypot(band[0]["sigmapsf"], band[-1]["sigmapsf"])
+                assert band[-1]["magpsf"] < band[0]["magpsf"] + noise
         assert record["rf_snia_vs_nonia"] > 0.5 and record["snn_sn_vs_all"] > 0.5
 
 
 def test_variable_stars_vary_and_are_catalogued(factory: AlertFactory) -> None:
+    """Most show a variation well above their errors (faint ones near the limit may not)."""
+    varying = 0
     for _ in range(10):
         record = factory.ztf_alert("variable")
-        assert record["finkclass"] in ("RRLyr", "EB*") and record["cdsxmatch"] == record["finkclass"]
-        by_band: dict[int, list[float]] = {}
-        for p in ztf_detections(record):
-            by_band.setdefault(p["fid"], []).append(float(p["magpsf"]))
-        mags = max(by_band.values(), key=len)
-        assert len(mags) >= 5
-        assert 0.2 < max(mags) - min(mags) < 2.0
+        assert record["finkclass"] in ("RRLyr", "EB*")
+        assert record["cdsxmatch"] == record["finkclass"]
         assert record["candidate"]["ndethist"] > 50  # known for years
+        by_band: dict[int, list[dict[str, Any]]] = {}
+        for p in ztf_detections(record):
+            by_band.setdefault(p["fid"], []).append(p)
+        for band in by_band.values():
+            mags = [float(p["magpsf"]) for p in band]
+            sigma = float(np.median([p["sigmapsf"] for p in band]))
+            if len(band) >= 3 and max(mags) - min(mags) > 3 * sigma:
+                varying += 1
+                assert max(mags) - min(mags) < 2.0
+                break
+    assert varying >= 8
 
 
 def test_kilonovae_fade_fast_after_recent_limits(factory: AlertFactory) -> None:

@@ -400,6 +400,7 @@ class _Model:
     period: float = 1.0
     amplitude: float = 0.0
     depth2: float = 0.0
+    ellipsoidal: float = 0.0
     rate_ra: float = 0.0
     """Apparent motion, deg/day along RA (true angle) and Dec (asteroids)."""
     rate_dec: float = 0.0
@@ -428,7 +429,9 @@ class _Model:
     def ref_mags(self, band: IntArray) -> FloatArray:
         """Magnitude of the object in the reference image (inf: absent from it)."""
         if self.kind == "variable":
-            return np.asarray(self.mag + _STAR_COLOUR[band], dtype=np.float64)
+            # The reference is a stack of many epochs: the star at its mean brightness.
+            mean = float(np.mean(self._pulsation(self.t0 + self.period * _PHASES)))
+            return np.asarray(self.mag + _STAR_COLOUR[band] + mean * _PULSATION_SCALE[band])
         return np.full(np.shape(band), np.inf)
 
     def _pulsation(self, t: FloatArray) -> FloatArray:
@@ -437,13 +440,15 @@ class _Model:
             # Sawtooth: a quick rise to maximum light over 15% of the cycle, then a slow fade.
             faint = np.where(x < 0.15, 1.0 - x / 0.15, (x - 0.15) / 0.85)
             return np.asarray(self.amplitude * (faint - 0.5))
-        # Eclipsing binary: a primary eclipse at phase 0 and a shallower one at phase 0.5.
+        # Eclipsing binary: a primary eclipse at phase 0, a shallower one at phase 0.5, and the
+        # ellipsoidal variation of distorted stars in between (faintest at the eclipses).
         width = 0.05
         d0 = np.minimum(x, 1.0 - x)
         d5 = np.abs(x - 0.5)
         return np.asarray(
             self.amplitude * np.exp(-0.5 * (d0 / width) ** 2)
             + self.depth2 * np.exp(-0.5 * (d5 / width) ** 2)
+            + self.ellipsoidal * 0.5 * (1.0 + np.cos(4.0 * np.pi * x))
         )
 
     def position(self, t: float) -> tuple[float, float]:
@@ -470,6 +475,7 @@ class _Blob:
     sigma: float
 
 
+_PHASES = np.linspace(0.0, 1.0, 128, endpoint=False)
 _GRIDS: dict[int, FloatArray] = {}
 _HEADERS: dict[tuple[int, str], fits.Header] = {}
 
@@ -559,6 +565,13 @@ def _ztf_sigma(mag: float, limit: float) -> float:
     return max(0.01, 1.0857 / (5.0 * 10 ** (0.4 * (limit - mag))))
 
 
+def _difference_mag(mag: Any, ref: Any) -> Any:
+    """Magnitude of the change since the reference: what a difference image detects."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ref_flux = np.where(np.isfinite(ref), 10 ** (-0.4 * np.asarray(ref)), 0.0)
+        return -2.5 * np.log10(np.abs(10 ** (-0.4 * np.asarray(mag)) - ref_flux))
+
+
 def _njy(mag: FloatArray | float) -> Any:
     return 10 ** (-0.4 * (np.asarray(mag) - LSST_ZEROPOINT_NJY))
 
@@ -617,7 +630,8 @@ class AlertFactory:
         s = self._u(math.sin(math.radians(dec_min)), math.sin(math.radians(dec_max)))
         return self._u(0.0, 360.0), math.degrees(math.asin(s))
 
-    def _model(self, kind: str, survey: str) -> _Model:
+    def _model(self, kind: str, survey: str, subclass: str = "") -> _Model:
+        """A random object of ``kind`` (and ``subclass``, when given) for ``survey``."""
         lsst = survey == "lsst"
         dec_min, dec_max = (-90.0, 32.0) if lsst else (-30.0, 90.0)
         if kind == "asteroid":
@@ -634,13 +648,15 @@ class AlertFactory:
             )
         ra, dec = self._sky(dec_min, dec_max)
         if kind == "sn":
-            rise = self._u(12.0, 17.0)
-            early = self._random.random() < 0.35
-            age = self._u(3.0, 10.0) if early else self._u(rise + 10.0, 70.0 if lsst else 29.5)
+            rise = self._u(13.0, 17.0)
+            early = subclass == "early" or (not subclass and self._random.random() < 0.35)
+            # A mature SN is 12+ days past peak; ZTF alerts carry 30 days of history, so keep
+            # its explosion inside them.
+            age = self._u(4.0, 10.0) if early else self._u(rise + 12.0, 70.0 if lsst else 29.0)
             return _Model(
                 "sn", "early" if early else "mature", ra, dec,
-                self._u(19.5, 22.5) if lsst else self._u(17.3, 19.3),
-                t0=-age, rise=rise, decline=self._u(0.02, 0.04), colour0=-0.15,
+                self._u(19.5, 22.5) if lsst else self._u(17.0, 19.0),
+                t0=-age, rise=rise, decline=self._u(0.025, 0.05), colour0=-0.15,
                 reddening=self._u(0.015, 0.025),
             )
         if kind == "kilonova":
@@ -650,14 +666,14 @@ class AlertFactory:
                 decline=self._u(0.3, 0.6), colour0=-0.3, reddening=self._u(0.3, 0.6),
             )
         mean = self._u(17.0, 21.0) if lsst else self._u(15.5, 18.6)
-        if self._random.random() < 0.65:
+        if subclass == "RRLyr" or (not subclass and self._random.random() < 0.65):
             period = self._u(0.45, 0.65)
             return _Model("variable", "RRLyr", ra, dec, mean, t0=self._u(0.0, 1.0),
                           period=period, amplitude=self._u(0.6, 1.0))
         depth = self._u(0.3, 0.9)
         return _Model("variable", "EB*", ra, dec, mean, t0=self._u(0.0, 3.0),
                       period=self._u(0.3, 2.5), amplitude=depth,
-                      depth2=depth * self._u(0.1, 0.6))
+                      depth2=depth * self._u(0.1, 0.6), ellipsoidal=self._u(0.05, 0.2))
 
     def _letters(self, k: int) -> str:
         return "".join(self._random.choices(string.ascii_lowercase, k=k))
@@ -720,19 +736,22 @@ class AlertFactory:
         fid = rnd.choices((1, 2, 3), weights=(0.45, 0.5, 0.05))[0]
         limit = self._ztf_limit()
         model = self._model(kind, "ztf")
+        at = (np.array([t_c]), np.array([fid]))
         for _ in range(30):
-            mag = float(model.mags(np.array([t_c]), np.array([fid]))[0])
-            if mag < limit - 0.4:
+            mag, ref = float(model.mags(*at)[0]), float(model.ref_mags(at[1])[0])
+            # ZTF alerts come from the difference image: the change must be detected there.
+            if _difference_mag(mag, ref) < limit - 0.4:
                 break
-            model = self._model(kind, "ztf")
+            model = self._model(kind, "ztf", model.subclass)  # keep the class's proportions
         else:
             model = replace(model, mag=model.mag - (mag - limit + 1.0))
-            mag = float(model.mags(np.array([t_c]), np.array([fid]))[0])
-        ref = float(model.ref_mags(np.array([fid]))[0])
+            mag, ref = float(model.mags(*at)[0]), float(model.ref_mags(at[1])[0])
 
         history = self._ztf_history(model, t_c, fid, now)
         detections = [p for p in history if p["magpsf"] is not None]
         sigma = _ztf_sigma(mag, limit)
+        # For a variable star this is its total magnitude (what Fink's light-curve views show
+        # after adding the reference flux back), so the curve has the shape of its class.
         magpsf = mag + self._rng.normal(0.0, sigma)
         rcid, field = rnd.randrange(64), rnd.randint(250, 1900)
         pid = self._ztf_pid(jd, rcid)
@@ -879,6 +898,7 @@ class AlertFactory:
         bands = np.array(fids, dtype=np.int64)
         mags = model.mags(t, bands)
         ref = model.ref_mags(bands)
+        detectable = _difference_mag(mags, ref)
         noise = self._rng.standard_normal(len(times))
         history: list[Record] = []
         for i in np.argsort(t):
@@ -891,7 +911,7 @@ class AlertFactory:
                 "dec": None, "magpsf": None, "sigmapsf": None, "rb": None,
             }
             mag = float(mags[i])
-            if mag < limit:
+            if detectable[i] < limit:
                 sigma = _ztf_sigma(mag, limit)
                 ra, dec = self._jitter(*model.position(float(t[i])), 0.1)
                 entry.update(
@@ -947,7 +967,7 @@ class AlertFactory:
             diff = self._lsst_diff_flux(model, np.array([t_c]), np.array([band]))[0]
             if abs(diff) / err >= 8.0:
                 break
-            model = self._model(kind, "lsst")
+            model = self._model(kind, "lsst", model.subclass)
         else:
             model = replace(model, mag=model.mag - 2.0)
 
@@ -957,7 +977,7 @@ class AlertFactory:
         forced: list[Record] | None = None
         if kind != "asteroid":
             prv = self._lsst_prv_sources(model, t_c, mjd_now, dia_object_id, ss_object_id)
-            forced = self._lsst_forced(model, t_c, mjd_now, dia_object_id, prv)
+            forced = self._lsst_forced(model, t_c, mjd_now, dia_object_id)
         source = self._dia_source(
             model, t_c, band, depth, mjd_now, dia_object_id, ss_object_id, force_detect=True
         )
@@ -1104,8 +1124,7 @@ class AlertFactory:
         return sources
 
     def _lsst_forced(
-        self, model: _Model, t_c: float, mjd_now: float, dia_object_id: int,
-        prv: list[Record],
+        self, model: _Model, t_c: float, mjd_now: float, dia_object_id: int
     ) -> list[Record]:
         """Forced photometry at the object's position, detected or not (also before the rise)."""
         n = self._random.randint(3, 30)

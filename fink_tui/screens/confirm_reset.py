@@ -55,13 +55,18 @@ class ConfirmResetModal(ModalScreen[bool]):
                     Text(current, justify="right", style=style),
                     "→",
                     Text(f"{r.new:,}", justify="right", style=style),
-                    Text(f"{'re-read' if delta < 0 else 'skip'} {abs(delta):,}" if delta
-                         else "unchanged", style="yellow" if delta else "dim"),
+                    Text(self._effect(r.current, delta), style="yellow" if r.changes else "dim"),
                 )
             yield table
             with Horizontal():
                 yield Button("Apply (y)", variant="error", id="apply", disabled=not moving)
                 yield Button("Cancel (n)", id="cancel")
+
+    @staticmethod
+    def _effect(current: int | None, delta: int) -> str:
+        if delta:
+            return f"{'re-read' if delta < 0 else 'skip'} {abs(delta):,}"
+        return "first commit" if current is None else "unchanged"
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()

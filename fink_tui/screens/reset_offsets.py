@@ -23,7 +23,10 @@ NEEDS_VALUE = {"offset": "e.g. 1200", "time": "e.g. 2026-11-24T03:00:00", "shift
 class ResetOffsetsModal(ModalScreen[ResetTarget | None]):
     """Returns the chosen target, or None when cancelled."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="reset.cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="reset.cancel"),
+        Binding("enter", "submit", "Show plan", priority=True, id="reset.submit"),
+    ]
     """Keys of the dialog."""
 
     DEFAULT_CSS = """
@@ -62,15 +65,31 @@ class ResetOffsetsModal(ModalScreen[ResetTarget | None]):
         return str(pressed.name) if pressed is not None else "earliest"
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
+        self._show_value(self._kind())
+
+    def _show_value(self, kind: str) -> None:
         box = self.query_one("#value", Input)
-        kind = self._kind()
         box.disabled = kind not in NEEDS_VALUE
         box.placeholder = NEEDS_VALUE.get(kind, "")
         if not box.disabled:
             box.focus()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self._submit()
+    def action_submit(self) -> None:
+        """Enter: on the choices, pick the highlighted one (and go on to the plan when it
+        needs no value); on the value, show the plan; on a button, press it."""
+        focused = self.focused
+        if isinstance(focused, Button):
+            focused.press()
+        elif isinstance(focused, RadioSet):
+            highlighted = focused._selected  # the button under the cursor
+            kind = CHOICES[highlighted or 0][0]
+            focused.action_toggle_button()
+            if kind in NEEDS_VALUE:
+                self._show_value(kind)
+            else:
+                self.dismiss(parse_target(kind))
+        else:
+            self._submit()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "plan":
@@ -80,6 +99,8 @@ class ResetOffsetsModal(ModalScreen[ResetTarget | None]):
 
     def _submit(self) -> None:
         kind = self._kind()
+        if self.query_one("#value", Input).disabled and kind in NEEDS_VALUE:
+            return
         value = self.query_one("#value", Input).value.strip()
         try:
             if kind == "shift":

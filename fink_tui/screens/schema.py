@@ -56,6 +56,7 @@ class SchemaScreen(DashboardScreen):
         super().__init__()
         self._shown_version = -1
         self._tree_for: str | None = None
+        self._schemas_signature: object = None
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -90,6 +91,11 @@ class SchemaScreen(DashboardScreen):
         self._show_selected()
 
     def _fill_schemas(self, state: StreamState) -> None:
+        signature = (tuple((f, s.alerts, len(s.topics)) for f, s in state.schemas.items()),
+                     state.forced.fingerprint if state.forced else None)
+        if signature == self._schemas_signature:
+            return
+        self._schemas_signature = signature
         table = self._schemas()
         keep = self._selected_fingerprint()
         table.clear()

@@ -1,0 +1,228 @@
+"""The dashboard driven with the Pilot against the real broker: what the screen shows and
+what the broker holds after each key path."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import fastavro
+import pytest
+from confluent_kafka.admin import AdminClient
+
+from fink_tui.app import FinkApp
+from fink_tui.cli import main
+from fink_tui.core.broker import EmbeddedBroker
+from fink_tui.core.lag import fetch_lag
+from fink_tui.screens.alert import AlertScreen
+from fink_tui.screens.confirm_reset import ConfirmResetModal
+from fink_tui.screens.reset_offsets import ResetOffsetsModal
+from fink_tui.widgets.alert_table import AlertTable
+from fink_tui.widgets.lag_table import LagTable, row_key
+from tests.helpers import (
+    FAST_GROUP,
+    LSST_ALERTS,
+    ZTF_ALERTS,
+    ZTF_SCHEMA_JSON,
+    produce,
+    settings_for,
+    unique,
+    wire_messages,
+)
+
+SIZE = (140, 40)
+
+
+@pytest.fixture
+def stream(broker: EmbeddedBroker) -> dict[str, str]:
+    """8 ZTF alerts with a malformed one among them, 3 LSST alerts, a fresh group."""
+    ztf, lsst = unique("fink_app_sn_ztf"), unique("fink_app_x_lsst")
+    broker.create_topics({ztf: 2, lsst: 1})
+    z = list(wire_messages(ZTF_ALERTS))
+    produce(broker.bootstrap, ztf, z[:4] + [(z[4][0], z[4][1][:64])] + z[5:9], partition=0)
+    produce(broker.bootstrap, lsst, list(wire_messages(LSST_ALERTS))[:3], partition=0)
+    return {"servers": broker.bootstrap, "group": unique("g"), "ztf": ztf, "lsst": lsst}
+
+
+def make_app(stream: dict[str, str]) -> FinkApp:
+    settings = settings_for(stream["servers"], stream["group"], [stream["ztf"], stream["lsst"]])
+    return FinkApp(settings, worker_options={"lag_interval": 0.5})
+
+
+async def until(pilot, predicate: Callable[[], bool], seconds: float = 20) -> None:  # type: ignore[no-untyped-def]
+    """Let the app run until ``predicate`` holds (fails the test after ``seconds``)."""
+    for _ in range(int(seconds / 0.05)):
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the app never got there")
+
+
+async def consumed(pilot, app: FinkApp, n: int = 11) -> None:  # type: ignore[no-untyped-def]
+    await until(pilot, lambda: app.state.alert_count >= n and app.state.lag is not None
+                and app.state.lag.lag == 0)
+    app.refresh_views()
+    await pilot.pause()
+
+
+def committed(stream: dict[str, str]) -> dict[tuple[str, int], int | None]:
+    admin = AdminClient({"bootstrap.servers": stream["servers"]})
+    snap = fetch_lag(admin, stream["group"], [stream["ztf"], stream["lsst"]], 10)
+    return {(p.topic, p.partition): p.committed for t in snap.topics for p in t.partitions}
+
+
+async def test_feed_lists_alerts_and_the_schema_screen_the_failure(stream) -> None:  # type: ignore[no-untyped-def]
+    """The feed shows both surveys; the malformed message is on the schema screen with its
+    topic/partition/offset, and the alerts after it still arrived."""
+    app = make_app(stream)
+    async with app.run_test(size=SIZE) as pilot:
+        await consumed(pilot, app)
+        table = app.screen.query_one(AlertTable)
+        assert table.row_count == 11
+        objects = {a.summary.object_id for a in table.shown.values()}
+        assert any(o.startswith("ZTF") for o in objects) and any(o.isdigit() for o in objects)
+        assert "1 decode failure" in str(app.screen.query_one("StatusBar").render())
+        await pilot.press("3")
+        await pilot.pause()
+        app.refresh_views()
+        await pilot.pause()
+        failures = app.screen.query_one("#failures")
+        assert failures.row_count == 1
+        row = failures.get_row_at(0)
+        assert row[:3] == [stream["ztf"], "0", "4"]
+        schemas = app.screen.query_one("#schemas")
+        assert schemas.row_count == 2
+
+
+async def test_reset_partition_to_offset_moves_the_broker(stream) -> None:  # type: ignore[no-untyped-def]
+    """p on a partition, choose Offset 3, confirm with y: the broker holds 3 and the table
+    shows it at once; the feed re-reads from there."""
+    app = make_app(stream)
+    async with app.run_test(size=SIZE) as pilot:
+        await consumed(pilot, app)
+        await pilot.press("2")
+        await pilot.pause()
+        table = app.screen.query_one(LagTable)
+        table.move_cursor(row=table.get_row_index(row_key(stream["ztf"], 0)))
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, ResetOffsetsModal))
+        await pilot.press("down", "down", "enter")  # Offset
+        await pilot.press("3", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmResetModal))
+        plan = app.screen.plan  # type: ignore[attr-defined]
+        assert [(r.topic, r.partition, r.current, r.new) for r in plan.rows] == [
+            (stream["ztf"], 0, 9, 3)]
+        await pilot.press("y")
+        await until(pilot, lambda: app.state.lag is not None and app.state.lag.partition(
+            stream["ztf"], 0).committed == 3)  # type: ignore[union-attr]
+        app.refresh_views()
+        await pilot.pause()
+        row = app.screen.query_one(LagTable).get_row(row_key(stream["ztf"], 0))
+        assert str(row[1]) == "3"
+        assert committed(stream)[(stream["ztf"], 0)] in range(3, 10)
+        await until(pilot, lambda: app.state.alert_count >= 16)  # offsets 3..8 re-read
+
+
+async def test_cancel_moves_nothing(stream) -> None:  # type: ignore[no-untyped-def]
+    """A (reset all) to earliest, then n: nothing changes on the broker."""
+    app = make_app(stream)
+    async with app.run_test(size=SIZE) as pilot:
+        await consumed(pilot, app)
+        before = committed(stream)
+        await pilot.press("2", "A")
+        await until(pilot, lambda: isinstance(app.screen, ResetOffsetsModal))
+        await pilot.press("enter")  # Earliest
+        await until(pilot, lambda: isinstance(app.screen, ConfirmResetModal))
+        assert len(app.screen.plan.changes) == 3  # type: ignore[attr-defined]
+        await pilot.press("n")
+        await pilot.pause(1.0)
+        assert committed(stream) == before
+        assert app.state.alert_count == 11
+
+
+async def test_export_matches_lag_json(stream, isolated_env: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """x writes SVG, CSV and JSON named by group and time; the figures are those of
+    `fink-tui lag --json`."""
+    app = make_app(stream)
+    async with app.run_test(size=SIZE) as pilot:
+        await consumed(pilot, app)
+        await pilot.press("2", "x")
+        await pilot.pause()
+    folder = isolated_env / "export_dir"
+    files = sorted(folder.iterdir())
+    assert [f.suffix for f in files] == [".csv", ".json", ".svg"]
+    assert all(f.name.startswith(f"lag_{stream['group']}_") for f in files)
+    assert "Total&#160;for" in files[2].read_text()
+    exported = json.loads(files[1].read_text())
+    code = main(["lag", "--json", "--servers", stream["servers"], "--group-id",
+                 stream["group"], "--topics", f"{stream['ztf']},{stream['lsst']}"])
+    assert code == 0
+    cli = json.loads(capsys.readouterr().out)
+    assert exported["topics"] == cli["topics"]
+    rows = files[0].read_text().splitlines()
+    assert rows[0] == "topic,partition,committed,low,high,lag"
+    assert f"{stream['ztf']},0,9,0,9,0" in rows
+
+
+async def test_pause_filter_open_and_save(stream, isolated_env: Path) -> None:  # type: ignore[no-untyped-def]
+    """space pauses (nothing new arrives), / filters rows, enter opens an alert, s saves it."""
+    app = make_app(stream)
+    async with app.run_test(size=SIZE) as pilot:
+        await consumed(pilot, app)
+        await pilot.press("space")
+        await until(pilot, lambda: app.state.paused)
+        produce(stream["servers"], stream["ztf"], list(wire_messages(ZTF_ALERTS))[20:23],
+                partition=1)
+        await pilot.pause(1.5)
+        assert app.state.alert_count == 11
+        await pilot.press("space")
+        await until(pilot, lambda: app.state.alert_count == 14)
+        app.refresh_views()
+        await pilot.press("slash", *"lsst", "enter")
+        table = app.screen.query_one(AlertTable)
+        assert table.row_count == 3
+        assert all(a.ref.topic == stream["lsst"] for a in table.shown.values())
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, AlertScreen))
+        await pilot.press("s")
+        await pilot.pause()
+    saved = list((isolated_env / "data_dir" / "alerts").glob("*.avro"))
+    assert len(saved) == 1
+    with saved[0].open("rb") as fh:
+        record = next(iter(fastavro.reader(fh)))
+    assert "diaSource" in record and record["prvDiaSources"]
+
+
+async def test_force_schema_from_file_shows_the_diff(stream) -> None:  # type: ignore[no-untyped-def]
+    """f, a path, Enter: the forced schema is listed and compared with the stream's."""
+    app = make_app(stream)
+    async with app.run_test(size=SIZE) as pilot:
+        await consumed(pilot, app)
+        await pilot.press("3", "f")
+        await pilot.pause()
+        await pilot.press(*str(ZTF_SCHEMA_JSON), "enter")
+        await until(pilot, lambda: app.state.forced is not None)
+        app.refresh_views()
+        await pilot.pause()
+        schemas = app.screen.query_one("#schemas")
+        assert schemas.get_row_at(0)[1] == "(forced from file)"
+        lsst = next(f for f, seen in app.state.schemas.items() if seen.info.survey == "lsst")
+        schemas.move_cursor(row=schemas.get_row_index(lsst))  # the LSST schema of the stream
+        await pilot.pause()
+        diff = str(app.screen.query_one("#diff").render())
+        assert "difference(s)" in diff and "- diaSource" in diff
+
+
+def test_headless_lag_export(stream, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`fink-tui lag --export FILE.svg` renders the lag screen with no terminal."""
+    out = tmp_path / "reports" / "lag.svg"
+    fast = [a for k, v in FAST_GROUP for a in ("-X", f"{k}={v}")]
+    code = main(["lag", "--export", str(out), "--servers", stream["servers"], "--group-id",
+                 stream["group"], "--topics", f"{stream['ztf']},{stream['lsst']}", *fast])
+    assert code == 0
+    svg = out.read_text()
+    assert svg.startswith("<svg") and "Total&#160;for&#160;" in svg
+    assert stream["ztf"].replace("_", "_") in svg.replace("&#160;", " ")
+
+

@@ -1,0 +1,157 @@
+"""SVG snapshots of every screen, from a deterministic source of real alerts (no worker
+thread racing the screenshot), at one terminal size, with a frozen clock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from fink_tui.app import FinkApp
+from fink_tui.config import Settings
+from fink_tui.core.decode import Alert, AlertDecoder, MessageRef, load_schema_file
+from fink_tui.core.events import (
+    CONNECTED,
+    AlertsReceived,
+    ConnectionChanged,
+    LagUpdated,
+    SchemaForced,
+)
+from fink_tui.core.lag import build_snapshot
+from fink_tui.core.reset import ResetTarget, plan_reset
+from fink_tui.screens.confirm_reset import ConfirmResetModal
+from tests.helpers import LSST_ALERTS, SCHEMA_25, ZTF_ALERTS, wire_messages
+
+SIZE = (130, 36)
+FROZEN = 1795500000.0  # 2026-11-24 06:40 UTC
+ZTF_TOPIC = "fink_early_sn_candidates_ztf"
+LSST_TOPIC = "fink_sn_like_lsst"
+
+
+def snapshot_app(mode: str = "feed", forced: bool = False) -> FinkApp:
+    """An app with no worker, fed the same events every time."""
+    settings = Settings(servers="127.0.0.1:9092", group_id="snapshot_group",
+                        topics=(ZTF_TOPIC, LSST_TOPIC))
+    app = FinkApp(settings, start_worker=False, mode=mode, clock=lambda: FROZEN + 1.5)
+    decoder = AlertDecoder()
+    results = []
+    for offset, (key, value) in enumerate(list(wire_messages(ZTF_ALERTS))[:12]):
+        if offset == 7:
+            value = value[:100]  # a truncated message, as the schema screen shows it
+        results.append(decoder.decode(MessageRef(ZTF_TOPIC, offset % 2, offset // 2), key, value))
+    for offset, (key, value) in enumerate(list(wire_messages(LSST_ALERTS))[:4]):
+        results.append(decoder.decode(MessageRef(LSST_TOPIC, 0, offset), key, value))
+    alerts = tuple(r for r in results if isinstance(r, Alert))
+    failures = tuple(r for r in results if not isinstance(r, Alert))
+    lag = build_snapshot(
+        "snapshot_group",
+        {ZTF_TOPIC: [0, 1, 2], LSST_TOPIC: [0, 1]},
+        {(ZTF_TOPIC, 0): 6, (ZTF_TOPIC, 1): 4, (LSST_TOPIC, 0): 4},
+        {(ZTF_TOPIC, 0): (0, 40), (ZTF_TOPIC, 1): (0, 31), (ZTF_TOPIC, 2): (0, 0),
+         (LSST_TOPIC, 0): (0, 9), (LSST_TOPIC, 1): (2, 5)},
+        taken_at=FROZEN,
+    )
+    app.state.apply(ConnectionChanged(CONNECTED, settings.servers))
+    app.state.apply(AlertsReceived(alerts, failures, received_at=FROZEN))
+    for history in (60, 52, 47):
+        app.state.apply(LagUpdated(build_snapshot(
+            "snapshot_group", {ZTF_TOPIC: [0]}, {(ZTF_TOPIC, 0): 0},
+            {(ZTF_TOPIC, 0): (0, history)}, taken_at=FROZEN - history)))
+    app.state.apply(LagUpdated(lag))
+    if forced:
+        app.state.apply(SchemaForced(load_schema_file(SCHEMA_25)))
+    return app
+
+
+async def settle(pilot: Pilot[int]) -> None:
+    app = pilot.app
+    assert isinstance(app, FinkApp)
+    await pilot.pause()
+    app.refresh_views()
+    await pilot.pause()
+
+
+class TestFeedScreen:
+    def test_feed(self, snap_compare) -> None:  # type: ignore[no-untyped-def]
+        """Both surveys' alerts newest first, rates per topic, the status line."""
+        assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=settle)
+
+    def test_feed_filtered(self, snap_compare) -> None:  # type: ignore[no-untyped-def]
+        """The / filter keeps the rows that mention the typed text."""
+
+        async def run_before(pilot: Pilot[int]) -> None:
+            await settle(pilot)
+            await pilot.press("slash", *"lsst", "enter")
+            await settle(pilot)
+
+        assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=run_before)
+
+    def test_alert_detail(self, snap_compare) -> None:  # type: ignore[no-untyped-def]
+        """Enter opens the newest ZTF alert: fields, light curve with limits, cutouts."""
+
+        async def run_before(pilot: Pilot[int]) -> None:
+            await settle(pilot)
+            await pilot.press("slash", *"ztf", "enter", "enter")
+            await pilot.pause(0.3)
+
+        assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=run_before)
+
+
+class TestLagScreen:
+    def test_lag(self, snap_compare) -> None:  # type: ignore[no-untyped-def]
+        """Committed and lag per partition with totals; empty partitions hidden."""
+        assert snap_compare(snapshot_app("lag"), terminal_size=SIZE, run_before=settle)
+
+    def test_lag_all_partitions(self, snap_compare) -> None:  # type: ignore[no-untyped-def]
+        """e shows the empty partitions too."""
+        assert snap_compare(snapshot_app("lag"), terminal_size=SIZE, press=["e"],
+                            run_before=settle)
+
+    def test_reset_choice(self, snap_compare) -> None:  # type: ignore[no-untyped-def]
+        """t opens the choice of target for the selected topic."""
+        assert snap_compare(snapshot_app("lag"), terminal_size=SIZE, press=["t"],
+                            run_before=settle)
+
+    def test_reset_confirmation(self, snap_compare) -> None:  # type: ignore[no-untyped-def]
+        """The confirmation lists every partition, current -> new, before anything moves."""
+        app = snapshot_app("lag")
+
+        async def run_before(pilot: Pilot[int]) -> None:
+            await settle(pilot)
+            assert app.state.lag is not None
+            plan = plan_reset(app.state.lag, ResetTarget("latest", 0, -5), ZTF_TOPIC)
+            app.push_screen(ConfirmResetModal(plan))
+            await pilot.pause()
+
+        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+class TestSchemaScreen:
+    def test_schema(self, snap_compare) -> None:  # type: ignore[no-untyped-def]
+        """Schemas seen with versions, the decode failure, the selected schema's tree."""
+        assert snap_compare(snapshot_app("schema"), terminal_size=SIZE, run_before=settle)
+
+    def test_schema_forced_diff(self, snap_compare) -> None:  # type: ignore[no-untyped-def]
+        """With a forced schema, the fields it adds, drops or retypes against the stream's."""
+
+        async def run_before(pilot: Pilot[int]) -> None:
+            await settle(pilot)
+            await pilot.press("down")
+            await settle(pilot)
+
+        assert snap_compare(snapshot_app("schema", forced=True), terminal_size=SIZE,
+                            run_before=run_before)
+
+
+@pytest.fixture(autouse=True)
+def _no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blinking cursor would make the screenshots differ run to run."""
+    from textual.widgets import Input
+
+    monkeypatch.setattr(Input, "cursor_blink", False)
+
+
+def test_snapshots_live_in_top_level_folder() -> None:
+    """The SVGs are kept in snapshots/, beside tests/."""
+    assert (Path(__file__).parents[1] / "snapshots").is_dir()
