@@ -474,6 +474,12 @@ def bench_lag(broker: EmbeddedBroker, n_topics: int, n_partitions: int, runs: in
     tui_ms: list[float] = []
     alt_ms: list[float] = []
     assert consumer_batched_lag(finkclient, topics, timeout) == expected
+    # fink-client's way is bound by the round trip; fetch_lag by the clients' CPU.
+    trip_ms = []
+    for _ in range(50):
+        start = time.perf_counter()
+        finkclient.get_watermark_offsets(TopicPartition(topics[0], 0), timeout, cached=False)
+        trip_ms.append((time.perf_counter() - start) * 1000)
     for _ in range(runs):  # interleaved, so a drift of the machine hits all alike
         start = time.perf_counter()
         fink_figures = finkclient_lag(finkclient, topics, timeout)
@@ -495,6 +501,8 @@ def bench_lag(broker: EmbeddedBroker, n_topics: int, n_partitions: int, runs: in
     print(f"   ({len(sends)} messages in {with_messages} partitions, {len(commits)} commits)")
     print(f"   median of {runs} runs, warm clients; both ways give the same committed and lag")
     print("   figures as those produced and committed (asserted on every run)")
+    trip = statistics.median(trip_ms)
+    print(f"   one get_watermark_offsets round trip on loopback: {trip:.3f} ms (median of 50)")
     print(f"  {'method':<60} {'ms':>8}  (min..max)")
     print(f"  {'fink-client return_offsets per topic (' + str(trips) + ' round trips)':<60}"
           f" {fink_med:>8.1f}  ({min(fink_ms):.1f}..{max(fink_ms):.1f})")

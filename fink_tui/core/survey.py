@@ -46,8 +46,11 @@ LSST_FIELDS: dict[str, Any] = {
     "fink_science_version": None,
     "xm": {"simbad_otype": None, "tns_type": None},
     "pred": {"is_sso": None, "main_label_classifier": None},
+    "clf": {"cats_class": None, "cats_score": None},
     "tns_type_recomputed": None,
 }
+# Broad classes of Fink's CATS classifier for LSST light curves.
+CATS_CLASSES = {11: "SN-like", 12: "Fast", 13: "Long", 21: "Periodic", 22: "Non-periodic"}
 VERSION_FIELDS = ("schemavsn", "lsst_schema_version", "fink_broker_version", "fink_science_version")
 
 
@@ -172,6 +175,10 @@ def lsst_classification(record: dict[str, Any]) -> str:
     pred = record.get("pred") or {}
     if pred.get("is_sso"):
         return "Solar System"
+    clf = record.get("clf") or {}
+    cats = CATS_CLASSES.get(clf.get("cats_class") or 0)
+    if cats and (clf.get("cats_score") or 0) >= 0.5:
+        return f"{cats} (CATS)"
     return "Unknown" if ("xm" in record or "pred" in record) else ""
 
 

@@ -7,7 +7,9 @@ from textual.widgets import DataTable
 
 from fink_tui.core.decode import Alert
 
-COLUMNS = ("Time (UTC)", "Topic", "Object", "Source", "RA", "Dec", "Mag / Flux", "Band", "Class")
+# The source id comes last: on a narrow screen it is the one to scroll for.
+COLUMNS = ("Time (UTC)", "Topic", "Object", "Class", "Mag / Flux", "Band", "RA", "Dec", "Source")
+FIXED_WIDTHS = {"Topic": 26, "Class": 22}
 BAND_STYLES = {"u": "magenta", "g": "green", "r": "red", "i": "dark_orange", "z": "yellow",
                "y": "bright_yellow"}
 
@@ -25,12 +27,12 @@ def alert_cells(alert: Alert) -> tuple[str, ...]:
         s.time.strftime("%Y-%m-%d %H:%M:%S") if s.time else "",
         alert.ref.topic,
         s.object_id or f"{alert.ref.partition}:{alert.ref.offset}",
-        s.source_id,
-        f"{s.ra:.5f}" if s.ra is not None else "",
-        f"{s.dec:+.5f}" if s.dec is not None else "",
+        s.classification,
         s.brightness,
         s.band,
-        s.classification,
+        f"{s.ra:.5f}" if s.ra is not None else "",
+        f"{s.dec:+.5f}" if s.dec is not None else "",
+        s.source_id,
     )
 
 
@@ -50,7 +52,8 @@ class AlertTable(DataTable[str | Text]):
 
     def on_mount(self) -> None:
         for name in COLUMNS:
-            self.add_column(name, key=name)
+            # Long Livestream topic names would push the class column off a 120-column screen.
+            self.add_column(name, key=name, width=FIXED_WIDTHS.get(name))
 
     def show(self, alerts: list[Alert], version: int) -> None:
         """Show ``alerts`` (oldest first, as the model keeps them) newest first."""
@@ -72,7 +75,7 @@ class AlertTable(DataTable[str | Text]):
         self.shown = {}
         for key, alert, cells in rows:
             styled = list[str | Text](cells)
-            styled[7] = Text(cells[7], style=BAND_STYLES.get(cells[7], ""))
+            styled[5] = Text(cells[5], style=BAND_STYLES.get(cells[5], ""))
             self.add_row(*styled, key=key)
             self.shown[key] = alert
         if current in self.shown:
