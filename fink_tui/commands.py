@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import fastavro
-from confluent_kafka import KafkaException, TopicPartition
 
 from fink_tui.cli import UsageError, ensure_dir, write_json
 from fink_tui.config import Settings
@@ -24,12 +23,13 @@ from fink_tui.core.clients import (
     livestream_first,
     make_admin,
     make_consumer,
+    wait_for_metadata,
 )
 from fink_tui.core.decode import Alert, AlertDecoder, SchemaInfo, load_schema_file
 from fink_tui.core.errors import StreamError
 from fink_tui.core.lag import LagSnapshot, fetch_lag
 from fink_tui.core.reset import apply_plan_admin, make_plan, parse_target
-from fink_tui.core.worker import decode_batch
+from fink_tui.core.worker import decode_batch, next_offsets
 
 
 def forced_schema(settings: Settings) -> SchemaInfo | None:
@@ -106,11 +106,7 @@ def reset(settings: Settings, args: argparse.Namespace) -> int:
 def topics(settings: Settings, args: argparse.Namespace) -> int:
     """``fink-tui topics``: the topics you can see, Livestream (``fink_*``) ones first."""
     tracker = ErrorTracker(settings)
-    admin = make_admin(settings, tracker)
-    try:
-        metadata = admin.list_topics(timeout=settings.maxtimeout)
-    except KafkaException as exc:
-        raise tracker.explain(exc) from exc
+    metadata = wait_for_metadata(make_admin(settings, tracker), tracker, settings.maxtimeout)
     for name in livestream_first(metadata.topics):
         n = len(metadata.topics[name].partitions)
         print(f"{name}\t{n} partition{'s' if n != 1 else ''}")
@@ -205,10 +201,7 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
                     dump_schema(alert.schema, schema_dir)
                 shown += 1
             sys.stdout.flush()
-            consumer.store_offsets(offsets=[
-                TopicPartition(m.topic(), m.partition(), (m.offset() or 0) + 1)
-                for m in messages if m.error() is None
-            ])
+            consumer.store_offsets(offsets=next_offsets(messages))
     finally:
         consumer.close()
     if failed:

@@ -46,6 +46,8 @@ class EmbeddedBroker:
     """A tansu broker process on 127.0.0.1; use it as a context manager."""
 
     port: int = 0
+    advertise: str = ""
+    """host:port advertised to clients instead of the listener (e.g. a proxy in front)."""
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -65,7 +67,7 @@ class EmbeddedBroker:
                 "--listener-url",
                 url,
                 "--advertised-listener-url",
-                url,
+                f"tcp://{self.advertise}" if self.advertise else url,
                 "--storage-engine",
                 "memory://tansu/",
             ],

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -27,6 +28,9 @@ CONSUMER_DEFAULTS: dict[str, Any] = {
     # past an alert the user did not get.
     "enable.auto.offset.store": False,
     "auto.commit.interval.ms": 1000,
+    # Fink alerts are ~50 kB: the 64 MB prefetch queue fills with ~1,200 of them, and by
+    # default librdkafka then waits a whole second before fetching again (bench/README.md).
+    "fetch.queue.backoff.ms": 10,
 }
 
 
@@ -88,13 +92,27 @@ def make_admin(settings: Settings, tracker: ErrorTracker) -> AdminClient:
     return AdminClient(_base(settings, tracker))
 
 
+def wait_for_metadata(admin: AdminClient, tracker: ErrorTracker, timeout: float) -> Any:
+    """The cluster metadata, or a StreamError within ``timeout`` that says why not.
+
+    An authentication failure is reported as soon as librdkafka sees it (its error callback
+    runs only when the client is polled), not after the whole timeout.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        try:
+            return admin.list_topics(timeout=max(min(remaining, 0.5), 0.05))
+        except KafkaException as exc:
+            admin.poll(0)
+            if tracker.kind == "auth" or time.monotonic() >= deadline:
+                raise tracker.explain(exc) from exc
+
+
 def check_topics(admin: AdminClient, topics: Iterable[str], tracker: ErrorTracker,
                  timeout: float) -> list[str]:
     """All topic names the broker shows, raising a clear StreamError when it cannot answer."""
-    try:
-        names = sorted(admin.list_topics(timeout=timeout).topics)
-    except KafkaException as exc:
-        raise tracker.explain(exc) from exc
+    names = sorted(wait_for_metadata(admin, tracker, timeout).topics)
     missing = [t for t in topics if t not in names]
     if missing:
         raise StreamError(f"unknown topic: {', '.join(missing)} (see `fink-tui topics`)")

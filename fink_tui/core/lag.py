@@ -202,30 +202,30 @@ def topic_partitions(
 
 
 def fetch_lag(admin: AdminClient, group: str, topics: Iterable[str], timeout: float) -> LagSnapshot:
-    """The group's lag on ``topics``, from four batched requests."""
+    """The group's lag on ``topics``, from four batched requests (three of them in flight
+    at once)."""
     parts = topic_partitions(admin, topics, timeout)
     tps = [TopicPartition(t, p) for t, ps in parts.items() if not isinstance(ps, str) for p in ps]
     committed: dict[tuple[str, int], int | None] = {}
     watermarks: dict[tuple[str, int], tuple[int, int]] = {}
     if tps:
         try:
-            futures = admin.list_consumer_group_offsets(
+            # The three requests go out together; only then is any answer awaited.
+            group_future = admin.list_consumer_group_offsets(
                 [ConsumerGroupTopicPartitions(group, tps)], request_timeout=timeout
-            )
-            answer = futures[group].result(timeout=timeout)
-            for tp in answer.topic_partitions:
-                committed[(tp.topic, tp.partition)] = tp.offset if tp.offset >= 0 else None
+            )[group]
             lows = admin.list_offsets(
                 {tp: OffsetSpec.earliest() for tp in tps}, request_timeout=timeout
             )
             highs = admin.list_offsets(
                 {tp: OffsetSpec.latest() for tp in tps}, request_timeout=timeout
             )
+            for tp in group_future.result(timeout=timeout).topic_partitions:
+                committed[(tp.topic, tp.partition)] = tp.offset if tp.offset >= 0 else None
             for tp in tps:
                 key = (tp.topic, tp.partition)
-                low = lows[tp].result(timeout=timeout).offset
-                high = highs[tp].result(timeout=timeout).offset
-                watermarks[key] = (low, high)
+                watermarks[key] = (lows[tp].result(timeout=timeout).offset,
+                                   highs[tp].result(timeout=timeout).offset)
         except KafkaException as exc:
             raise StreamError(describe_kafka_error(exc)) from exc
     return build_snapshot(group, parts, committed, watermarks)

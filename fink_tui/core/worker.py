@@ -81,6 +81,16 @@ def decode_batch(
     return alerts, failures, errors
 
 
+def next_offsets(messages: list[Message]) -> list[TopicPartition]:
+    """Per partition, the offset after the last good message of a batch (what to commit)."""
+    last: dict[tuple[str, int], int] = {}
+    for msg in messages:
+        if msg.error() is None:
+            key = (str(msg.topic()), int(msg.partition() or 0))
+            last[key] = max(last.get(key, -1), int(msg.offset() or 0))
+    return [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
+
+
 class StreamWorker(threading.Thread):
     """Owns the consumer; talks to its owner through ``sink`` (events) and commands."""
 
@@ -190,15 +200,8 @@ class StreamWorker(threading.Thread):
             self._set_state(CONNECTED, self.settings.servers)
             self._emit(AlertsReceived(tuple(alerts), tuple(failures)))
             self.delivered += len(alerts) + len(failures)
-            good = [m for m in messages if m.error() is None]
-            if good:
-                # Stored only now: the sink has them, so a commit may move past them.
-                self._consumer.store_offsets(
-                    offsets=[
-                        TopicPartition(m.topic(), m.partition(), (m.offset() or 0) + 1)
-                        for m in good
-                    ]
-                )
+            # Stored only now: the sink has them, so a commit may move past them.
+            self._consumer.store_offsets(offsets=next_offsets(messages))
 
     def _check_errors(self) -> None:
         kind = self.tracker.kind
