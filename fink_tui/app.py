@@ -149,7 +149,7 @@ class FinkApp(App[int]):
         screen = self.screen
         if isinstance(screen, DashboardScreen):
             with self.batch_update():
-                screen.update_view(self.state)
+                screen.redraw(self.state)
 
     def action_toggle_help(self) -> None:
         """Show or hide the panel listing every key."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from fink_tui.model import StreamState
@@ -22,7 +23,15 @@ class DashboardScreen(Screen[None]):
         return cast("FinkApp", self.app)
 
     def on_screen_resume(self) -> None:
-        self.update_view(self.fink.state)
+        self.redraw(self.fink.state)
+
+    def redraw(self, state: StreamState) -> None:
+        """Redraw now if the screen's widgets are there (a mode being switched to may still
+        be composing: the next refresh tick draws it)."""
+        try:
+            self.update_view(state)
+        except NoMatches:
+            pass
 
     def update_view(self, state: StreamState) -> None:
         """Redraw from the model (called a few times a second while shown)."""

@@ -84,7 +84,7 @@ class FeedScreen(DashboardScreen):
     def _apply_filter(self, text: str) -> None:
         table = self.query_one(AlertTable)
         table.filter_text = text.strip()
-        self.update_view(self.fink.state)
+        self.redraw(self.fink.state)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open_alert()

@@ -29,6 +29,15 @@ def utc(stamp: float) -> str:
     return datetime.fromtimestamp(stamp, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+VERSION_LABELS = {"schemavsn": "v", "lsst_schema_version": "", "fink_broker_version": "broker ",
+                  "fink_science_version": "science "}
+
+
+def versions_text(versions: tuple[tuple[str, str], ...]) -> str:
+    """``v4.02 broker 4.1 science 8.41.0`` from an alert's version fields."""
+    return " ".join(f"{VERSION_LABELS.get(k, k + ' ')}{v}" for k, v in versions)
+
+
 class SchemaScreen(DashboardScreen):
     """Schemas per topic, a schema's fields, the forced-schema diff, decode failures."""
 
@@ -63,8 +72,8 @@ class SchemaScreen(DashboardScreen):
         with Horizontal():
             with Vertical(id="left"):
                 schemas: DataTable[str | Text] = DataTable(cursor_type="row", id="schemas")
-                schemas.add_columns("Fingerprint", "Topics", "Alerts", "First seen (UTC)",
-                                    "Versions", "Schema")
+                schemas.add_columns("Fingerprint", "Versions", "Alerts", "First seen (UTC)",
+                                    "Topics", "Schema")
                 schemas.border_title = "Schemas seen"
                 yield schemas
                 failures: DataTable[str | Text] = DataTable(cursor_type="row", id="failures")
@@ -103,10 +112,10 @@ class SchemaScreen(DashboardScreen):
             table.add_row(Text(state.forced.fingerprint, style="bold magenta"),
                           "(forced from file)", "", "", "", state.forced.name, key=FORCED)
         for seen in sorted(state.schemas.values(), key=lambda s: s.first_seen):
-            versions = " ".join(f"{k}={v}" for k, v in seen.versions)
-            table.add_row(seen.info.fingerprint, ", ".join(sorted(seen.topics)),
+            table.add_row(seen.info.fingerprint, versions_text(seen.versions),
                           Text(f"{seen.alerts:,}", justify="right"), utc(seen.first_seen),
-                          versions, seen.info.name, key=seen.info.fingerprint)
+                          ", ".join(sorted(seen.topics)), seen.info.name,
+                          key=seen.info.fingerprint)
         if keep is not None:
             try:
                 table.move_cursor(row=table.get_row_index(keep), animate=False)
