@@ -44,12 +44,19 @@ class FinkApp(App[int]):
     MODES = {"feed": FeedScreen, "lag": LagScreen, "schema": SchemaScreen}
     BINDINGS = [
         Binding("1", "switch_mode('feed')", "Feed", tooltip="Live alerts", id="app.feed"),
-        Binding("2", "switch_mode('lag')", "Lag", tooltip="Committed offsets and lag",
-                id="app.lag"),
-        Binding("3", "switch_mode('schema')", "Schema", tooltip="Schemas and decode failures",
-                id="app.schema"),
-        Binding("question_mark", "toggle_help", "Keys", tooltip="Show or hide every key",
-                id="app.help"),
+        Binding(
+            "2", "switch_mode('lag')", "Lag", tooltip="Committed offsets and lag", id="app.lag"
+        ),
+        Binding(
+            "3",
+            "switch_mode('schema')",
+            "Schema",
+            tooltip="Schemas and decode failures",
+            id="app.schema",
+        ),
+        Binding(
+            "question_mark", "toggle_help", "Keys", tooltip="Show or hide every key", id="app.help"
+        ),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
     """Keys that work on every screen."""
@@ -84,8 +91,11 @@ class FinkApp(App[int]):
         self.switch_mode(self.initial_mode)
         if self.start_worker:
             self.worker = StreamWorker(
-                self.settings, self._post_event, backlog=lambda: self.message_queue_size,
-                forced=self.forced, **self.worker_options,  # type: ignore[arg-type]
+                self.settings,
+                self._post_event,
+                backlog=lambda: self.message_queue_size,
+                forced=self.forced,
+                **self.worker_options,  # type: ignore[arg-type]
             )
             self.worker.start()
         self.set_interval(REFRESH_SECONDS, self.refresh_views)
@@ -118,18 +128,25 @@ class FinkApp(App[int]):
             self._confirm(event)
         elif isinstance(event, OffsetsReset):
             moved = len(event.plan.changes)
-            self.notify(f"{moved} partition(s) of {event.plan.scope} now at "
-                        f"{event.plan.target.describe()}", title="Offsets reset")
+            self.notify(
+                f"{moved} partition(s) of {event.plan.scope} now at {event.plan.target.describe()}",
+                title="Offsets reset",
+            )
             self.refresh_views()
         elif isinstance(event, CommandFailed):
             self.report_error(f"{event.command}: {event.reason}")
         elif isinstance(event, ConnectionChanged) and event.state in (
-            AUTH_FAILED, UNREACHABLE, ERROR
+            AUTH_FAILED,
+            UNREACHABLE,
+            ERROR,
         ):
             self.report_error(f"{event.state}: {event.detail}")
         elif isinstance(event, SchemaForced):
-            text = (f"decoding with {event.schema.name} ({event.schema.fingerprint})"
-                    if event.schema else "decoding with the schemas in the message keys")
+            text = (
+                f"decoding with {event.schema.name} ({event.schema.fingerprint})"
+                if event.schema
+                else "decoding with the schemas in the message keys"
+            )
             self.notify(text, title="Schema")
 
     def _confirm(self, event: ResetPlanned) -> None:
@@ -160,15 +177,18 @@ class FinkApp(App[int]):
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for mode, text in (("feed", "live alerts"), ("lag", "committed offsets and lag"),
-                           ("schema", "schemas and decode failures")):
-            yield SystemCommand(f"Go to {mode}", f"Show {text}",
-                                lambda m=mode: self.switch_mode(m))  # type: ignore[misc]
+        for mode, text in (
+            ("feed", "live alerts"),
+            ("lag", "committed offsets and lag"),
+            ("schema", "schemas and decode failures"),
+        ):
+            yield SystemCommand(f"Go to {mode}", f"Show {text}", lambda m=mode: self.switch_mode(m))
         for binding in screen.BINDINGS:
             if isinstance(binding, Binding) and binding.description:
                 yield SystemCommand(
-                    binding.description, binding.tooltip or binding.description,
-                    lambda b=binding: self.run_action(b.action, screen),  # type: ignore[misc]
+                    binding.description,
+                    binding.tooltip or binding.description,
+                    lambda b=binding: self.run_action(b.action, screen),
                 )
 
 
@@ -182,8 +202,11 @@ def run_app(settings: Settings) -> int:
             print(f"fink-tui: {exc}", file=sys.stderr)
             return 2
     if not settings.topics:
-        print("fink-tui: no topics set: pass --topics T1,T2 or list them in your fink-client "
-              "credentials (see `fink-tui topics`)", file=sys.stderr)
+        print(
+            "fink-tui: no topics set: pass --topics T1,T2 or list them in your fink-client "
+            "credentials (see `fink-tui topics`)",
+            file=sys.stderr,
+        )
         return 2
     settings.kafka_config()  # raises a clear ConfigError before the screen opens
     app = FinkApp(settings, forced=forced)

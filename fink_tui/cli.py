@@ -36,19 +36,40 @@ def _common(parser: argparse.ArgumentParser, top: bool = False) -> None:
     # subcommand is not overwritten by the subcommand's default.
     default: Any = None if top else argparse.SUPPRESS
     group = parser.add_argument_group("connection (override fink-client's credentials file)")
-    group.add_argument("--survey", choices=("ztf", "lsst"), default=default,
-                       help="which credentials file to read")
-    group.add_argument("--config", metavar="FILE", default=default, help="a fink-client credentials file to read")
-    group.add_argument("--servers", default=default, help="Kafka bootstrap servers, comma separated")
+    group.add_argument(
+        "--survey", choices=("ztf", "lsst"), default=default, help="which credentials file to read"
+    )
+    group.add_argument(
+        "--config", metavar="FILE", default=default, help="a fink-client credentials file to read"
+    )
+    group.add_argument(
+        "--servers", default=default, help="Kafka bootstrap servers, comma separated"
+    )
     group.add_argument("--group-id", default=default, help="consumer group")
-    group.add_argument("--topics", metavar="T1,T2", default=default, help="topics to follow, comma separated")
-    group.add_argument("--username", default=default, help="Fink username (SASL is used only with a password too)")
-    group.add_argument("--maxtimeout", type=float, default=default, help="seconds to wait for the servers")
-    group.add_argument("--schema", metavar="FILE", default=default, 
-                       help="decode with this schema (.avsc/.json) instead of the keys'")
-    group.add_argument("-X", dest="kafka", action="append", type=_kafka_option,
-                       default=[] if top else argparse.SUPPRESS,
-                       metavar="KEY=VALUE", help="extra librdkafka setting (repeatable)")
+    group.add_argument(
+        "--topics", metavar="T1,T2", default=default, help="topics to follow, comma separated"
+    )
+    group.add_argument(
+        "--username", default=default, help="Fink username (SASL is used only with a password too)"
+    )
+    group.add_argument(
+        "--maxtimeout", type=float, default=default, help="seconds to wait for the servers"
+    )
+    group.add_argument(
+        "--schema",
+        metavar="FILE",
+        default=default,
+        help="decode with this schema (.avsc/.json) instead of the keys'",
+    )
+    group.add_argument(
+        "-X",
+        dest="kafka",
+        action="append",
+        type=_kafka_option,
+        default=[] if top else argparse.SUPPRESS,
+        metavar="KEY=VALUE",
+        help="extra librdkafka setting (repeatable)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,15 +105,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save", metavar="DIR", help="save each alert as an Avro file")
     p.add_argument("--dump-schema", metavar="DIR", help="write each distinct schema once")
     p.add_argument("--json", action="store_true", help="one JSON object per alert")
-    p.add_argument("--idle", type=float, default=0.0,
-                   help="stop after this many seconds without an alert (0: never)")
+    p.add_argument(
+        "--idle",
+        type=float,
+        default=0.0,
+        help="stop after this many seconds without an alert (0: never)",
+    )
 
     p = sub.add_parser("demo", help="run the app on an embedded broker with a stream of alerts")
     p.add_argument("--rate", type=float, default=1.0, help="stream intensity (1 = a survey night)")
-    p.add_argument("--duration", type=float, default=0.0,
-                   help="stop producing after this many seconds (0: until quit)")
-    p.add_argument("--broker-only", action="store_true",
-                   help="no app: print the bootstrap address and keep streaming until Ctrl-C")
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=0.0,
+        help="stop producing after this many seconds (0: until quit)",
+    )
+    p.add_argument(
+        "--broker-only",
+        action="store_true",
+        help="no app: print the bootstrap address and keep streaming until Ctrl-C",
+    )
     p.add_argument("--seed", type=int, default=None, help="seed for the generated alerts")
     return parser
 

@@ -84,8 +84,7 @@ def reset(settings: Settings, args: argparse.Namespace) -> int:
     tracker = ErrorTracker(settings)
     admin = make_admin(settings, tracker)
     try:
-        plan = make_plan(admin, snapshot, target, args.topic, args.partition,
-                         settings.maxtimeout)
+        plan = make_plan(admin, snapshot, target, args.topic, args.partition, settings.maxtimeout)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     print(plan.to_text())
@@ -94,8 +93,11 @@ def reset(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     apply_plan_admin(admin, plan, settings.maxtimeout)
     after = fetch_lag(admin, settings.group_id, settings.topics, settings.maxtimeout)
-    moved = [r for r in plan.changes
-             if (p := after.partition(r.topic, r.partition)) is None or p.committed != r.new]
+    moved = [
+        r
+        for r in plan.changes
+        if (p := after.partition(r.topic, r.partition)) is None or p.committed != r.new
+    ]
     if moved:
         r = moved[0]
         raise StreamError(f"{r.topic} [{r.partition}]: the broker did not keep offset {r.new}")
@@ -123,27 +125,43 @@ def alert_line(alert: Alert) -> str:
     when = s.time.strftime("%Y-%m-%d %H:%M:%S") if s.time else "-" * 19
     ident = s.object_id or f"{alert.ref.partition}:{alert.ref.offset}"
     pos = f"{s.ra:10.5f} {s.dec:+10.5f}" if s.ra is not None and s.dec is not None else " " * 21
-    return (f"{when}  {alert.ref.topic:<34} {ident:<20} {pos}  {s.brightness:>14} "
-            f"{s.band:<2} {s.classification}").rstrip()
+    return (
+        f"{when}  {alert.ref.topic:<34} {ident:<20} {pos}  {s.brightness:>14} "
+        f"{s.band:<2} {s.classification}"
+    ).rstrip()
 
 
 def alert_json(alert: Alert) -> dict[str, Any]:
     """The JSON form of a polled alert's summary."""
     s = alert.summary
     return {
-        "topic": alert.ref.topic, "partition": alert.ref.partition, "offset": alert.ref.offset,
-        "survey": s.survey, "time": s.time.isoformat() if s.time else None,
-        "object_id": s.object_id, "source_id": s.source_id, "ra": s.ra, "dec": s.dec,
-        "mag": s.mag, "mag_err": s.mag_err, "flux": s.flux, "flux_err": s.flux_err,
-        "band": s.band, "class": s.classification, "schema": alert.schema.fingerprint,
+        "topic": alert.ref.topic,
+        "partition": alert.ref.partition,
+        "offset": alert.ref.offset,
+        "survey": s.survey,
+        "time": s.time.isoformat() if s.time else None,
+        "object_id": s.object_id,
+        "source_id": s.source_id,
+        "ra": s.ra,
+        "dec": s.dec,
+        "mag": s.mag,
+        "mag_err": s.mag_err,
+        "flux": s.flux,
+        "flux_err": s.flux_err,
+        "band": s.band,
+        "class": s.classification,
+        "schema": alert.schema.fingerprint,
     }
 
 
 def save_alert(alert: Alert, folder: Path) -> Path:
     """Write the alert as an Avro container file carrying its schema."""
     s = alert.summary
-    name = (f"{_safe(s.object_id)}_{_safe(s.source_id)}" if s.object_id
-            else f"{_safe(alert.ref.topic)}_{alert.ref.partition}_{alert.ref.offset}")
+    name = (
+        f"{_safe(s.object_id)}_{_safe(s.source_id)}"
+        if s.object_id
+        else f"{_safe(alert.ref.topic)}_{alert.ref.partition}_{alert.ref.offset}"
+    )
     path = folder / f"{name}.avro"
     with path.open("wb") as out:
         fastavro.writer(out, alert.schema.parsed, [alert.record()])
@@ -187,8 +205,11 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
             for failure in failures:
                 failed += 1
                 r = failure.ref
-                print(f"fink-tui: {r.topic} [{r.partition}] offset {r.offset}: cannot decode: "
-                      f"{failure.reason}", file=sys.stderr)
+                print(
+                    f"fink-tui: {r.topic} [{r.partition}] offset {r.offset}: cannot decode: "
+                    f"{failure.reason}",
+                    file=sys.stderr,
+                )
             for alert in alerts:
                 if args.json:
                     print(json.dumps(alert_json(alert)))
@@ -205,6 +226,5 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         consumer.close()
     if failed:
-        print(f"fink-tui: {failed} message(s) could not be decoded (listed above)",
-              file=sys.stderr)
+        print(f"fink-tui: {failed} message(s) could not be decoded (listed above)", file=sys.stderr)
     return 0

@@ -241,7 +241,9 @@ def load_settings(
         raise ConfigError(f"unknown survey {survey!r}: choose one of {', '.join(SURVEYS)}")
 
     settings = Settings(survey=survey)
-    path = Path(credentials_file).expanduser() if credentials_file else finkclient_file(survey, dirs)
+    path = (
+        Path(credentials_file).expanduser() if credentials_file else finkclient_file(survey, dirs)
+    )
     if credentials_file and (path is None or not path.is_file()):
         raise ConfigError(f"{credentials_file}: no such fink-client credentials file")
     if path is not None:

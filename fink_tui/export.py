@@ -69,8 +69,9 @@ def export_lag_svg(
             await pilot.pause()
             app.refresh_views()
             await pilot.pause()
-            path.write_text(app.export_screenshot(title=f"fink-tui lag — {snapshot.group}"),
-                            encoding="utf-8")
+            path.write_text(
+                app.export_screenshot(title=f"fink-tui lag — {snapshot.group}"), encoding="utf-8"
+            )
 
     asyncio.run(render())
     return path

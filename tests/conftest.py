@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from pytest_textual_snapshot import SVGImageExtension
 
 from fink_tui.core.broker import EmbeddedBroker
@@ -26,8 +25,16 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("FINKCLIENT_DIR", "CONFIG_DIR", "DATA_DIR", "EXPORT_DIR"):
         (tmp_path / name.lower()).mkdir()
         monkeypatch.setenv(f"FINK_TUI_{name}", str(tmp_path / name.lower()))
-    for name in ("SERVERS", "GROUP_ID", "TOPICS", "USERNAME", "PASSWORD", "SURVEY",
-                 "MAXTIMEOUT", "SCHEMA"):
+    for name in (
+        "SERVERS",
+        "GROUP_ID",
+        "TOPICS",
+        "USERNAME",
+        "PASSWORD",
+        "SURVEY",
+        "MAXTIMEOUT",
+        "SCHEMA",
+    ):
         monkeypatch.delenv(f"FINK_TUI_{name}", raising=False)
     monkeypatch.delenv("TEXTUAL_THEME", raising=False)
     return tmp_path

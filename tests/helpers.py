@@ -16,7 +16,9 @@ from confluent_kafka import Producer
 
 from fink_tui.config import Settings
 
-FINK_DATA = Path(os.environ.get("FINK_DATA", Path(__file__).resolve().parents[2] / "shared" / "fink-data"))
+FINK_DATA = Path(
+    os.environ.get("FINK_DATA", Path(__file__).resolve().parents[2] / "shared" / "fink-data")
+)
 ZTF_ALERTS = FINK_DATA / "ztf" / "ztf-alerts.avro"
 LSST_ALERTS = FINK_DATA / "lsst" / "lsst-alerts.avro"
 OLD_ZTF_ALERT = FINK_DATA / "ztf" / "fink-broker-sample-alert-1.avro"
@@ -56,16 +58,23 @@ def wire_messages(path: Path) -> tuple[tuple[bytes, bytes], ...]:
 
 def producer(bootstrap: str) -> Producer:
     """A producer whose watermarks the test broker gets right (one record per batch)."""
-    return Producer({
-        "bootstrap.servers": bootstrap,
-        "batch.num.messages": 1,
-        "linger.ms": 0,
-        "message.max.bytes": 10_000_000,
-    })
+    return Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "batch.num.messages": 1,
+            "linger.ms": 0,
+            "message.max.bytes": 10_000_000,
+        }
+    )
 
 
-def produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes]],
-            partition: int | None = None, timestamp_ms: int | None = None) -> None:
+def produce(
+    bootstrap: str,
+    topic: str,
+    messages: list[tuple[bytes | None, bytes]],
+    partition: int | None = None,
+    timestamp_ms: int | None = None,
+) -> None:
     """Produce and wait for every delivery."""
     p = producer(bootstrap)
     errors: list[str] = []
@@ -88,8 +97,14 @@ def produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes
 
 def settings_for(bootstrap: str, group: str, topics: list[str], **more: Any) -> Settings:
     """Settings for the test broker, with a fast group join."""
-    return Settings(servers=bootstrap, group_id=group, topics=tuple(topics), maxtimeout=5.0,
-                    kafka=FAST_GROUP, **more)
+    return Settings(
+        servers=bootstrap,
+        group_id=group,
+        topics=tuple(topics),
+        maxtimeout=5.0,
+        kafka=FAST_GROUP,
+        **more,
+    )
 
 
 def wait_until(predicate: Any, timeout: float = 20.0, every: float = 0.05) -> bool:

@@ -79,9 +79,7 @@ class ScramServer:
             self.salted = hashlib.pbkdf2_hmac(
                 "sha512", (password or os.urandom(8).hex()).encode(), salt, iterations
             )
-            self.server_first = (
-                f"r={self.nonce},s={base64.b64encode(salt).decode()},i={iterations}"
-            )
+            self.server_first = f"r={self.nonce},s={base64.b64encode(salt).decode()},i={iterations}"
             return 0, None, self.server_first.encode()
         if self.step == 1:
             self.step = 2
@@ -92,19 +90,26 @@ class ScramServer:
             stored_key = hashlib.sha512(client_key).digest()
             signature = hmac.new(stored_key, auth, hashlib.sha512).digest()
             try:
-                recovered = bytes(a ^ b for a, b in zip(base64.b64decode(proof), signature,
-                                                        strict=False))
+                recovered = bytes(
+                    a ^ b for a, b in zip(base64.b64decode(proof), signature, strict=False)
+                )
             except ValueError:
                 recovered = b""
-            if (self.known and attrs.get("r") == self.nonce
-                    and hmac.compare_digest(hashlib.sha512(recovered).digest(), stored_key)):
+            if (
+                self.known
+                and attrs.get("r") == self.nonce
+                and hmac.compare_digest(hashlib.sha512(recovered).digest(), stored_key)
+            ):
                 self.ok = True
                 server_key = hmac.new(self.salted, b"Server Key", hashlib.sha512).digest()
                 verifier = hmac.new(server_key, auth, hashlib.sha512).digest()
                 return 0, None, f"v={base64.b64encode(verifier).decode()}".encode()
-            return (SASL_AUTHENTICATION_FAILED,
-                    "Authentication failed during authentication due to invalid credentials "
-                    f"with SASL mechanism {MECHANISM}", b"")
+            return (
+                SASL_AUTHENTICATION_FAILED,
+                "Authentication failed during authentication due to invalid credentials "
+                f"with SASL mechanism {MECHANISM}",
+                b"",
+            )
         return ILLEGAL_SASL_STATE, "unexpected SASL message", b""
 
 
@@ -128,26 +133,38 @@ async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
         writer.close()
 
 
-def authenticate_response(request: bytes, version: int, scram: ScramServer,
-                          correlation: int) -> tuple[int, bytes]:
+def authenticate_response(
+    request: bytes, version: int, scram: ScramServer, correlation: int
+) -> tuple[int, bytes]:
     """Answer a SaslAuthenticate request (versions 0 to 2)."""
     client_id_len = struct.unpack(">h", request[8:10])[0]
     pos = 10 + max(client_id_len, 0)
     if version >= 2:
         pos = skip_tags(request, pos)
         n, pos = read_uvarint(request, pos)
-        data = request[pos:pos + n - 1]
+        data = request[pos : pos + n - 1]
     else:
-        n = struct.unpack(">i", request[pos:pos + 4])[0]
-        data = request[pos + 4:pos + 4 + n]
+        n = struct.unpack(">i", request[pos : pos + 4])[0]
+        data = request[pos + 4 : pos + 4 + n]
     error, message, out = scram.feed(data)
     if version >= 2:
         text = b"\x00" if message is None else write_uvarint(len(message) + 1) + message.encode()
-        body = (struct.pack(">i", correlation) + b"\x00" + struct.pack(">h", error) + text
-                + write_uvarint(len(out) + 1) + out + struct.pack(">q", 0) + b"\x00")
+        body = (
+            struct.pack(">i", correlation)
+            + b"\x00"
+            + struct.pack(">h", error)
+            + text
+            + write_uvarint(len(out) + 1)
+            + out
+            + struct.pack(">q", 0)
+            + b"\x00"
+        )
     else:
-        text = (struct.pack(">h", -1) if message is None
-                else struct.pack(">h", len(message)) + message.encode())
+        text = (
+            struct.pack(">h", -1)
+            if message is None
+            else struct.pack(">h", len(message)) + message.encode()
+        )
         body = struct.pack(">ih", correlation, error) + text + struct.pack(">i", len(out)) + out
         if version >= 1:
             body += struct.pack(">q", 0)
@@ -207,7 +224,8 @@ class ScramGate:
                 if api_key == API_VERSIONS:
                     if broker_w is None:
                         broker_r, broker_w = await asyncio.open_connection(
-                            "127.0.0.1", self.backend_port)
+                            "127.0.0.1", self.backend_port
+                        )
                     assert broker_r is not None
                     write_frame(broker_w, request)
                     await broker_w.drain()
@@ -215,12 +233,16 @@ class ScramGate:
                 elif api_key == SASL_HANDSHAKE:
                     client_id_len = struct.unpack(">h", request[8:10])[0]
                     pos = 10 + max(client_id_len, 0)
-                    size = struct.unpack(">h", request[pos:pos + 2])[0]
-                    mechanism = request[pos + 2:pos + 2 + size].decode()
+                    size = struct.unpack(">h", request[pos : pos + 2])[0]
+                    mechanism = request[pos + 2 : pos + 2 + size].decode()
                     error = 0 if mechanism == MECHANISM else UNSUPPORTED_SASL_MECHANISM
                     name = MECHANISM.encode()
-                    write_frame(client_w, struct.pack(">ihi", correlation, error, 1)
-                                + struct.pack(">h", len(name)) + name)
+                    write_frame(
+                        client_w,
+                        struct.pack(">ihi", correlation, error, 1)
+                        + struct.pack(">h", len(name))
+                        + name,
+                    )
                 elif api_key == SASL_AUTHENTICATE:
                     error, body = authenticate_response(request, version, scram, correlation)
                     write_frame(client_w, body)
@@ -230,7 +252,8 @@ class ScramGate:
                     if scram.ok:
                         if broker_w is None:
                             broker_r, broker_w = await asyncio.open_connection(
-                                "127.0.0.1", self.backend_port)
+                                "127.0.0.1", self.backend_port
+                            )
                         assert broker_r is not None
                         await asyncio.gather(pipe(client_r, broker_w), pipe(broker_r, client_w))
                         return

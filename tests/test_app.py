@@ -60,8 +60,10 @@ async def until(pilot, predicate: Callable[[], bool], seconds: float = 20) -> No
 
 
 async def consumed(pilot, app: FinkApp, n: int = 11) -> None:  # type: ignore[no-untyped-def]
-    await until(pilot, lambda: app.state.alert_count >= n and app.state.lag is not None
-                and app.state.lag.lag == 0)
+    await until(
+        pilot,
+        lambda: app.state.alert_count >= n and app.state.lag is not None and app.state.lag.lag == 0,
+    )
     app.refresh_views()
     await pilot.pause()
 
@@ -112,10 +114,16 @@ async def test_reset_partition_to_offset_moves_the_broker(stream) -> None:  # ty
         await until(pilot, lambda: isinstance(app.screen, ConfirmResetModal))
         plan = app.screen.plan  # type: ignore[attr-defined]
         assert [(r.topic, r.partition, r.current, r.new) for r in plan.rows] == [
-            (stream["ztf"], 0, 9, 3)]
+            (stream["ztf"], 0, 9, 3)
+        ]
         await pilot.press("y")
-        await until(pilot, lambda: app.state.lag is not None and app.state.lag.partition(
-            stream["ztf"], 0).committed == 3)  # type: ignore[union-attr]
+        await until(
+            pilot,
+            lambda: (
+                app.state.lag is not None
+                and app.state.lag.partition(stream["ztf"], 0).committed == 3
+            ),
+        )  # type: ignore[union-attr]
         app.refresh_views()
         await pilot.pause()
         row = app.screen.query_one(LagTable).get_row(row_key(stream["ztf"], 0))
@@ -155,8 +163,18 @@ async def test_export_matches_lag_json(stream, isolated_env: Path, capsys) -> No
     assert all(f.name.startswith(f"lag_{stream['group']}_") for f in files)
     assert "Total&#160;for" in files[2].read_text()
     exported = json.loads(files[1].read_text())
-    code = main(["lag", "--json", "--servers", stream["servers"], "--group-id",
-                 stream["group"], "--topics", f"{stream['ztf']},{stream['lsst']}"])
+    code = main(
+        [
+            "lag",
+            "--json",
+            "--servers",
+            stream["servers"],
+            "--group-id",
+            stream["group"],
+            "--topics",
+            f"{stream['ztf']},{stream['lsst']}",
+        ]
+    )
     assert code == 0
     cli = json.loads(capsys.readouterr().out)
     assert exported["topics"] == cli["topics"]
@@ -172,8 +190,9 @@ async def test_pause_filter_open_and_save(stream, isolated_env: Path) -> None:  
         await consumed(pilot, app)
         await pilot.press("space")
         await until(pilot, lambda: app.state.paused)
-        produce(stream["servers"], stream["ztf"], list(wire_messages(ZTF_ALERTS))[20:23],
-                partition=1)
+        produce(
+            stream["servers"], stream["ztf"], list(wire_messages(ZTF_ALERTS))[20:23], partition=1
+        )
         await pilot.pause(1.5)
         assert app.state.alert_count == 11
         await pilot.press("space")
@@ -218,11 +237,21 @@ def test_headless_lag_export(stream, tmp_path: Path, capsys) -> None:  # type: i
     """`fink-tui lag --export FILE.svg` renders the lag screen with no terminal."""
     out = tmp_path / "reports" / "lag.svg"
     fast = [a for k, v in FAST_GROUP for a in ("-X", f"{k}={v}")]
-    code = main(["lag", "--export", str(out), "--servers", stream["servers"], "--group-id",
-                 stream["group"], "--topics", f"{stream['ztf']},{stream['lsst']}", *fast])
+    code = main(
+        [
+            "lag",
+            "--export",
+            str(out),
+            "--servers",
+            stream["servers"],
+            "--group-id",
+            stream["group"],
+            "--topics",
+            f"{stream['ztf']},{stream['lsst']}",
+            *fast,
+        ]
+    )
     assert code == 0
     svg = out.read_text()
     assert svg.startswith("<svg") and "Total&#160;for&#160;" in svg
     assert stream["ztf"].replace("_", "_") in svg.replace("&#160;", " ")
-
-

@@ -46,8 +46,17 @@ def stream(broker: EmbeddedBroker) -> dict[str, str]:
 
 
 def base(s: dict[str, str], *topics: str) -> list[str]:
-    return ["--servers", s["servers"], "--group-id", s["group"],
-            "--topics", ",".join(topics or (s["ztf"], s["lsst"])), "--maxtimeout", "5", *FAST]
+    return [
+        "--servers",
+        s["servers"],
+        "--group-id",
+        s["group"],
+        "--topics",
+        ",".join(topics or (s["ztf"], s["lsst"])),
+        "--maxtimeout",
+        "5",
+        *FAST,
+    ]
 
 
 def test_lag_table_and_json(capsys, stream) -> None:  # type: ignore[no-untyped-def]
@@ -66,7 +75,12 @@ def test_lag_table_and_json(capsys, stream) -> None:  # type: ignore[no-untyped-
     assert doc["group"] == stream["group"]
     assert [t["lag"] for t in doc["topics"]] == [10, 2]
     assert doc["topics"][0]["partitions"][0] == {
-        "partition": 0, "committed": None, "low": 0, "high": 6, "lag": 6}
+        "partition": 0,
+        "committed": None,
+        "low": 0,
+        "high": 6,
+        "lag": 6,
+    }
 
 
 def test_reset_dry_run_then_apply(capsys, stream) -> None:  # type: ignore[no-untyped-def]
@@ -80,8 +94,9 @@ def test_reset_dry_run_then_apply(capsys, stream) -> None:  # type: ignore[no-un
     code, out, _ = run(capsys, "reset", "--to", "latest", *base(stream))
     assert code == 0 and "applied" in out
     assert fetch_lag(admin, stream["group"], topics, 5).lag == 0
-    code, out, _ = run(capsys, "reset", "--to", "2", "--topic", stream["ztf"],
-                       "--partition", "0", *base(stream))
+    code, out, _ = run(
+        capsys, "reset", "--to", "2", "--topic", stream["ztf"], "--partition", "0", *base(stream)
+    )
     assert code == 0
     snap = fetch_lag(admin, stream["group"], topics, 5)
     assert snap.partition(stream["ztf"], 0).committed == 2  # type: ignore[union-attr]
@@ -98,8 +113,17 @@ def test_reset_bad_target_and_scope(capsys, stream) -> None:  # type: ignore[no-
     assert code == 2 and "ISO-8601" in err and err.count("\n") == 1
     code, _, err = run(capsys, "reset", "--to", "earliest", "--partition", "1", *base(stream))
     assert code == 2 and "--partition needs --topic" in err
-    code, _, err = run(capsys, "reset", "--to", "earliest", "--topic", stream["ztf"],
-                       "--partition", "7", *base(stream))
+    code, _, err = run(
+        capsys,
+        "reset",
+        "--to",
+        "earliest",
+        "--topic",
+        stream["ztf"],
+        "--partition",
+        "7",
+        *base(stream),
+    )
     assert code == 2 and "no partition 7" in err
 
 
@@ -118,8 +142,17 @@ def test_poll_saves_and_commits(capsys, stream, tmp_path: Path) -> None:  # type
     """--limit N prints N alerts, saves them as Avro with their schema, writes each distinct
     schema once, and commits: the lag drops by N."""
     saved, schemas = tmp_path / "alerts", tmp_path / "schemas"
-    code, out, err = run(capsys, "poll", "--limit", "7", "--save", str(saved),
-                         "--dump-schema", str(schemas), *base(stream, stream["ztf"]))
+    code, out, err = run(
+        capsys,
+        "poll",
+        "--limit",
+        "7",
+        "--save",
+        str(saved),
+        "--dump-schema",
+        str(schemas),
+        *base(stream, stream["ztf"]),
+    )
     assert code == 0, err
     lines = out.splitlines()
     assert len(lines) == 7 and all(stream["ztf"] in line for line in lines)
@@ -151,16 +184,32 @@ def test_poll_reports_bad_messages_and_goes_on(capsys, stream, broker) -> None: 
 
 
 def cli(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "fink_tui", *argv], capture_output=True,
-                          text=True, timeout=60, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "fink_tui", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_unreachable_servers_one_line_no_traceback() -> None:
     """Nothing listening: one line on stderr within maxtimeout, exit 1, password hidden."""
     port = free_port()
-    result = cli("lag", "--servers", f"127.0.0.1:{port}", "--group-id", "g", "--topics", "t",
-                 "--username", "me", "--maxtimeout", "2",
-                 env={"FINK_TUI_PASSWORD": "pa55-w0rd-xyz"})
+    result = cli(
+        "lag",
+        "--servers",
+        f"127.0.0.1:{port}",
+        "--group-id",
+        "g",
+        "--topics",
+        "t",
+        "--username",
+        "me",
+        "--maxtimeout",
+        "2",
+        env={"FINK_TUI_PASSWORD": "pa55-w0rd-xyz"},
+    )
     assert result.returncode == 1
     assert result.stderr.startswith("fink-tui: ") and result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr and "pa55-w0rd-xyz" not in result.stderr
@@ -168,8 +217,16 @@ def test_unreachable_servers_one_line_no_traceback() -> None:
 
 def test_unknown_topic_and_missing_settings(capsys, stream) -> None:  # type: ignore[no-untyped-def]
     """An unknown topic, no topics, and no servers each give one clear line."""
-    code, _, err = run(capsys, "lag", "--servers", stream["servers"], "--group-id", "g",
-                       "--topics", "fink_nope_ztf")
+    code, _, err = run(
+        capsys,
+        "lag",
+        "--servers",
+        stream["servers"],
+        "--group-id",
+        "g",
+        "--topics",
+        "fink_nope_ztf",
+    )
     assert code == 1 and "unknown topic: fink_nope_ztf" in err
     code, _, err = run(capsys, "lag", "--servers", stream["servers"], "--group-id", "g")
     assert code == 2 and "no topics set" in err

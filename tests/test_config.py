@@ -77,9 +77,12 @@ def test_priority_order(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> 
     """Own config file beats fink-client, environment beats file, CLI beats environment."""
     dirs = search_directories()
     write(dirs.finkclient / "ztf_credentials.yml", FC12.replace("lsst_group", "fc_group"))
-    write(dirs.config / "config.toml", 'group_id = "file_group"\nmaxtimeout = 3\n'
-          '[kafka]\n"fetch.max.bytes" = 1000\n"enable.partition.eof" = false\n'
-          '[ztf]\ntopics = ["fink_kn_candidates_ztf"]\n')
+    write(
+        dirs.config / "config.toml",
+        'group_id = "file_group"\nmaxtimeout = 3\n'
+        '[kafka]\n"fetch.max.bytes" = 1000\n"enable.partition.eof" = false\n'
+        '[ztf]\ntopics = ["fink_kn_candidates_ztf"]\n',
+    )
     s = load_settings({})
     assert s.group_id == "file_group" and s.maxtimeout == 3.0
     assert s.topics == ("fink_kn_candidates_ztf",)

@@ -38,7 +38,9 @@ def test_broker_only_demo_serves_both_surveys(tmp_path: Path) -> None:
     before = tansu_processes()
     demo = subprocess.Popen(
         [sys.executable, "-m", "fink_tui", "demo", "--broker-only", "--seed", "5"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert demo.stdout is not None
@@ -51,11 +53,32 @@ def test_broker_only_demo_serves_both_surveys(tmp_path: Path) -> None:
         topics = ",".join(t.name for t in TOPICS)
         saved = tmp_path / "alerts"
         poll = subprocess.run(
-            [sys.executable, "-m", "fink_tui", "poll", "--json", "--idle", "3",
-             "--servers", bootstrap, "--group-id", "demo_test", "--topics", topics,
-             "--save", str(saved), "-X", "session.timeout.ms=2000",
-             "-X", "max.poll.interval.ms=2000", "-X", "heartbeat.interval.ms=500"],
-            capture_output=True, text=True, timeout=90,
+            [
+                sys.executable,
+                "-m",
+                "fink_tui",
+                "poll",
+                "--json",
+                "--idle",
+                "3",
+                "--servers",
+                bootstrap,
+                "--group-id",
+                "demo_test",
+                "--topics",
+                topics,
+                "--save",
+                str(saved),
+                "-X",
+                "session.timeout.ms=2000",
+                "-X",
+                "max.poll.interval.ms=2000",
+                "-X",
+                "heartbeat.interval.ms=500",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=90,
         )
         assert poll.returncode == 0, poll.stderr
         docs = [json.loads(line) for line in poll.stdout.splitlines()]

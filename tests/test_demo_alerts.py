@@ -127,8 +127,9 @@ def test_supernovae_rise_then_fall(factory: AlertFactory) -> None:
     Every one has faded since its brightest point; the rise shows in most (a survey that skips
     nights can miss it, as ZTF does).
     """
-    mature = [a for a in (factory.ztf_alert("sn") for _ in range(40))
-              if a["finkclass"] == "SN candidate"]
+    mature = [
+        a for a in (factory.ztf_alert("sn") for _ in range(40)) if a["finkclass"] == "SN candidate"
+    ]
     assert len(mature) >= 15
     rises = limits_first = 0
     for record in mature:
@@ -146,14 +147,18 @@ def test_supernovae_rise_then_fall(factory: AlertFactory) -> None:
 
 
 def test_early_supernovae_are_young_and_rising(factory: AlertFactory) -> None:
-    early = [a for a in (factory.ztf_alert("sn") for _ in range(40))
-             if a["finkclass"] == "Early SN Ia candidate"]
+    early = [
+        a
+        for a in (factory.ztf_alert("sn") for _ in range(40))
+        if a["finkclass"] == "Early SN Ia candidate"
+    ]
     assert len(early) >= 5
     for record in early:
         points = ztf_detections(record)
         assert NOW_JD - points[0]["jd"] < 11.0
-        assert any(p["magpsf"] is None and p["jd"] < points[0]["jd"]
-                   for p in record["prv_candidates"])
+        assert any(
+            p["magpsf"] is None and p["jd"] < points[0]["jd"] for p in record["prv_candidates"]
+        )
         for fid in (1, 2, 3):  # within a band, later is brighter (allowing for the noise)
             band = [p for p in points if p["fid"] == fid]
             if len(band) >= 2 and band[-1]["jd"] - band[0]["jd"] > 0.5:

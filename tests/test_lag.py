@@ -48,17 +48,24 @@ def test_fetch_lag_on_broker(broker: EmbeddedBroker) -> None:
     produce(broker.bootstrap, a, msgs[10:14], partition=1)
     produce(broker.bootstrap, b, msgs[14:20], partition=0)
     committer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group})
-    committer.commit(offsets=[TopicPartition(a, 0, 4), TopicPartition(b, 0, 6)],
-                     asynchronous=False)
+    committer.commit(offsets=[TopicPartition(a, 0, 4), TopicPartition(b, 0, 6)], asynchronous=False)
     committer.close()
     admin = AdminClient({"bootstrap.servers": broker.bootstrap})
     snap = fetch_lag(admin, group, [a, b], timeout=10)
     ta, tb = snap.topics
     assert [(p.committed, p.low, p.high, p.lag) for p in ta.partitions] == [
-        (4, 0, 10, 6), (None, 0, 4, 4), (None, 0, 0, 0)]
+        (4, 0, 10, 6),
+        (None, 0, 4, 4),
+        (None, 0, 0, 0),
+    ]
     assert (ta.committed, ta.lag) == (4, 10)
     assert [(p.committed, p.lag) for p in tb.partitions] == [(6, 0), (None, 0)]
     doc = snap.to_dict()
     assert doc["group"] == group
     assert doc["topics"][0]["partitions"][1] == {
-        "partition": 1, "committed": None, "low": 0, "high": 4, "lag": 4}
+        "partition": 1,
+        "committed": None,
+        "low": 0,
+        "high": 4,
+        "lag": 4,
+    }

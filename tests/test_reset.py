@@ -49,17 +49,25 @@ def test_parse_target() -> None:
 def test_plans_for_every_kind_and_scope() -> None:
     """Each kind over each scope, clamped to [low, high]."""
     assert news(plan_reset(SNAP, ResetTarget("earliest"))) == {
-        ("a", 0): 0, ("a", 1): 3, ("b", 0): 0}
+        ("a", 0): 0,
+        ("a", 1): 3,
+        ("b", 0): 0,
+    }
     assert news(plan_reset(SNAP, ResetTarget("latest"), "a")) == {("a", 0): 10, ("a", 1): 8}
     assert news(plan_reset(SNAP, ResetTarget("offset", 7), "a", 1)) == {("a", 1): 7}
     assert news(plan_reset(SNAP, ResetTarget("offset", 99), "b")) == {("b", 0): 4}
     assert news(plan_reset(SNAP, ResetTarget("current", 0, -3))) == {
-        ("a", 0): 2, ("a", 1): 3, ("b", 0): 0}
-    assert news(plan_reset(SNAP, ResetTarget("latest", 0, -2), "a")) == {
-        ("a", 0): 8, ("a", 1): 6}
+        ("a", 0): 2,
+        ("a", 1): 3,
+        ("b", 0): 0,
+    }
+    assert news(plan_reset(SNAP, ResetTarget("latest", 0, -2), "a")) == {("a", 0): 8, ("a", 1): 6}
     times = {("a", 0): 6, ("a", 1): -1, ("b", 0): 1}
     assert news(plan_reset(SNAP, ResetTarget("time", 123), time_offsets=times)) == {
-        ("a", 0): 6, ("a", 1): 8, ("b", 0): 1}
+        ("a", 0): 6,
+        ("a", 1): 8,
+        ("b", 0): 1,
+    }
     plan = plan_reset(SNAP, ResetTarget("offset", 5), "a", 0)
     assert not plan.changes and "(unchanged)" in plan.to_text()
 
@@ -84,7 +92,9 @@ def loaded(broker: EmbeddedBroker):  # type: ignore[no-untyped-def]
     return AdminClient({"bootstrap.servers": broker.bootstrap}), group, a, b
 
 
-def committed(admin: AdminClient, group: str, topics: list[str]) -> dict[tuple[str, int], int | None]:
+def committed(
+    admin: AdminClient, group: str, topics: list[str]
+) -> dict[tuple[str, int], int | None]:
     snap = fetch_lag(admin, group, topics, timeout=10)
     return {(p.topic, p.partition): p.committed for t in snap.topics for p in t.partitions}
 

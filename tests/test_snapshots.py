@@ -31,8 +31,9 @@ LSST_TOPIC = "fink_sn_like_lsst"
 
 def snapshot_app(mode: str = "feed", forced: bool = False) -> FinkApp:
     """An app with no worker, fed the same events every time."""
-    settings = Settings(servers="127.0.0.1:9092", group_id="snapshot_group",
-                        topics=(ZTF_TOPIC, LSST_TOPIC))
+    settings = Settings(
+        servers="127.0.0.1:9092", group_id="snapshot_group", topics=(ZTF_TOPIC, LSST_TOPIC)
+    )
     app = FinkApp(settings, start_worker=False, mode=mode, clock=lambda: FROZEN + 1.5)
     decoder = AlertDecoder()
     results = []
@@ -48,16 +49,29 @@ def snapshot_app(mode: str = "feed", forced: bool = False) -> FinkApp:
         "snapshot_group",
         {ZTF_TOPIC: [0, 1, 2], LSST_TOPIC: [0, 1]},
         {(ZTF_TOPIC, 0): 6, (ZTF_TOPIC, 1): 4, (LSST_TOPIC, 0): 4},
-        {(ZTF_TOPIC, 0): (0, 40), (ZTF_TOPIC, 1): (0, 31), (ZTF_TOPIC, 2): (0, 0),
-         (LSST_TOPIC, 0): (0, 9), (LSST_TOPIC, 1): (2, 5)},
+        {
+            (ZTF_TOPIC, 0): (0, 40),
+            (ZTF_TOPIC, 1): (0, 31),
+            (ZTF_TOPIC, 2): (0, 0),
+            (LSST_TOPIC, 0): (0, 9),
+            (LSST_TOPIC, 1): (2, 5),
+        },
         taken_at=FROZEN,
     )
     app.state.apply(ConnectionChanged(CONNECTED, settings.servers))
     app.state.apply(AlertsReceived(alerts, failures, received_at=FROZEN))
     for history in (60, 52, 47):
-        app.state.apply(LagUpdated(build_snapshot(
-            "snapshot_group", {ZTF_TOPIC: [0]}, {(ZTF_TOPIC, 0): 0},
-            {(ZTF_TOPIC, 0): (0, history)}, taken_at=FROZEN - history)))
+        app.state.apply(
+            LagUpdated(
+                build_snapshot(
+                    "snapshot_group",
+                    {ZTF_TOPIC: [0]},
+                    {(ZTF_TOPIC, 0): 0},
+                    {(ZTF_TOPIC, 0): (0, history)},
+                    taken_at=FROZEN - history,
+                )
+            )
+        )
     app.state.apply(LagUpdated(lag))
     if forced:
         app.state.apply(SchemaForced(load_schema_file(SCHEMA_25)))
@@ -105,13 +119,11 @@ class TestLagScreen:
 
     def test_lag_all_partitions(self, snap_compare) -> None:  # type: ignore[no-untyped-def]
         """e shows the empty partitions too."""
-        assert snap_compare(snapshot_app("lag"), terminal_size=SIZE, press=["e"],
-                            run_before=settle)
+        assert snap_compare(snapshot_app("lag"), terminal_size=SIZE, press=["e"], run_before=settle)
 
     def test_reset_choice(self, snap_compare) -> None:  # type: ignore[no-untyped-def]
         """t opens the choice of target for the selected topic."""
-        assert snap_compare(snapshot_app("lag"), terminal_size=SIZE, press=["t"],
-                            run_before=settle)
+        assert snap_compare(snapshot_app("lag"), terminal_size=SIZE, press=["t"], run_before=settle)
 
     def test_reset_confirmation(self, snap_compare) -> None:  # type: ignore[no-untyped-def]
         """The confirmation lists every partition, current -> new, before anything moves."""
@@ -140,8 +152,9 @@ class TestSchemaScreen:
             await pilot.press("down")
             await settle(pilot)
 
-        assert snap_compare(snapshot_app("schema", forced=True), terminal_size=SIZE,
-                            run_before=run_before)
+        assert snap_compare(
+            snapshot_app("schema", forced=True), terminal_size=SIZE, run_before=run_before
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -72,8 +72,7 @@ def run_worker() -> Iterator:  # type: ignore[type-arg]
 
     def start(settings, **kwargs) -> tuple[StreamWorker, Recorder]:  # type: ignore[no-untyped-def]
         rec = Recorder()
-        worker = StreamWorker(settings, rec, lag_interval=kwargs.pop("lag_interval", 0.5),
-                              **kwargs)
+        worker = StreamWorker(settings, rec, lag_interval=kwargs.pop("lag_interval", 0.5), **kwargs)
         worker.start()
         started.append(worker)
         return worker, rec
@@ -98,7 +97,10 @@ def test_delivers_both_surveys_and_lists_failures(broker: EmbeddedBroker, run_wo
     assert {a.summary.survey for a in alerts} == {"ztf", "lsst"}
     failures = [f for e in rec.of(AlertsReceived) for f in e.failures]
     assert [(f.ref.topic, f.ref.partition, f.ref.offset) for f in failures] == [
-        (ztf, 0, 3), (ztf, 0, 4), (ztf, 0, 5)]
+        (ztf, 0, 3),
+        (ztf, 0, 4),
+        (ztf, 0, 5),
+    ]
     assert "no key" in failures[1].reason and "JSON" in failures[2].reason
     assert max(a.ref.offset for a in alerts if a.ref.topic == ztf) == 8
     assert any(e.state == CONNECTED for e in rec.of(ConnectionChanged))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 
 class BrokerUnavailable(RuntimeError):
@@ -80,8 +80,9 @@ class EmbeddedBroker:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise BrokerUnavailable(f"tansu exited with code {self.process.returncode}")
-            with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", self.port), timeout=0.2
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
             ):
                 if self._answers():
                     return self
@@ -114,15 +115,19 @@ class EmbeddedBroker:
         """Create topics with the given partition counts and wait until they exist."""
         admin = AdminClient({"bootstrap.servers": self.bootstrap})
         futures = admin.create_topics(
-            [NewTopic(name, num_partitions=n, replication_factor=1) for name, n in partitions.items()]
+            [
+                NewTopic(name, num_partitions=n, replication_factor=1)
+                for name, n in partitions.items()
+            ]
         )
         for future in futures.values():
             future.result(timeout=10)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             known = admin.list_topics(timeout=5).topics
-            if all(name in known and len(known[name].partitions) == n
-                   for name, n in partitions.items()):
+            if all(
+                name in known and len(known[name].partitions) == n for name, n in partitions.items()
+            ):
                 return
             time.sleep(0.05)
 

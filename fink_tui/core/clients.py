@@ -60,8 +60,12 @@ class ErrorTracker:
         """A StreamError for a failed call: the remembered cause if there is one."""
         with self._lock:
             error = self.last
-        text = describe_kafka_error(error) if error is not None else (
-            describe_kafka_error(fallback) if isinstance(fallback, BaseException) else fallback
+        text = (
+            describe_kafka_error(error)
+            if error is not None
+            else (
+                describe_kafka_error(fallback) if isinstance(fallback, BaseException) else fallback
+            )
         )
         return StreamError(self._settings.redact(f"{self._settings.servers}: {text}"))
 
@@ -76,9 +80,7 @@ def _base(settings: Settings, tracker: ErrorTracker, **overrides: Any) -> dict[s
     return conf
 
 
-def make_consumer(
-    settings: Settings, tracker: ErrorTracker, **overrides: Any
-) -> Consumer:
+def make_consumer(settings: Settings, tracker: ErrorTracker, **overrides: Any) -> Consumer:
     """A consumer of the settings' group, with at-least-once offset handling."""
     if not settings.group_id:
         raise StreamError(
@@ -109,8 +111,9 @@ def wait_for_metadata(admin: AdminClient, tracker: ErrorTracker, timeout: float)
                 raise tracker.explain(exc) from exc
 
 
-def check_topics(admin: AdminClient, topics: Iterable[str], tracker: ErrorTracker,
-                 timeout: float) -> list[str]:
+def check_topics(
+    admin: AdminClient, topics: Iterable[str], tracker: ErrorTracker, timeout: float
+) -> list[str]:
     """All topic names the broker shows, raising a clear StreamError when it cannot answer."""
     names = sorted(wait_for_metadata(admin, tracker, timeout).topics)
     missing = [t for t in topics if t not in names]

@@ -113,9 +113,9 @@ class Alert:
     def record(self) -> dict[str, Any]:
         """The whole alert, decoded on first use (the value is known to be valid)."""
         if self._record is None:
-            self._record = fastavro.schemaless_reader(
-                io.BytesIO(self.value), self.schema.parsed, None
-            )
+            record = fastavro.schemaless_reader(io.BytesIO(self.value), self.schema.parsed, None)
+            assert isinstance(record, dict)  # checked when the alert was decoded
+            self._record = record
         return self._record
 
 

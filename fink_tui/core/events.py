@@ -85,8 +85,14 @@ class PauseChanged:
 
 
 Event = (
-    AlertsReceived | LagUpdated | ConnectionChanged | ResetPlanned | OffsetsReset
-    | CommandFailed | SchemaForced | PauseChanged
+    AlertsReceived
+    | LagUpdated
+    | ConnectionChanged
+    | ResetPlanned
+    | OffsetsReset
+    | CommandFailed
+    | SchemaForced
+    | PauseChanged
 )
 
 # --- commands (owner -> worker) -----------------------------------------------------------

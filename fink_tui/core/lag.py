@@ -19,11 +19,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient, OffsetSpec
+from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 
 from fink_tui.core.errors import StreamError, describe_kafka_error
 
 TABLE_WIDTH = 72
+
+
+def table_row(name: str, committed: object, lag: object) -> str:
+    """A line of fink-client's table: ``"%-50s  %9s  %9s"``."""
+    return f"{name:<50}  {committed!s:>9}  {lag!s:>9}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,18 +144,16 @@ class LagSnapshot:
         """The table in ``fink_consumer --display_statistics`` layout."""
         lines = []
         for t in self.topics:
-            lines.append("%-50s  %9s  %9s" % ("Topic [Partition]", "Committed", "Lag"))
+            lines.append(table_row("Topic [Partition]", "Committed", "Lag"))
             lines.append("=" * TABLE_WIDTH)
             if t.error:
                 lines.append(f"{t.topic}: {t.error}")
             for p in t.partitions:
                 if all_partitions or not p.empty:
                     committed = "-" if p.committed is None else str(p.committed)
-                    lines.append(
-                        "%-50s  %9s  %9s" % (f"{t.topic} [{p.partition}]", committed, p.lag)
-                    )
+                    lines.append(table_row(f"{t.topic} [{p.partition}]", committed, p.lag))
             lines.append("-" * TABLE_WIDTH)
-            lines.append("%-50s  %9s  %9s" % (f"Total for {t.topic}", t.committed, t.lag))
+            lines.append(table_row(f"Total for {t.topic}", t.committed, t.lag))
             lines.append("-" * TABLE_WIDTH)
         return "\n".join(lines)
 
@@ -175,8 +178,11 @@ def build_snapshot(
         for p in sorted(parts):
             low, high = watermarks.get((topic, p), (-1, -1))
             offset = committed.get((topic, p))
-            rows.append(PartitionLag(topic, p, offset if offset is not None and offset >= 0
-                                     else None, low, high))
+            rows.append(
+                PartitionLag(
+                    topic, p, offset if offset is not None and offset >= 0 else None, low, high
+                )
+            )
         topics.append(TopicLag(topic, tuple(rows)))
     return LagSnapshot(group, tuple(topics), time.time() if taken_at is None else taken_at)
 
@@ -214,18 +220,17 @@ def fetch_lag(admin: AdminClient, group: str, topics: Iterable[str], timeout: fl
             group_future = admin.list_consumer_group_offsets(
                 [ConsumerGroupTopicPartitions(group, tps)], request_timeout=timeout
             )[group]
-            lows = admin.list_offsets(
-                {tp: OffsetSpec.earliest() for tp in tps}, request_timeout=timeout
-            )
-            highs = admin.list_offsets(
-                {tp: OffsetSpec.latest() for tp in tps}, request_timeout=timeout
-            )
+            earliest, latest = OffsetSpec.earliest(), OffsetSpec.latest()  # type: ignore[no-untyped-call]
+            lows = admin.list_offsets({tp: earliest for tp in tps}, request_timeout=timeout)
+            highs = admin.list_offsets({tp: latest for tp in tps}, request_timeout=timeout)
             for tp in group_future.result(timeout=timeout).topic_partitions:
                 committed[(tp.topic, tp.partition)] = tp.offset if tp.offset >= 0 else None
             for tp in tps:
                 key = (tp.topic, tp.partition)
-                watermarks[key] = (lows[tp].result(timeout=timeout).offset,
-                                   highs[tp].result(timeout=timeout).offset)
+                watermarks[key] = (
+                    lows[tp].result(timeout=timeout).offset,
+                    highs[tp].result(timeout=timeout).offset,
+                )
         except KafkaException as exc:
             raise StreamError(describe_kafka_error(exc)) from exc
     return build_snapshot(group, parts, committed, watermarks)

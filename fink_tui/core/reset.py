@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient, OffsetSpec
+from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 
 from fink_tui.core.errors import StreamError, describe_kafka_error
-from fink_tui.core.lag import LagSnapshot, PartitionLag
+from fink_tui.core.lag import LagSnapshot, PartitionLag, table_row
 
 KINDS = ("earliest", "latest", "offset", "time", "current")
 
@@ -49,7 +49,9 @@ def parse_time(text: str) -> int:
     try:
         when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError as exc:
-        raise ValueError(f"not an offset, 'earliest', 'latest' or an ISO-8601 time: {text!r}") from exc
+        raise ValueError(
+            f"not an offset, 'earliest', 'latest' or an ISO-8601 time: {text!r}"
+        ) from exc
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return int(when.timestamp() * 1000)
@@ -110,12 +112,12 @@ class ResetPlan:
         """The plan as a table."""
         lines = [
             f"Reset group {self.group!r}, {self.scope}, to {self.target.describe()}:",
-            "%-50s  %9s  %9s" % ("Topic [Partition]", "Current", "New"),
+            table_row("Topic [Partition]", "Current", "New"),
         ]
         for r in self.rows:
             current = "-" if r.current is None else str(r.current)
             mark = "" if r.changes else "  (unchanged)"
-            lines.append("%-50s  %9s  %9s%s" % (f"{r.topic} [{r.partition}]", current, r.new, mark))
+            lines.append(table_row(f"{r.topic} [{r.partition}]", current, r.new) + mark)
         if not self.rows:
             lines.append("(no partitions in scope)")
         return "\n".join(lines)
@@ -194,9 +196,7 @@ def offsets_for_time(
         futures = admin.list_offsets(
             {tp: OffsetSpec.for_timestamp(when_ms) for tp in tps}, request_timeout=timeout
         )
-        return {
-            (tp.topic, tp.partition): futures[tp].result(timeout=timeout).offset for tp in tps
-        }
+        return {(tp.topic, tp.partition): futures[tp].result(timeout=timeout).offset for tp in tps}
     except KafkaException as exc:
         raise StreamError(describe_kafka_error(exc)) from exc
 
@@ -231,8 +231,10 @@ def apply_plan_admin(admin: AdminClient, plan: ResetPlan, timeout: float) -> Non
     except KafkaException as exc:
         text = describe_kafka_error(exc)
         if "UNKNOWN_MEMBER" in text.upper() or "not empty" in text.lower() or "SUBSCRIBED" in text:
-            text += (" — the group has running members (fink-tui or fink_consumer?): stop them "
-                     "first, or reset from inside fink-tui")
+            text += (
+                " — the group has running members (fink-tui or fink_consumer?): stop them "
+                "first, or reset from inside fink-tui"
+            )
         raise StreamError(text) from exc
     failed = [tp for tp in result.topic_partitions if tp.error is not None]
     if failed:

@@ -37,8 +37,15 @@ LSST_FIELDS: dict[str, Any] = {
     "diaSource": {
         k: None
         for k in (
-            "diaSourceId", "diaObjectId", "ssObjectId", "midpointMjdTai", "ra", "dec",
-            "psfFlux", "psfFluxErr", "band",
+            "diaSourceId",
+            "diaObjectId",
+            "ssObjectId",
+            "midpointMjdTai",
+            "ra",
+            "dec",
+            "psfFlux",
+            "psfFluxErr",
+            "band",
         )
     },
     "lsst_schema_version": None,
@@ -249,9 +256,7 @@ def light_curve(record: dict[str, Any], survey: str) -> list[LightCurvePoint]:
             band = ZTF_BANDS.get(cand.get("fid") or 0, "?")
             mag = _num(cand.get("magpsf"))
             if mag is not None:
-                points.append(
-                    LightCurvePoint(jd_to_utc(jd), band, mag, _num(cand.get("sigmapsf")))
-                )
+                points.append(LightCurvePoint(jd_to_utc(jd), band, mag, _num(cand.get("sigmapsf"))))
             elif (limit := _num(cand.get("diffmaglim"))) is not None:
                 points.append(LightCurvePoint(jd_to_utc(jd), band, limit, upper=True))
     elif survey == "lsst":
@@ -264,8 +269,11 @@ def light_curve(record: dict[str, Any], survey: str) -> list[LightCurvePoint]:
                     continue
                 points.append(
                     LightCurvePoint(
-                        mjd_tai_to_utc(mjd), str(src.get("band") or "?"), flux,
-                        _num(src.get("psfFluxErr")), forced=forced,
+                        mjd_tai_to_utc(mjd),
+                        str(src.get("band") or "?"),
+                        flux,
+                        _num(src.get("psfFluxErr")),
+                        forced=forced,
                     )
                 )
     points.sort(key=lambda p: p.time)

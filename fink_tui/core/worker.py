@@ -58,7 +58,9 @@ def message_ref(msg: Message) -> MessageRef:
     """Where a consumed message sits."""
     kind, stamp = msg.timestamp()
     return MessageRef(
-        str(msg.topic()), int(msg.partition() or 0), int(msg.offset() or 0),
+        str(msg.topic()),
+        int(msg.partition() or 0),
+        int(msg.offset() or 0),
         stamp if kind else None,
     )
 
@@ -156,9 +158,7 @@ class StreamWorker(threading.Thread):
         try:
             self._consumer = make_consumer(self.settings, self.tracker)
             self._admin = make_admin(self.settings, self.tracker)
-            self._consumer.subscribe(
-                list(self.settings.topics), on_assign=self._on_assign
-            )
+            self._consumer.subscribe(list(self.settings.topics), on_assign=self._on_assign)
             while not self.stop_requested.is_set():
                 self._drain_commands()
                 # Lag requests block; while the broker is away they would delay a stop.
@@ -247,8 +247,14 @@ class StreamWorker(threading.Thread):
             self._emit(SchemaForced(command.schema))
         elif isinstance(command, PlanReset):
             snapshot = self._snapshot()
-            plan = make_plan(self._admin, snapshot, command.target, command.topic,
-                             command.partition, self.settings.maxtimeout)
+            plan = make_plan(
+                self._admin,
+                snapshot,
+                command.target,
+                command.topic,
+                command.partition,
+                self.settings.maxtimeout,
+            )
             self._emit(ResetPlanned(plan))
         elif isinstance(command, ApplyReset):
             self._apply(command.plan)
@@ -277,8 +283,9 @@ class StreamWorker(threading.Thread):
     def _snapshot(self) -> LagSnapshot:
         assert self._admin is not None
         try:
-            return fetch_lag(self._admin, self.settings.group_id, self.settings.topics,
-                             self.settings.maxtimeout)
+            return fetch_lag(
+                self._admin, self.settings.group_id, self.settings.topics, self.settings.maxtimeout
+            )
         except StreamError as exc:
             raise self.tracker.explain(str(exc)) from exc
 

@@ -179,8 +179,11 @@ def _ztf_schema(version: int) -> Schema:
         _field("objectId", "string", "ZTF object id"),
         _field("candid", "long", "Id of this detection"),
         _field("candidate", _ztf_candidate(version)),
-        _field("prv_candidates", _opt({"type": "array", "items": _ztf_prv_candidate()}),
-               "Light curve of the last 30 days"),
+        _field(
+            "prv_candidates",
+            _opt({"type": "array", "items": _ztf_prv_candidate()}),
+            "Light curve of the last 30 days",
+        ),
         _field("cutoutScience", _ztf_cutout("cutoutScience")),
         _field("cutoutTemplate", _ztf_cutout("cutoutTemplate")),
         _field("cutoutDifference", _ztf_cutout("cutoutDifference")),
@@ -241,39 +244,81 @@ def _dia_source_fields() -> list[dict[str, Any]]:
 def _lsst_schema() -> Schema:
     fields: list[dict[str, Any]] = [
         _field("diaSourceId", "long"),
-        _field("diaSource", {"type": "record", "name": "diaSource",
-                             "fields": _dia_source_fields()}),
+        _field(
+            "diaSource", {"type": "record", "name": "diaSource", "fields": _dia_source_fields()}
+        ),
         # Same fields as diaSource, as its own named type (like Fink's schemas), so a
         # projection of diaSource never leaves a dangling reference behind.
-        _field("prvDiaSources", _opt({"type": "array", "items": {
-            "type": "record", "name": "prvDiaSource", "fields": _dia_source_fields()}}),
-            "Earlier detections of the object"),
-        _field("prvDiaForcedSources", _opt({"type": "array", "items": {
-            "type": "record", "name": "diaForcedSource", "fields": [
-                _field("diaForcedSourceId", "long"),
-                _field("diaObjectId", "long"),
-                _field("visit", "long"),
-                _field("midpointMjdTai", "double"),
-                _field("ra", "double"),
-                _field("dec", "double"),
-                _field("psfFlux", _opt("float")),
-                _field("psfFluxErr", _opt("float")),
-                _field("band", "string"),
-            ]}}), "Forced photometry at the object's position"),
-        _field("diaObject", _opt({"type": "record", "name": "diaObject", "fields": [
-            _field("diaObjectId", "long"),
-            _field("ra", "double"),
-            _field("dec", "double"),
-            _field("nDiaSources", "int"),
-        ]})),
-        _field("ssSource", _opt({"type": "record", "name": "ssSource", "fields": [
-            _field("ssObjectId", "long"),
-            _field("designation", "string"),
-            _field("eclLambda", "double"),
-            _field("eclBeta", "double"),
-            _field("ephVmag", _opt("float")),
-            _field("ephRate", _opt("float"), "Apparent motion (deg/day)"),
-        ]})),
+        _field(
+            "prvDiaSources",
+            _opt(
+                {
+                    "type": "array",
+                    "items": {
+                        "type": "record",
+                        "name": "prvDiaSource",
+                        "fields": _dia_source_fields(),
+                    },
+                }
+            ),
+            "Earlier detections of the object",
+        ),
+        _field(
+            "prvDiaForcedSources",
+            _opt(
+                {
+                    "type": "array",
+                    "items": {
+                        "type": "record",
+                        "name": "diaForcedSource",
+                        "fields": [
+                            _field("diaForcedSourceId", "long"),
+                            _field("diaObjectId", "long"),
+                            _field("visit", "long"),
+                            _field("midpointMjdTai", "double"),
+                            _field("ra", "double"),
+                            _field("dec", "double"),
+                            _field("psfFlux", _opt("float")),
+                            _field("psfFluxErr", _opt("float")),
+                            _field("band", "string"),
+                        ],
+                    },
+                }
+            ),
+            "Forced photometry at the object's position",
+        ),
+        _field(
+            "diaObject",
+            _opt(
+                {
+                    "type": "record",
+                    "name": "diaObject",
+                    "fields": [
+                        _field("diaObjectId", "long"),
+                        _field("ra", "double"),
+                        _field("dec", "double"),
+                        _field("nDiaSources", "int"),
+                    ],
+                }
+            ),
+        ),
+        _field(
+            "ssSource",
+            _opt(
+                {
+                    "type": "record",
+                    "name": "ssSource",
+                    "fields": [
+                        _field("ssObjectId", "long"),
+                        _field("designation", "string"),
+                        _field("eclLambda", "double"),
+                        _field("eclBeta", "double"),
+                        _field("ephVmag", _opt("float")),
+                        _field("ephRate", _opt("float"), "Apparent motion (deg/day)"),
+                    ],
+                }
+            ),
+        ),
         _field("cutoutDifference", _opt("bytes"), "Plain FITS, 30 x 30 pixels"),
         _field("cutoutScience", _opt("bytes")),
         _field("cutoutTemplate", _opt("bytes")),
@@ -281,25 +326,49 @@ def _lsst_schema() -> Schema:
         _field("fink_broker_version", "string", default=FINK_BROKER_VERSION),
         _field("fink_science_version", "string", default=LSST_FINK_SCIENCE_VERSION),
         _field("publisher", "string", default="Fink"),
-        _field("clf", {"type": "record", "name": "clf", "fields": [
-            _field("snnSnVsOthers_score", _opt("float")),
-            _field("cats_class", _opt("int"),
-                   "CATS: 11 SN-like, 12 fast, 13 long, 21 periodic, 22 non-periodic"),
-            _field("cats_score", _opt("float")),
-            _field("earlySNIa_score", _opt("double")),
-        ]}),
-        _field("xm", {"type": "record", "name": "xm", "fields": [
-            _field("simbad_otype", _opt("string")),
-            _field("gaiadr3_DR3Name", _opt("string")),
-            _field("tns_fullname", _opt("string")),
-            _field("tns_type", _opt("string")),
-        ]}),
-        _field("pred", {"type": "record", "name": "pred", "fields": [
-            _field("is_sso", "boolean"),
-            _field("is_first", "boolean"),
-            _field("is_cataloged", "boolean"),
-            _field("main_label_classifier", _opt("int")),
-        ]}),
+        _field(
+            "clf",
+            {
+                "type": "record",
+                "name": "clf",
+                "fields": [
+                    _field("snnSnVsOthers_score", _opt("float")),
+                    _field(
+                        "cats_class",
+                        _opt("int"),
+                        "CATS: 11 SN-like, 12 fast, 13 long, 21 periodic, 22 non-periodic",
+                    ),
+                    _field("cats_score", _opt("float")),
+                    _field("earlySNIa_score", _opt("double")),
+                ],
+            },
+        ),
+        _field(
+            "xm",
+            {
+                "type": "record",
+                "name": "xm",
+                "fields": [
+                    _field("simbad_otype", _opt("string")),
+                    _field("gaiadr3_DR3Name", _opt("string")),
+                    _field("tns_fullname", _opt("string")),
+                    _field("tns_type", _opt("string")),
+                ],
+            },
+        ),
+        _field(
+            "pred",
+            {
+                "type": "record",
+                "name": "pred",
+                "fields": [
+                    _field("is_sso", "boolean"),
+                    _field("is_first", "boolean"),
+                    _field("is_cataloged", "boolean"),
+                    _field("main_label_classifier", _opt("int")),
+                ],
+            },
+        ),
     ]
     return {
         "type": "record",
@@ -540,9 +609,7 @@ def _jd_to_datetime(jd: float) -> datetime:
 
 def _ecliptic_to_equatorial(lam: float, beta: float) -> tuple[float, float]:
     lr, br = math.radians(lam), math.radians(beta)
-    sin_dec = math.sin(br) * math.cos(OBLIQUITY) + math.cos(br) * math.sin(OBLIQUITY) * math.sin(
-        lr
-    )
+    sin_dec = math.sin(br) * math.cos(OBLIQUITY) + math.cos(br) * math.sin(OBLIQUITY) * math.sin(lr)
     ra = math.atan2(
         math.sin(lr) * math.cos(OBLIQUITY) - math.tan(br) * math.sin(OBLIQUITY), math.cos(lr)
     )
@@ -593,7 +660,10 @@ class AlertFactory:
     # ---- public --------------------------------------------------------------------------
 
     def ztf_alert(
-        self, kind: str | None = None, schema: Schema = ZTF_SCHEMA_V1, *,
+        self,
+        kind: str | None = None,
+        schema: Schema = ZTF_SCHEMA_V1,
+        *,
         now_jd: float | None = None,
     ) -> Record:
         """A ZTF alert record valid against ``schema`` (V1, V2, or a subset of either)."""
@@ -643,8 +713,13 @@ class AlertFactory:
             rate = self._u(0.1, 0.6)
             angle = self._u(0.0, 2 * math.pi)
             return _Model(
-                "asteroid", "MPC", ra, dec, self._u(19.0, 23.2) if lsst else self._u(17.3, 20.0),
-                rate_ra=rate * math.cos(angle), rate_dec=rate * math.sin(angle),
+                "asteroid",
+                "MPC",
+                ra,
+                dec,
+                self._u(19.0, 23.2) if lsst else self._u(17.3, 20.0),
+                rate_ra=rate * math.cos(angle),
+                rate_dec=rate * math.sin(angle),
             )
         ra, dec = self._sky(dec_min, dec_max)
         if kind == "sn":
@@ -654,26 +729,56 @@ class AlertFactory:
             # its explosion inside them.
             age = self._u(4.0, 10.0) if early else self._u(rise + 12.0, 70.0 if lsst else 29.0)
             return _Model(
-                "sn", "early" if early else "mature", ra, dec,
+                "sn",
+                "early" if early else "mature",
+                ra,
+                dec,
                 self._u(19.5, 22.5) if lsst else self._u(17.0, 19.0),
-                t0=-age, rise=rise, decline=self._u(0.025, 0.05), colour0=-0.15,
+                t0=-age,
+                rise=rise,
+                decline=self._u(0.025, 0.05),
+                colour0=-0.15,
                 reddening=self._u(0.015, 0.025),
             )
         if kind == "kilonova":
             return _Model(
-                "kilonova", "", ra, dec, self._u(19.5, 21.5) if lsst else self._u(17.8, 19.0),
-                t0=-(self._u(1.5, 4.0) if lsst else self._u(1.2, 3.0)), rise=0.5,
-                decline=self._u(0.3, 0.6), colour0=-0.3, reddening=self._u(0.3, 0.6),
+                "kilonova",
+                "",
+                ra,
+                dec,
+                self._u(19.5, 21.5) if lsst else self._u(17.8, 19.0),
+                t0=-(self._u(1.5, 4.0) if lsst else self._u(1.2, 3.0)),
+                rise=0.5,
+                decline=self._u(0.3, 0.6),
+                colour0=-0.3,
+                reddening=self._u(0.3, 0.6),
             )
         mean = self._u(17.0, 21.0) if lsst else self._u(15.5, 18.6)
         if subclass == "RRLyr" or (not subclass and self._random.random() < 0.65):
             period = self._u(0.45, 0.65)
-            return _Model("variable", "RRLyr", ra, dec, mean, t0=self._u(0.0, 1.0),
-                          period=period, amplitude=self._u(0.6, 1.0))
+            return _Model(
+                "variable",
+                "RRLyr",
+                ra,
+                dec,
+                mean,
+                t0=self._u(0.0, 1.0),
+                period=period,
+                amplitude=self._u(0.6, 1.0),
+            )
         depth = self._u(0.3, 0.9)
-        return _Model("variable", "EB*", ra, dec, mean, t0=self._u(0.0, 3.0),
-                      period=self._u(0.3, 2.5), amplitude=depth,
-                      depth2=depth * self._u(0.1, 0.6), ellipsoidal=self._u(0.05, 0.2))
+        return _Model(
+            "variable",
+            "EB*",
+            ra,
+            dec,
+            mean,
+            t0=self._u(0.0, 3.0),
+            period=self._u(0.3, 2.5),
+            amplitude=depth,
+            depth2=depth * self._u(0.1, 0.6),
+            ellipsoidal=self._u(0.05, 0.2),
+        )
 
     def _letters(self, k: int) -> str:
         return "".join(self._random.choices(string.ascii_lowercase, k=k))
@@ -687,7 +792,12 @@ class AlertFactory:
         return f"{year - self._random.randint(0, 25)}{letters}{self._random.randint(1, 300)}"
 
     def _stamps(
-        self, size: int, transient: float, static: list[_Blob], psf: float, noise: float,
+        self,
+        size: int,
+        transient: float,
+        static: list[_Blob],
+        psf: float,
+        noise: float,
         sky: float,
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Science, template and difference images. ``transient`` is the signed flux change."""
@@ -836,8 +946,14 @@ class AlertFactory:
         elif kind in ("sn", "kilonova"):
             angle = self._u(0.0, 2 * math.pi)
             off = host_offset / ZTF_PIXEL_ARCSEC
-            static.append(_Blob(centre + off * math.cos(angle), centre + off * math.sin(angle),
-                                counts(host_mag), self._u(2.0, 5.0)))
+            static.append(
+                _Blob(
+                    centre + off * math.cos(angle),
+                    centre + off * math.sin(angle),
+                    counts(host_mag),
+                    self._u(2.0, 5.0),
+                )
+            )
         images = self._stamps(ZTF_STAMP, transient, static, psf, noise, self._u(80.0, 300.0))
         header = self._header(ZTF_STAMP, "ZTF", ra, dec, BANDS[fid], zp)
         suffixes = (f"_pid{pid}_targ_sci", "_ref", f"_pid{pid}_targ_scimref")
@@ -873,8 +989,10 @@ class AlertFactory:
 
     def _ztf_filename(self, jd: float, field: int, fid: int, rcid: int) -> str:
         stamp = _jd_to_datetime(jd).strftime("%Y%m%d") + f"{int(((jd + 0.5) % 1.0) * 1e6):06d}"
-        return (f"ztf_{stamp}_{field:06d}_z{BANDS[fid]}_c{rcid // 4 + 1:02d}_o_q{rcid % 4 + 1}"
-                "_scimrefdiffimg.fits")
+        return (
+            f"ztf_{stamp}_{field:06d}_z{BANDS[fid]}_c{rcid // 4 + 1:02d}_o_q{rcid % 4 + 1}"
+            "_scimrefdiffimg.fits"
+        )
 
     def _jitter(self, ra: float, dec: float, arcsec: float) -> tuple[float, float]:
         dra = self._random.gauss(0.0, arcsec) / 3600.0 / max(math.cos(math.radians(dec)), 0.05)
@@ -906,9 +1024,18 @@ class AlertFactory:
             jd = now + float(t[i])
             rcid = rnd.randrange(64)
             entry: Record = {
-                "jd": jd, "fid": int(bands[i]), "pid": self._ztf_pid(jd, rcid), "candid": None,
-                "programid": 1, "diffmaglim": limit, "isdiffpos": None, "ra": None,
-                "dec": None, "magpsf": None, "sigmapsf": None, "rb": None,
+                "jd": jd,
+                "fid": int(bands[i]),
+                "pid": self._ztf_pid(jd, rcid),
+                "candid": None,
+                "programid": 1,
+                "diffmaglim": limit,
+                "isdiffpos": None,
+                "ra": None,
+                "dec": None,
+                "magpsf": None,
+                "sigmapsf": None,
+                "rb": None,
             }
             mag = float(mags[i])
             if detectable[i] < limit:
@@ -917,7 +1044,10 @@ class AlertFactory:
                 entry.update(
                     candid=int(entry["pid"]) * 10**6 + rnd.randrange(10**6),
                     isdiffpos="t" if mag <= float(ref[i]) else "f",
-                    ra=ra, dec=dec, magpsf=mag + float(noise[i]) * sigma, sigmapsf=sigma,
+                    ra=ra,
+                    dec=dec,
+                    magpsf=mag + float(noise[i]) * sigma,
+                    sigmapsf=sigma,
                     rb=self._u(0.55, 0.99),
                 )
             history.append(entry)
@@ -927,30 +1057,42 @@ class AlertFactory:
         u = self._u
         kind = model.kind
         values: Record = {
-            "cdsxmatch": "Unknown", "roid": 0, "rf_snia_vs_nonia": 0.0,
-            "snn_snia_vs_nonia": u(0.0, 0.3), "snn_sn_vs_all": u(0.0, 0.2),
-            "rf_kn_vs_nonkn": 0.0, "mulens": 0.0, "slsn_score": -1.0, "anomaly_score": None,
-            "finkclass": "Unknown", "tnsclass": "Unknown",
+            "cdsxmatch": "Unknown",
+            "roid": 0,
+            "rf_snia_vs_nonia": 0.0,
+            "snn_snia_vs_nonia": u(0.0, 0.3),
+            "snn_sn_vs_all": u(0.0, 0.2),
+            "rf_kn_vs_nonkn": 0.0,
+            "mulens": 0.0,
+            "slsn_score": -1.0,
+            "anomaly_score": None,
+            "finkclass": "Unknown",
+            "tnsclass": "Unknown",
         }
         if kind == "sn":
             early = model.subclass == "early"
             values.update(
                 rf_snia_vs_nonia=u(0.55, 0.95) if early else 0.0,
-                snn_snia_vs_nonia=u(0.55, 0.95), snn_sn_vs_all=u(0.75, 0.99),
-                slsn_score=u(0.0, 0.3), anomaly_score=u(-0.3, 0.1),
+                snn_snia_vs_nonia=u(0.55, 0.95),
+                snn_sn_vs_all=u(0.75, 0.99),
+                slsn_score=u(0.0, 0.3),
+                anomaly_score=u(-0.3, 0.1),
                 finkclass="Early SN Ia candidate" if early else "SN candidate",
                 tnsclass="SN Ia" if not early and self._random.random() < 0.3 else "Unknown",
             )
         elif kind == "kilonova":
             values.update(
-                rf_kn_vs_nonkn=u(0.6, 0.97), snn_sn_vs_all=u(0.2, 0.6),
-                anomaly_score=u(-0.6, -0.2), finkclass="Kilonova candidate",
+                rf_kn_vs_nonkn=u(0.6, 0.97),
+                snn_sn_vs_all=u(0.2, 0.6),
+                anomaly_score=u(-0.6, -0.2),
+                finkclass="Kilonova candidate",
             )
         elif kind == "asteroid":
             values.update(roid=3, snn_sn_vs_all=u(0.0, 0.1), finkclass="Solar System MPC")
         else:
-            values.update(cdsxmatch=model.subclass, finkclass=model.subclass,
-                          anomaly_score=u(-0.1, 0.2))
+            values.update(
+                cdsxmatch=model.subclass, finkclass=model.subclass, anomaly_score=u(-0.1, 0.2)
+            )
         return values
 
     # ---- LSST ----------------------------------------------------------------------------
@@ -991,12 +1133,16 @@ class AlertFactory:
             static.append(_Blob(centre, centre, float(_njy(ref)), psf))
         elif kind in ("sn", "kilonova"):
             angle, off = self._u(0.0, 2 * math.pi), self._u(1.5, 8.0)
-            static.append(_Blob(centre + off * math.cos(angle), centre + off * math.sin(angle),
-                                float(_njy(self._u(20.5, 23.5))), self._u(2.0, 4.0)))
+            static.append(
+                _Blob(
+                    centre + off * math.cos(angle),
+                    centre + off * math.sin(angle),
+                    float(_njy(self._u(20.5, 23.5))),
+                    self._u(2.0, 4.0),
+                )
+            )
         transient = float(self._lsst_diff_flux(model, np.array([t_c]), np.array([band]))[0])
-        science, template, difference = self._stamps(
-            LSST_STAMP, transient, static, psf, noise, 0.0
-        )
+        science, template, difference = self._stamps(LSST_STAMP, transient, static, psf, noise, 0.0)
         header = self._header(
             LSST_STAMP, "LSST", source["ra"], source["dec"], BANDS[band], LSST_ZEROPOINT_NJY
         )
@@ -1006,7 +1152,9 @@ class AlertFactory:
             "diaSource": source,
             "prvDiaSources": prv,
             "prvDiaForcedSources": forced,
-            "diaObject": None if kind == "asteroid" else {
+            "diaObject": None
+            if kind == "asteroid"
+            else {
                 "diaObjectId": dia_object_id,
                 "ra": float(np.mean([s["ra"] for s in all_sources])),
                 "dec": float(np.mean([s["dec"] for s in all_sources])),
@@ -1028,8 +1176,10 @@ class AlertFactory:
             year = _jd_to_datetime(now).year
             record["ssSource"] = {
                 "ssObjectId": ss_object_id,
-                "designation": (f"{year - rnd.randint(0, 25)} {rnd.choice(string.ascii_uppercase)}"
-                                f"{rnd.choice(string.ascii_uppercase)}{rnd.randint(1, 300)}"),
+                "designation": (
+                    f"{year - rnd.randint(0, 25)} {rnd.choice(string.ascii_uppercase)}"
+                    f"{rnd.choice(string.ascii_uppercase)}{rnd.randint(1, 300)}"
+                ),
                 "eclLambda": lam,
                 "eclBeta": beta,
                 "ephVmag": model.mag + 0.2 + rnd.gauss(0.0, 0.2),
@@ -1049,8 +1199,16 @@ class AlertFactory:
         return int(f"{night:%Y%m%d}{self._random.randint(1, 1200):05d}")
 
     def _dia_source(
-        self, model: _Model, t: float, band: int, depth: float, mjd_now: float,
-        dia_object_id: int, ss_object_id: int | None, *, force_detect: bool = False,
+        self,
+        model: _Model,
+        t: float,
+        band: int,
+        depth: float,
+        mjd_now: float,
+        dia_object_id: int,
+        ss_object_id: int | None,
+        *,
+        force_detect: bool = False,
         true_flux: float | None = None,
     ) -> Record | None:
         err = float(_njy(depth)) / 5.0
@@ -1095,7 +1253,11 @@ class AlertFactory:
         return model.t0
 
     def _lsst_prv_sources(
-        self, model: _Model, t_c: float, mjd_now: float, dia_object_id: int,
+        self,
+        model: _Model,
+        t_c: float,
+        mjd_now: float,
+        dia_object_id: int,
         ss_object_id: int | None,
     ) -> list[Record]:
         """5-50 earlier detections (diaSources are detections: |SNR| >= 5)."""
@@ -1116,8 +1278,15 @@ class AlertFactory:
         sources = []
         for i in keep:
             src = self._dia_source(
-                model, float(t[i]), int(bands[i]), float(depths[i]), mjd_now, dia_object_id,
-                ss_object_id, force_detect=True, true_flux=float(true[i]),
+                model,
+                float(t[i]),
+                int(bands[i]),
+                float(depths[i]),
+                mjd_now,
+                dia_object_id,
+                ss_object_id,
+                force_detect=True,
+                true_flux=float(true[i]),
             )
             if src is not None:
                 sources.append(src)
@@ -1152,15 +1321,31 @@ class AlertFactory:
     def _lsst_fink_values(self, model: _Model, *, first: bool) -> Record:
         u = self._u
         kind = model.kind
-        clf: Record = {"snnSnVsOthers_score": u(0.0, 0.3), "cats_class": -1, "cats_score": 0.0,
-                       "earlySNIa_score": -1.0}
-        xm: Record = {"simbad_otype": None, "gaiadr3_DR3Name": None, "tns_fullname": None,
-                      "tns_type": None}
-        pred: Record = {"is_sso": False, "is_first": first, "is_cataloged": False,
-                        "main_label_classifier": -1}
+        clf: Record = {
+            "snnSnVsOthers_score": u(0.0, 0.3),
+            "cats_class": -1,
+            "cats_score": 0.0,
+            "earlySNIa_score": -1.0,
+        }
+        xm: Record = {
+            "simbad_otype": None,
+            "gaiadr3_DR3Name": None,
+            "tns_fullname": None,
+            "tns_type": None,
+        }
+        pred: Record = {
+            "is_sso": False,
+            "is_first": first,
+            "is_cataloged": False,
+            "main_label_classifier": -1,
+        }
         if kind == "sn":
-            clf.update(snnSnVsOthers_score=u(0.7, 0.99), cats_class=11, cats_score=u(0.6, 0.99),
-                       earlySNIa_score=u(0.5, 0.9) if model.subclass == "early" else -1.0)
+            clf.update(
+                snnSnVsOthers_score=u(0.7, 0.99),
+                cats_class=11,
+                cats_score=u(0.6, 0.99),
+                earlySNIa_score=u(0.5, 0.9) if model.subclass == "early" else -1.0,
+            )
             pred.update(main_label_classifier=11)
             if model.subclass == "mature" and self._random.random() < 0.4:
                 xm.update(tns_fullname=f"2026{self._letters(3)}", tns_type="SN Ia")

@@ -103,13 +103,15 @@ class DemoStream(threading.Thread):
         self.stop_requested = threading.Event()
         self.random = random.Random(self.seed)
         self.factory = AlertFactory(self.seed)
-        self.producer = Producer({
-            "bootstrap.servers": self.bootstrap,
-            "batch.num.messages": 1,  # the embedded broker's watermarks need one per batch
-            "linger.ms": 0,
-            "message.max.bytes": 10_000_000,
-            "logger": KAFKA_LOG,
-        })
+        self.producer = Producer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "batch.num.messages": 1,  # the embedded broker's watermarks need one per batch
+                "linger.ms": 0,
+                "message.max.bytes": 10_000_000,
+                "logger": KAFKA_LOG,
+            }
+        )
 
     def setup(self, backlog_bursts: int = 2) -> None:
         """Produce a backlog and commit part of it for the demo group, so the lag screen has
@@ -117,8 +119,9 @@ class DemoStream(threading.Thread):
         for _ in range(backlog_bursts):
             self.burst()
         self.producer.flush(30)
-        committer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": DEMO_GROUP,
-                              "logger": KAFKA_LOG})
+        committer = Consumer(
+            {"bootstrap.servers": self.bootstrap, "group.id": DEMO_GROUP, "logger": KAFKA_LOG}
+        )
         try:
             offsets = []
             for topic in TOPICS:
@@ -150,8 +153,8 @@ class DemoStream(threading.Thread):
                 key, value = encode(record, schema)
                 self._send(topic, key, value)
         if self.bursts % 2 == 1:  # now and then, a message that will not decode
-            key, value, _ = self.random.choice(malformed_messages(self.factory))
-            self._send(self.random.choice(TOPICS), key, value)
+            bad_key, bad_value, _ = self.random.choice(malformed_messages(self.factory))
+            self._send(self.random.choice(TOPICS), bad_key, bad_value)
             self.malformed += 1
         self.bursts += 1
         self.producer.poll(0)
@@ -238,8 +241,10 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def _print_broker_info(settings: Settings) -> None:
     extra = " ".join(f"-X {k}={v}" for k, v in settings.kafka)
-    common = (f"--servers {settings.servers} --group-id {settings.group_id} "
-              f"--topics {','.join(settings.topics)} {extra}")
+    common = (
+        f"--servers {settings.servers} --group-id {settings.group_id} "
+        f"--topics {','.join(settings.topics)} {extra}"
+    )
     lines: list[Any] = [
         f"bootstrap: {settings.servers}",
         f"group:     {settings.group_id}",

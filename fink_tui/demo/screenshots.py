@@ -55,8 +55,9 @@ def main(argv: list[str]) -> int:
         broker.create_topics({t.name: t.partitions for t in TOPICS})
         stream = DemoStream(broker.bootstrap, seed=2026)
         stream.setup(backlog_bursts=4)  # past the schema switch, with malformed messages
-        app = FinkApp(demo_settings(broker.bootstrap), start_worker=True,
-                      worker_options={"lag_interval": 1.0})
+        app = FinkApp(
+            demo_settings(broker.bootstrap), start_worker=True, worker_options={"lag_interval": 1.0}
+        )
         for path in asyncio.run(_shoot(app, folder)):
             print(path)
     return 0

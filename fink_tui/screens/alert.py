@@ -25,8 +25,13 @@ class AlertScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape,q", "app.pop_screen", "Back", tooltip="Back to the feed", id="alert.back"),
-        Binding("s", "save_alert", "Save .avro", tooltip="Save the alert with its schema",
-                id="alert.save"),
+        Binding(
+            "s",
+            "save_alert",
+            "Save .avro",
+            tooltip="Save the alert with its schema",
+            id="alert.save",
+        ),
     ]
     """Keys of the alert view."""
 
@@ -44,9 +49,11 @@ class AlertScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         s, r = self.alert.summary, self.alert.ref
-        title = (f"[b]{s.object_id or '?'}[/b]  source {s.source_id}  [dim]│[/dim]  {r.topic} "
-                 f"\\[{r.partition}] offset {r.offset}  [dim]│[/dim]  {s.classification}  "
-                 f"[dim]│ schema {self.alert.schema.fingerprint}[/dim]")
+        title = (
+            f"[b]{s.object_id or '?'}[/b]  source {s.source_id}  [dim]│[/dim]  {r.topic} "
+            f"\\[{r.partition}] offset {r.offset}  [dim]│[/dim]  {s.classification}  "
+            f"[dim]│ schema {self.alert.schema.fingerprint}[/dim]"
+        )
         yield Static(title, id="title")
         with Horizontal():
             yield FieldsTree(self.record, id="fields")

@@ -18,13 +18,16 @@ class FeedScreen(DashboardScreen):
     """Live alerts; Enter opens one."""
 
     BINDINGS = [
-        Binding("space", "toggle_pause", "Pause", tooltip="Pause or resume the stream",
-                id="feed.pause"),
-        Binding("slash", "filter", "Filter", tooltip="Filter rows on any shown column",
-                id="feed.filter"),
+        Binding(
+            "space", "toggle_pause", "Pause", tooltip="Pause or resume the stream", id="feed.pause"
+        ),
+        Binding(
+            "slash", "filter", "Filter", tooltip="Filter rows on any shown column", id="feed.filter"
+        ),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="feed.clear_filter"),
-        Binding("enter", "open_alert", "Open", tooltip="Fields, light curve and cutouts",
-                id="feed.open"),
+        Binding(
+            "enter", "open_alert", "Open", tooltip="Fields, light curve and cutouts", id="feed.open"
+        ),
     ]
     """Keys of the feed."""
 
@@ -37,8 +40,9 @@ class FeedScreen(DashboardScreen):
         yield StatusBar()
         yield AlertTable(id="alerts")
         yield TopicRates(id="rates")
-        yield Input(placeholder="filter: text in any column (Enter to apply, Esc to clear)",
-                    id="filter")
+        yield Input(
+            placeholder="filter: text in any column (Enter to apply, Esc to clear)", id="filter"
+        )
         yield Footer()
 
     def update_view(self, state: StreamState) -> None:
@@ -46,8 +50,9 @@ class FeedScreen(DashboardScreen):
         table = self.query_one(AlertTable)
         table.show(list(state.alerts), state.version)
         self.query_one(TopicRates).show(state)
-        table.border_title = (f"{len(table.shown)} shown of {len(state.alerts)} kept"
-                              + (f" — filter: {table.filter_text}" if table.filter_text else ""))
+        table.border_title = f"{len(table.shown)} shown of {len(state.alerts)} kept" + (
+            f" — filter: {table.filter_text}" if table.filter_text else ""
+        )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "open_alert":

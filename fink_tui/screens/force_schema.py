@@ -28,8 +28,10 @@ class ForceSchemaModal(ModalScreen[SchemaInfo | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Decode every alert with this schema (.avsc or .json) instead of the "
-                        "one in the message keys.  → completes the path; Enter loads; Esc cancels.")
+            yield Label(
+                "Decode every alert with this schema (.avsc or .json) instead of the "
+                "one in the message keys.  → completes the path; Enter loads; Esc cancels."
+            )
             yield Input(placeholder="path/to/schema.avsc", suggester=PathSuggester(), id="path")
             yield Label("", id="error")
 

@@ -20,16 +20,37 @@ class LagScreen(DashboardScreen):
 
     BINDINGS = [
         Binding("r", "refresh_lag", "Refresh", tooltip="Ask the broker now", id="lag.refresh"),
-        Binding("e", "toggle_empty", "Empty partitions", tooltip="Show or hide empty partitions",
-                id="lag.toggle_empty"),
-        Binding("p", "reset('partition')", "Reset partition",
-                tooltip="Move the selected partition's committed offset", id="lag.reset_partition"),
-        Binding("t", "reset('topic')", "Reset topic",
-                tooltip="Move every partition of the selected topic", id="lag.reset_topic"),
-        Binding("A", "reset('all')", "Reset all", tooltip="Move every partition of every topic",
-                id="lag.reset_all"),
-        Binding("x", "export", "Export", tooltip="Save the table as SVG, CSV and JSON",
-                id="lag.export"),
+        Binding(
+            "e",
+            "toggle_empty",
+            "Empty partitions",
+            tooltip="Show or hide empty partitions",
+            id="lag.toggle_empty",
+        ),
+        Binding(
+            "p",
+            "reset('partition')",
+            "Reset partition",
+            tooltip="Move the selected partition's committed offset",
+            id="lag.reset_partition",
+        ),
+        Binding(
+            "t",
+            "reset('topic')",
+            "Reset topic",
+            tooltip="Move every partition of the selected topic",
+            id="lag.reset_topic",
+        ),
+        Binding(
+            "A",
+            "reset('all')",
+            "Reset all",
+            tooltip="Move every partition of every topic",
+            id="lag.reset_all",
+        ),
+        Binding(
+            "x", "export", "Export", tooltip="Save the table as SVG, CSV and JSON", id="lag.export"
+        ),
     ]
     """Keys of the lag table."""
 

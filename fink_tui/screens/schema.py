@@ -29,8 +29,12 @@ def utc(stamp: float) -> str:
     return datetime.fromtimestamp(stamp, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-VERSION_LABELS = {"schemavsn": "v", "lsst_schema_version": "", "fink_broker_version": "broker ",
-                  "fink_science_version": "science "}
+VERSION_LABELS = {
+    "schemavsn": "v",
+    "lsst_schema_version": "",
+    "fink_broker_version": "broker ",
+    "fink_science_version": "science ",
+}
 
 
 def versions_text(versions: tuple[tuple[str, str], ...]) -> str:
@@ -42,13 +46,27 @@ class SchemaScreen(DashboardScreen):
     """Schemas per topic, a schema's fields, the forced-schema diff, decode failures."""
 
     BINDINGS = [
-        Binding("f", "force_schema", "Force schema", tooltip="Decode with a schema file",
-                id="schema.force"),
-        Binding("u", "unforce_schema", "Unforce", tooltip="Back to the schemas in the keys",
-                id="schema.unforce"),
-        Binding("d", "dump_schema", "Dump schema",
-                tooltip="Write the selected schema (or a failed message's key) to a file",
-                id="schema.dump"),
+        Binding(
+            "f",
+            "force_schema",
+            "Force schema",
+            tooltip="Decode with a schema file",
+            id="schema.force",
+        ),
+        Binding(
+            "u",
+            "unforce_schema",
+            "Unforce",
+            tooltip="Back to the schemas in the keys",
+            id="schema.unforce",
+        ),
+        Binding(
+            "d",
+            "dump_schema",
+            "Dump schema",
+            tooltip="Write the selected schema (or a failed message's key) to a file",
+            id="schema.dump",
+        ),
     ]
     """Keys of the schema screen."""
 
@@ -72,8 +90,9 @@ class SchemaScreen(DashboardScreen):
         with Horizontal():
             with Vertical(id="left"):
                 schemas: DataTable[str | Text] = DataTable(cursor_type="row", id="schemas")
-                schemas.add_columns("Fingerprint", "Versions", "Alerts", "First seen (UTC)",
-                                    "Topics", "Schema")
+                schemas.add_columns(
+                    "Fingerprint", "Versions", "Alerts", "First seen (UTC)", "Topics", "Schema"
+                )
                 schemas.border_title = "Schemas seen"
                 yield schemas
                 failures: DataTable[str | Text] = DataTable(cursor_type="row", id="failures")
@@ -100,8 +119,10 @@ class SchemaScreen(DashboardScreen):
         self._show_selected()
 
     def _fill_schemas(self, state: StreamState) -> None:
-        signature = (tuple((f, s.alerts, len(s.topics)) for f, s in state.schemas.items()),
-                     state.forced.fingerprint if state.forced else None)
+        signature = (
+            tuple((f, s.alerts, len(s.topics)) for f, s in state.schemas.items()),
+            state.forced.fingerprint if state.forced else None,
+        )
         if signature == self._schemas_signature:
             return
         self._schemas_signature = signature
@@ -109,13 +130,25 @@ class SchemaScreen(DashboardScreen):
         keep = self._selected_fingerprint()
         table.clear()
         if state.forced is not None:
-            table.add_row(Text(state.forced.fingerprint, style="bold magenta"),
-                          "(forced from file)", "", "", "", state.forced.name, key=FORCED)
+            table.add_row(
+                Text(state.forced.fingerprint, style="bold magenta"),
+                "(forced from file)",
+                "",
+                "",
+                "",
+                state.forced.name,
+                key=FORCED,
+            )
         for seen in sorted(state.schemas.values(), key=lambda s: s.first_seen):
-            table.add_row(seen.info.fingerprint, versions_text(seen.versions),
-                          Text(f"{seen.alerts:,}", justify="right"), utc(seen.first_seen),
-                          ", ".join(sorted(seen.topics)), seen.info.name,
-                          key=seen.info.fingerprint)
+            table.add_row(
+                seen.info.fingerprint,
+                versions_text(seen.versions),
+                Text(f"{seen.alerts:,}", justify="right"),
+                utc(seen.first_seen),
+                ", ".join(sorted(seen.topics)),
+                seen.info.name,
+                key=seen.info.fingerprint,
+            )
         if keep is not None:
             try:
                 table.move_cursor(row=table.get_row_index(keep), animate=False)
@@ -125,15 +158,21 @@ class SchemaScreen(DashboardScreen):
     def _fill_failures(self, state: StreamState) -> None:
         table = self._failures()
         table.border_title = f"Decode failures: {state.failure_count}"
-        if table.row_count == len(state.failures) and table.row_count < state.failures.maxlen:
+        full = state.failures.maxlen or 0
+        if table.row_count == len(state.failures) and table.row_count < full:
             return
         keep = table.cursor_row
         table.clear()
         for n, failure in enumerate(reversed(state.failures)):
             r = failure.ref
-            table.add_row(r.topic, str(r.partition), str(r.offset),
-                          failure.fingerprint or "-", Text(failure.reason, style="red"),
-                          key=str(n))
+            table.add_row(
+                r.topic,
+                str(r.partition),
+                str(r.offset),
+                failure.fingerprint or "-",
+                Text(failure.reason, style="red"),
+                key=str(n),
+            )
         if table.row_count:
             table.move_cursor(row=min(keep, table.row_count - 1), animate=False)
 
@@ -172,11 +211,15 @@ class SchemaScreen(DashboardScreen):
     def _diff_text(self, info: SchemaInfo | None) -> Text:
         forced = self.fink.state.forced
         if forced is None:
-            return Text("No forced schema: alerts decode with the schema in their key. "
-                        "Press f to force one from a file.", style="dim")
+            return Text(
+                "No forced schema: alerts decode with the schema in their key. "
+                "Press f to force one from a file.",
+                style="dim",
+            )
         if info is None or info.forced:
-            return Text("Select a schema seen on the stream to compare it with the forced one.",
-                        style="dim")
+            return Text(
+                "Select a schema seen on the stream to compare it with the forced one.", style="dim"
+            )
         changes = schema_diff(info.schema, forced.schema)
         text = Text(f"forced {forced.fingerprint} vs stream {info.fingerprint}: ", style="bold")
         if not changes:
@@ -225,8 +268,10 @@ class SchemaScreen(DashboardScreen):
                 r = failure.ref
                 path = folder / f"{r.topic}_{r.partition}_{r.offset}_key.json"
                 if failure.key is None:
-                    self.fink.report_error(f"{r.topic} [{r.partition}] offset {r.offset} "
-                                           "has no key: there is no schema to dump")
+                    self.fink.report_error(
+                        f"{r.topic} [{r.partition}] offset {r.offset} "
+                        "has no key: there is no schema to dump"
+                    )
                     return
                 path.write_bytes(failure.key)
             else:

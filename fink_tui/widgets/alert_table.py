@@ -10,8 +10,14 @@ from fink_tui.core.decode import Alert
 # The source id comes last: on a narrow screen it is the one to scroll for.
 COLUMNS = ("Time (UTC)", "Topic", "Object", "Class", "Mag / Flux", "Band", "RA", "Dec", "Source")
 FIXED_WIDTHS = {"Topic": 26, "Class": 22}
-BAND_STYLES = {"u": "magenta", "g": "green", "r": "red", "i": "dark_orange", "z": "yellow",
-               "y": "bright_yellow"}
+BAND_STYLES = {
+    "u": "magenta",
+    "g": "green",
+    "r": "red",
+    "i": "dark_orange",
+    "z": "yellow",
+    "y": "bright_yellow",
+}
 
 
 def alert_key(alert: Alert) -> str:

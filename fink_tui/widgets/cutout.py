@@ -48,8 +48,8 @@ class CutoutView(Vertical):
     CutoutView > .missing { color: $text-muted; }
     """
 
-    def __init__(self, title: str, data: bytes | None, **kwargs: str) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, title: str, data: bytes | None, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
         self.title = title
         self.data = data
 

@@ -43,7 +43,7 @@ class FieldsTree(Tree[Any]):
 
     def _fill(self, node: TreeNode[Any]) -> None:
         value = node.data
-        items = value.items() if isinstance(value, dict) else enumerate(value)
+        items = value.items() if isinstance(value, dict) else enumerate(value or ())
         for name, child in items:
             label = Text.assemble((f"{name}", "bold"), " ", describe(child))
             if isinstance(child, dict | list) and child:

@@ -50,8 +50,14 @@ class LagTable(DataTable[str | Text]):
         self.clear()
         for t in snapshot.topics:
             if t.error:
-                self.add_row(Text(f"{t.topic}: {t.error}", style="red"), "", "", "", "",
-                             key=row_key(t.topic, -1))
+                self.add_row(
+                    Text(f"{t.topic}: {t.error}", style="red"),
+                    "",
+                    "",
+                    "",
+                    "",
+                    key=row_key(t.topic, -1),
+                )
                 continue
             for p in t.partitions:
                 if p.empty and not self.show_empty:
@@ -68,7 +74,8 @@ class LagTable(DataTable[str | Text]):
             self.add_row(
                 Text(f"Total for {t.topic}", style="bold"),
                 Text(f"{t.committed:,}", justify="right", style="bold"),
-                "", "",
+                "",
+                "",
                 Text(f"{t.lag:,}", justify="right", style="bold"),
                 key=row_key(t.topic, None),
             )

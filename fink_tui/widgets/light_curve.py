@@ -8,16 +8,21 @@ from textual_plotext import PlotextPlot
 
 from fink_tui.core.survey import LightCurvePoint
 
-BAND_COLORS = {"u": "magenta", "g": "green", "r": "red", "i": "orange", "z": "yellow",
-               "y": "white"}
+BAND_COLORS = {"u": "magenta", "g": "green", "r": "red", "i": "orange", "z": "yellow", "y": "white"}
 
 
 class LightCurvePlot(PlotextPlot):
     """Magnitudes (ZTF, brighter up, upper limits as ▼) or fluxes in nJy (LSST) per band,
     against days before the latest point."""
 
-    def __init__(self, points: list[LightCurvePoint], survey: str, **kwargs: str) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        points: list[LightCurvePoint],
+        survey: str,
+        *,
+        id: str | None = None,  # noqa: A002
+    ) -> None:
+        super().__init__(id=id)
         self.points = points
         self.survey = survey
 

@@ -26,7 +26,7 @@ class PathSuggester(Suggester):
         for name in names:
             if name.startswith(".") and not stem.startswith("."):
                 continue
-            suggestion = value + name[len(stem):]
+            suggestion = value + name[len(stem) :]
             if (folder / name).is_dir():
                 suggestion += os.sep
             return suggestion if suggestion != value else None
