@@ -11,7 +11,7 @@ from fink_tui.model import StreamState
 from fink_tui.screens.base import DashboardScreen
 from fink_tui.widgets.alert_table import AlertTable
 from fink_tui.widgets.status_bar import StatusBar
-from fink_tui.widgets.topic_rates import TopicRates
+from fink_tui.widgets.topic_sparklines import TopicSparklines
 
 
 class FeedScreen(DashboardScreen):
@@ -39,7 +39,7 @@ class FeedScreen(DashboardScreen):
     def compose(self) -> ComposeResult:
         yield StatusBar()
         yield AlertTable(id="alerts")
-        yield TopicRates(id="rates")
+        yield TopicSparklines(id="rates")
         yield Input(
             placeholder="filter: text in any column (Enter to apply, Esc to clear)", id="filter"
         )
@@ -49,7 +49,12 @@ class FeedScreen(DashboardScreen):
         super().update_view(state)
         table = self.query_one(AlertTable)
         table.show(list(state.alerts), state.version)
-        self.query_one(TopicRates).show(state)
+        self.query_one(TopicSparklines).show(
+            {
+                topic: (f"{counter.per_second():.1f}/s", counter.buckets)
+                for topic, counter in state.rates.items()
+            }
+        )
         table.border_title = f"{len(table.shown)} shown of {len(state.alerts)} kept" + (
             f" — filter: {table.filter_text}" if table.filter_text else ""
         )

@@ -11,8 +11,15 @@ from fink_tui.core.reset import ResetTarget, scope_text
 from fink_tui.model import StreamState
 from fink_tui.screens.base import DashboardScreen
 from fink_tui.widgets.lag_table import LagTable
-from fink_tui.widgets.lag_trends import LagTrends
 from fink_tui.widgets.status_bar import StatusBar
+from fink_tui.widgets.topic_sparklines import TopicSparklines
+
+
+def trend_text(history: list[int]) -> str:
+    """'draining', 'growing' or 'steady', from the first and last of the recent points."""
+    if len(history) < 2 or history[-1] == history[0]:
+        return "steady"
+    return "draining" if history[-1] < history[0] else "growing"
 
 
 class LagScreen(DashboardScreen):
@@ -57,7 +64,7 @@ class LagScreen(DashboardScreen):
     def compose(self) -> ComposeResult:
         yield StatusBar()
         yield LagTable(id="lag-table")
-        yield LagTrends(id="trends")
+        yield TopicSparklines(id="trends")
         yield Footer()
 
     def update_view(self, state: StreamState) -> None:
@@ -68,7 +75,13 @@ class LagScreen(DashboardScreen):
             table.border_title = f"group {state.lag.group} — total lag {state.lag.lag:,}"
         else:
             table.border_title = "waiting for the first lag snapshot…"
-        self.query_one(LagTrends).show(state)
+        self.query_one(TopicSparklines).show(
+            {
+                topic: (f"{history[-1]:,} {trend_text(list(history)[-10:])}", history)
+                for topic, history in state.lag_history.items()
+                if history
+            }
+        )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "reset" and parameters:

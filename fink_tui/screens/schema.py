@@ -20,6 +20,7 @@ from fink_tui.model import SchemaSeen, StreamState
 from fink_tui.screens.base import DashboardScreen
 from fink_tui.widgets.schema_tree import SchemaTree
 from fink_tui.widgets.status_bar import StatusBar
+from fink_tui.widgets.table_cursor import cursor_row_key, move_cursor_to_key
 
 FORCED = "forced"
 
@@ -150,10 +151,7 @@ class SchemaScreen(DashboardScreen):
                 key=seen.info.fingerprint,
             )
         if keep is not None:
-            try:
-                table.move_cursor(row=table.get_row_index(keep), animate=False)
-            except Exception:
-                pass
+            move_cursor_to_key(table, keep)
 
     def _fill_failures(self, state: StreamState) -> None:
         table = self._failures()
@@ -177,14 +175,7 @@ class SchemaScreen(DashboardScreen):
             table.move_cursor(row=min(keep, table.row_count - 1), animate=False)
 
     def _selected_fingerprint(self) -> str | None:
-        table = self._schemas()
-        if not table.row_count:
-            return None
-        try:
-            value = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except Exception:
-            return None
-        return None if value is None else str(value)
+        return cursor_row_key(self._schemas())
 
     def _selected_schema(self) -> SchemaInfo | None:
         fingerprint = self._selected_fingerprint()

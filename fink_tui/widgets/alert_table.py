@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from fink_tui.core.decode import Alert
+from fink_tui.widgets.table_cursor import cursor_row_key, move_cursor_to_key
 
 # The source id comes last: on a narrow screen it is the one to scroll for.
 COLUMNS = ("Time (UTC)", "Topic", "Object", "Class", "Mag / Flux", "Band", "RA", "Dec", "Source")
@@ -85,16 +86,11 @@ class AlertTable(DataTable[str | Text]):
             self.add_row(*styled, key=key)
             self.shown[key] = alert
         if current in self.shown:
-            self.move_cursor(row=self.get_row_index(current), animate=False)
+            move_cursor_to_key(self, current)
 
     def selected_key(self) -> str | None:
         """The key of the row under the cursor, if any."""
-        if not self.row_count:
-            return None
-        try:
-            return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
-        except Exception:
-            return None
+        return cursor_row_key(self)
 
     def selected_alert(self) -> Alert | None:
         """The alert under the cursor, if any."""

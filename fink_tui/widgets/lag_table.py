@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from fink_tui.core.lag import LagSnapshot
+from fink_tui.widgets.table_cursor import cursor_row_key, move_cursor_to_key
 
 COLUMNS = ("Topic [Partition]", "Committed", "Low", "High", "Lag")
 TOTAL = "total"
@@ -80,20 +81,12 @@ class LagTable(DataTable[str | Text]):
                 key=row_key(t.topic, None),
             )
         if current is not None:
-            try:
-                self.move_cursor(row=self.get_row_index(row_key(*current)), animate=False)
-            except Exception:
-                pass
+            move_cursor_to_key(self, row_key(*current))
 
     def selected(self) -> tuple[str, int | None] | None:
         """(topic, partition) of the cursor's row; partition None on a total row."""
-        if not self.row_count:
-            return None
-        try:
-            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        except Exception:
-            return None
+        key = cursor_row_key(self)
         if key is None:
             return None
-        topic, partition = parse_row_key(str(key))
+        topic, partition = parse_row_key(key)
         return (topic, partition) if partition != -1 else (topic, None)

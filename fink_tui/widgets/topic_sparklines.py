@@ -1,0 +1,54 @@
+"""One sparkline row per topic: its name, a figure, and the recent history."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Label, Sparkline
+
+
+class TopicSparkline(Horizontal):
+    """One topic's row."""
+
+    DEFAULT_CSS = """
+    TopicSparkline { height: 1; }
+    TopicSparkline > Label { width: 40; }
+    TopicSparkline > Label.figure { width: 22; text-align: right; padding-right: 1; }
+    TopicSparkline > Sparkline { width: 1fr; }
+    """
+
+    def __init__(self, topic: str) -> None:
+        super().__init__()
+        self.topic = topic
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.topic)
+        yield Label("", classes="figure")
+        yield Sparkline([])
+
+    def show(self, figure: str, history: Sequence[float]) -> None:
+        """Redraw with the figure text and the values, oldest first."""
+        self.query_one(".figure", Label).update(figure)
+        self.query_one(Sparkline).data = [float(v) for v in history] or [0.0]
+
+
+class TopicSparklines(VerticalScroll):
+    """A row per topic, added as topics appear."""
+
+    DEFAULT_CSS = """
+    TopicSparklines { height: auto; max-height: 8; border-top: solid $panel-lighten-2; }
+    """
+
+    def show(self, rows: Mapping[str, tuple[str, Sequence[float]]]) -> None:
+        """``rows`` maps each topic to (figure text, history)."""
+        existing = {row.topic: row for row in self.query(TopicSparkline)}
+        for topic in sorted(rows):
+            if topic not in existing:
+                existing[topic] = TopicSparkline(topic)
+                self.mount(existing[topic])
+        for topic, (figure, history) in rows.items():
+            row = existing[topic]
+            if row.is_mounted and row.children:
+                row.show(figure, history)
