@@ -33,6 +33,10 @@ from fink_tui.screens.feed import FeedScreen
 from fink_tui.screens.lag import LagScreen
 from fink_tui.screens.schema import SchemaScreen
 
+# textual-image asks the terminal about graphics when first imported; once Textual owns the
+# terminal the answer would arrive as key presses. So it is imported here, before the app runs.
+from fink_tui.widgets import cutout as _cutout  # noqa: F401,E402
+
 REFRESH_SECONDS = 0.25
 """How often the shown screen is redrawn from the model (updates are coalesced to this)."""
 
@@ -161,12 +165,32 @@ class FinkApp(App[int]):
         self.push_screen(ConfirmResetModal(event.plan), decided)
 
     def refresh_views(self) -> None:
-        """Redraw the shown dashboard screen if the model changed (a few times a second)."""
+        """Redraw the shown dashboard screen (a few times a second), also under a dialog."""
         self.state.tick()
-        screen = self.screen
-        if isinstance(screen, DashboardScreen):
-            with self.batch_update():
-                screen.redraw(self.state)
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, DashboardScreen):
+                with self.batch_update():
+                    screen.redraw(self.state)
+                return
+            if not screen.is_modal:
+                return
+
+    def _fatal_error(self) -> None:
+        # Textual's own report prints every local variable of the traceback, and locals can
+        # hold credentials. Instead: one line for the person, the traceback in a file.
+        import traceback
+
+        text = self.settings.redact(traceback.format_exc())
+        where = self.directories.data / "crash.log"
+        try:
+            where.parent.mkdir(parents=True, exist_ok=True)
+            where.write_text(text, encoding="utf-8")
+            details = f"details in {where}"
+        except OSError:
+            details = "no crash log could be written"
+        last = text.strip().splitlines()[-1] if text.strip() else "unknown error"
+        self.errors.append(f"internal error: {last} ({details})")
+        self._close_messages_no_wait()
 
     def action_toggle_help(self) -> None:
         """Show or hide the panel listing every key."""
@@ -211,6 +235,13 @@ def run_app(settings: Settings) -> int:
     settings.kafka_config()  # raises a clear ConfigError before the screen opens
     app = FinkApp(settings, forced=forced)
     app.run()
+    return finish(app)
+
+
+def finish(app: FinkApp) -> int:
+    """Print the errors of the run on stderr; the exit status says whether it went well."""
     for line in dict.fromkeys(app.errors):
         print(f"fink-tui: {line}", file=sys.stderr)
+    if app.return_code:
+        return app.return_code
     return 1 if any(e.startswith((AUTH_FAILED, UNREACHABLE, ERROR)) for e in app.errors) else 0

@@ -99,7 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("topics", help="list the topics you can see, Livestream ones first")
     _common(p)
 
-    p = sub.add_parser("poll", help="print one line per alert; optionally save alerts/schemas")
+    p = sub.add_parser(
+        "poll",
+        help="print one line per alert, committing as it goes (it moves the group); "
+        "optionally save alerts and schemas",
+    )
     _common(p)
     p.add_argument("--limit", type=int, default=0, help="stop after N alerts (0: no limit)")
     p.add_argument("--save", metavar="DIR", help="save each alert as an Avro file")
@@ -118,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--duration",
         type=float,
         default=0.0,
-        help="stop producing after this many seconds (0: until quit)",
+        help="stop producing after this many seconds (0: until quit); the broker stays up",
     )
     p.add_argument(
         "--broker-only",

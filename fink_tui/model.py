@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from fink_tui.core.decode import Alert, DecodeFailure, SchemaInfo
 from fink_tui.core.events import (
@@ -25,6 +25,8 @@ from fink_tui.core.events import (
 from fink_tui.core.lag import LagSnapshot
 
 MAX_ALERTS = 2000
+MAX_ALERT_BYTES = 128 * 1024 * 1024
+"""Raw bytes of the kept alerts (an LSST alert can weigh 300 kB): the oldest go first."""
 MAX_FAILURES = 500
 MAX_SCHEMAS = 64
 RATE_BUCKETS = 60
@@ -81,9 +83,14 @@ class StreamState:
     """The dashboard's model of the stream."""
 
     def __init__(
-        self, max_alerts: int = MAX_ALERTS, clock: Callable[[], float] = time.time
+        self,
+        max_alerts: int = MAX_ALERTS,
+        clock: Callable[[], float] = time.time,
+        max_bytes: int = MAX_ALERT_BYTES,
     ) -> None:
         self.clock = clock
+        self.max_bytes = max_bytes
+        self.kept_bytes = 0
         self.alerts: deque[Alert] = deque(maxlen=max_alerts)
         """Newest last; the table shows them newest first."""
         self.failures: deque[DecodeFailure] = deque(maxlen=MAX_FAILURES)
@@ -117,11 +124,17 @@ class StreamState:
         now = event.received_at
         per_topic: dict[str, int] = {}
         for alert in event.alerts:
+            if len(self.alerts) == self.alerts.maxlen:
+                self.kept_bytes -= len(self.alerts[0].value)
             self.alerts.append(alert)
+            self.kept_bytes += len(alert.value)
             per_topic[alert.ref.topic] = per_topic.get(alert.ref.topic, 0) + 1
             self._saw_schema(alert, now)
+        while self.kept_bytes > self.max_bytes and len(self.alerts) > 1:
+            self.kept_bytes -= len(self.alerts.popleft().value)
         for failure in event.failures:
-            self.failures.append(failure)
+            # The key is kept (its schema can be dumped); the value is not needed any more.
+            self.failures.append(replace(failure, value=None))
             per_topic.setdefault(failure.ref.topic, 0)
         self.alert_count += len(event.alerts)
         self.failure_count += len(event.failures)
@@ -142,6 +155,8 @@ class StreamState:
     def _set_lag(self, snapshot: LagSnapshot) -> None:
         self.lag = snapshot
         for topic in snapshot.topics:
+            if topic.error:
+                continue
             history = self.lag_history.setdefault(topic.topic, deque(maxlen=LAG_HISTORY))
             history.append(topic.lag)
 

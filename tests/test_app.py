@@ -130,6 +130,12 @@ async def test_reset_partition_to_offset_moves_the_broker(stream) -> None:  # ty
         assert str(row[1]) == "3"
         assert committed(stream)[(stream["ztf"], 0)] in range(3, 10)
         await until(pilot, lambda: app.state.alert_count >= 16)  # offsets 3..8 re-read
+        await pilot.press("1")
+        await pilot.pause()
+        app.refresh_views()
+        await pilot.pause()
+        table = app.screen.query_one(AlertTable)
+        assert table.row_count == 11  # a re-read alert is one row, not two
 
 
 async def test_cancel_moves_nothing(stream) -> None:  # type: ignore[no-untyped-def]

@@ -24,7 +24,7 @@ from fink_tui.screens.confirm_reset import ConfirmResetModal
 from tests.helpers import LSST_ALERTS, SCHEMA_25, ZTF_ALERTS, wire_messages
 
 SIZE = (130, 36)
-FROZEN = 1795500000.0  # 2026-11-24 06:40 UTC
+FROZEN = 1795500000.0  # 2026-11-24 06:00 UTC
 ZTF_TOPIC = "fink_early_sn_candidates_ztf"
 LSST_TOPIC = "fink_sn_like_lsst"
 

@@ -103,9 +103,11 @@ class EmbeddedBroker:
         if self.process is None:
             return
         if self.process.poll() is None:
+            # In-memory storage: there is nothing to save, and tansu may take seconds to end
+            # on SIGTERM while clients are still connected.
             self.process.terminate()
             try:
-                self.process.wait(timeout=5)
+                self.process.wait(timeout=1)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)

@@ -158,7 +158,10 @@ class StreamWorker(threading.Thread):
         try:
             self._consumer = make_consumer(self.settings, self.tracker)
             self._admin = make_admin(self.settings, self.tracker)
-            self._consumer.subscribe(list(self.settings.topics), on_assign=self._on_assign)
+            topics = self._existing_topics()
+            if not topics:
+                return
+            self._consumer.subscribe(topics, on_assign=self._on_assign)
             while not self.stop_requested.is_set():
                 self._drain_commands()
                 # Lag requests block; while the broker is away they would delay a stop.
@@ -171,6 +174,35 @@ class StreamWorker(threading.Thread):
             self._set_state(ERROR, str(exc))
         finally:
             self._close()
+
+    def _existing_topics(self) -> list[str]:
+        """Wait for the broker's metadata (connected from then on), and leave out the topics
+        it does not have, saying so, rather than waiting on them in silence."""
+        assert self._admin is not None
+        while not self.stop_requested.is_set():
+            try:
+                names = set(self._admin.list_topics(timeout=0.5).topics)
+                break
+            except KafkaException:
+                self._admin.poll(0)  # serves the error callback: auth or unreachable
+                self._check_errors()
+        else:
+            return []
+        self.tracker.clear()
+        self._set_state(CONNECTED, self.settings.servers)
+        missing = [t for t in self.settings.topics if t not in names]
+        if missing:
+            self._emit(
+                CommandFailed(
+                    "subscribe",
+                    f"unknown topic: {', '.join(missing)} (not on this broker, or "
+                    "not readable by you)",
+                )
+            )
+        topics = [t for t in self.settings.topics if t in names]
+        if not topics:
+            self._set_state(ERROR, "none of the topics exists on this broker")
+        return topics
 
     def _close(self) -> None:
         if self._consumer is not None:

@@ -192,8 +192,8 @@ class DemoStream(threading.Thread):
             self.join(15)
 
 
-def _wait_for_signal(duration: float) -> None:
-    """Block until Ctrl-C, SIGTERM, or ``duration`` seconds (0: no limit)."""
+def _wait_for_signal() -> None:
+    """Block until Ctrl-C or SIGTERM."""
     done = threading.Event()
 
     def handler(signum: int, frame: FrameType | None) -> None:
@@ -201,7 +201,7 @@ def _wait_for_signal(duration: float) -> None:
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
-    done.wait(duration or None)
+    done.wait()
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -224,15 +224,13 @@ def run_demo(args: argparse.Namespace) -> int:
         settings = demo_settings(broker.bootstrap)
         if args.broker_only:
             _print_broker_info(settings)
-            _wait_for_signal(args.duration)
+            _wait_for_signal()
             return 0
-        from fink_tui.app import FinkApp
+        from fink_tui.app import FinkApp, finish
 
         app = FinkApp(settings)
         app.run()
-        for line in dict.fromkeys(app.errors):
-            print(f"fink-tui: {line}", file=sys.stderr)
-        return 0
+        return finish(app)
     finally:
         if stream is not None:
             stream.stop()

@@ -14,7 +14,7 @@ from fink_tui.core.decode import Alert
 from fink_tui.core.survey import CUTOUT_FIELDS, cutout_bytes, light_curve
 from fink_tui.widgets.cutout import CutoutView
 from fink_tui.widgets.fields_tree import FieldsTree
-from fink_tui.widgets.light_curve import LightCurvePlot
+from fink_tui.widgets.light_curve import LightCurvePlot, legend
 
 if TYPE_CHECKING:
     from fink_tui.app import FinkApp
@@ -39,7 +39,8 @@ class AlertScreen(Screen[None]):
     AlertScreen #title { height: 1; background: $panel; padding: 0 1; }
     AlertScreen #fields { width: 42%; border-right: solid $panel-lighten-2; }
     AlertScreen #curve { height: 1fr; }
-    AlertScreen #cutouts { height: 18; }
+    AlertScreen #legend { height: 1; padding: 0 1; }
+    AlertScreen #cutouts { height: 45%; min-height: 8; }
     """
 
     def __init__(self, alert: Alert) -> None:
@@ -58,7 +59,9 @@ class AlertScreen(Screen[None]):
         with Horizontal():
             yield FieldsTree(self.record, id="fields")
             with Vertical():
-                yield LightCurvePlot(light_curve(self.record, s.survey), s.survey, id="curve")
+                points = light_curve(self.record, s.survey)
+                yield Static(legend(points, s.survey), id="legend")
+                yield LightCurvePlot(points, s.survey, id="curve")
                 with Horizontal(id="cutouts"):
                     for name in CUTOUT_FIELDS:
                         label = name.removeprefix("cutout")
@@ -77,4 +80,4 @@ class AlertScreen(Screen[None]):
         except OSError as exc:
             app.report_error(f"cannot save the alert: {exc}")
             return
-        self.notify(f"saved {path}", title="Alert saved")
+        self.notify(str(path), title="Alert saved")

@@ -37,4 +37,4 @@ class DashboardScreen(Screen[None]):
         """Redraw from the model (called a few times a second while shown)."""
         bars = self.query(StatusBar)
         if bars:
-            bars.first().show(state, self.fink.settings.group_id, self.fink.settings.survey)
+            bars.first().show(state, self.fink.settings.group_id)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer
+from textual.widgets import Footer, Static
 
 from fink_tui.core.events import PlanReset, RefreshLag
 from fink_tui.core.reset import ResetTarget, scope_text
@@ -63,6 +65,7 @@ class LagScreen(DashboardScreen):
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
+        yield Static("waiting for the first lag snapshot…", id="lag-summary")
         yield LagTable(id="lag-table")
         yield TopicSparklines(id="trends")
         yield Footer()
@@ -72,9 +75,12 @@ class LagScreen(DashboardScreen):
         table = self.query_one(LagTable)
         table.show(state.lag)
         if state.lag is not None:
-            table.border_title = f"group {state.lag.group} — total lag {state.lag.lag:,}"
-        else:
-            table.border_title = "waiting for the first lag snapshot…"
+            when = datetime.fromtimestamp(state.lag.taken_at, tz=UTC).strftime("%H:%M:%S")
+            hidden = "" if table.show_empty else "  (empty partitions hidden: e shows them)"
+            self.query_one("#lag-summary", Static).update(
+                f"group [b]{state.lag.group}[/b] — total lag [b]{state.lag.lag:,}[/b] — "
+                f"snapshot {when} UTC{hidden}"
+            )
         self.query_one(TopicSparklines).show(
             {
                 topic: (f"{history[-1]:,} {trend_text(list(history)[-10:])}", history)
@@ -95,6 +101,10 @@ class LagScreen(DashboardScreen):
             return self.fink.state.lag is not None or None
         return True
 
+    def on_data_table_row_highlighted(self) -> None:
+        # Which reset keys apply depends on the row under the cursor.
+        self.refresh_bindings()
+
     def action_refresh_lag(self) -> None:
         """Take a lag snapshot now."""
         self.fink.send_command(RefreshLag())
@@ -103,7 +113,7 @@ class LagScreen(DashboardScreen):
         """Show or hide partitions with nothing committed and nothing to read."""
         table = self.query_one(LagTable)
         table.show_empty = not table.show_empty
-        table.show(self.fink.state.lag)
+        self.update_view(self.fink.state)
 
     def action_reset(self, scope: str) -> None:
         """Choose a target for the scope, then ask the worker for the plan to confirm."""

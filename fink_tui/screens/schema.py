@@ -114,12 +114,13 @@ class SchemaScreen(DashboardScreen):
         super().update_view(state)
         if state.version == self._shown_version:
             return
-        self._shown_version = state.version
         self._fill_schemas(state)
         self._fill_failures(state)
         self._show_selected()
+        self._shown_version = state.version  # only once drawn: the widgets may not be there yet
 
     def _fill_schemas(self, state: StreamState) -> None:
+        table = self._schemas()
         signature = (
             tuple((f, s.alerts, len(s.topics)) for f, s in state.schemas.items()),
             state.forced.fingerprint if state.forced else None,
@@ -127,7 +128,6 @@ class SchemaScreen(DashboardScreen):
         if signature == self._schemas_signature:
             return
         self._schemas_signature = signature
-        table = self._schemas()
         keep = self._selected_fingerprint()
         table.clear()
         if state.forced is not None:

@@ -10,7 +10,7 @@ from fink_tui.widgets.table_cursor import cursor_row_key, move_cursor_to_key
 
 # The source id comes last: on a narrow screen it is the one to scroll for.
 COLUMNS = ("Time (UTC)", "Topic", "Object", "Class", "Mag / Flux", "Band", "RA", "Dec", "Source")
-FIXED_WIDTHS = {"Topic": 26, "Class": 22}
+FIXED_WIDTHS = {"Topic": 26, "Class": 20}
 BAND_STYLES = {
     "u": "magenta",
     "g": "green",
@@ -31,8 +31,8 @@ def alert_cells(alert: Alert) -> tuple[str, ...]:
     """The shown text of an alert, one string per column (also what the filter searches)."""
     s = alert.summary
     return (
-        s.time.strftime("%Y-%m-%d %H:%M:%S") if s.time else "",
-        alert.ref.topic,
+        s.time.strftime("%m-%d %H:%M:%S") if s.time else "",
+        alert.ref.topic.removeprefix("fink_"),
         s.object_id or f"{alert.ref.partition}:{alert.ref.offset}",
         s.classification,
         s.brightness,
@@ -70,11 +70,16 @@ class AlertTable(DataTable[str | Text]):
         self._signature = signature
         needle = self.filter_text.lower()
         rows: list[tuple[str, Alert, tuple[str, ...]]] = []
+        seen: set[str] = set()
         for alert in reversed(alerts):
+            key = alert_key(alert)
+            if key in seen:  # read again after a reset: the newest copy is the row
+                continue
+            seen.add(key)
             cells = alert_cells(alert)
             if needle and not any(needle in c.lower() for c in cells):
                 continue
-            rows.append((alert_key(alert), alert, cells))
+            rows.append((key, alert, cells))
             if len(rows) >= self.max_rows:
                 break
         current = self.selected_key()

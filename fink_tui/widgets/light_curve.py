@@ -1,14 +1,33 @@
-"""An alert's light curve drawn in the terminal with plotext."""
+"""An alert's light curve drawn in the terminal with plotext, and its legend."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
+from rich.text import Text
 from textual_plotext import PlotextPlot
 
 from fink_tui.core.survey import LightCurvePoint
 
 BAND_COLORS = {"u": "magenta", "g": "green", "r": "red", "i": "orange", "z": "yellow", "y": "white"}
+"""plotext's colour names."""
+BAND_STYLES = {**BAND_COLORS, "i": "dark_orange"}
+"""The same colours as Rich styles (Rich has no plain "orange")."""
+DETECTION, UPPER_LIMIT, FORCED = "●", "▼", "·"
+TICKS = 5
+
+
+def legend(points: list[LightCurvePoint], survey: str) -> Text:
+    """One line: the bands in their colours and what the markers mean."""
+    text = Text(f"{len(points)} points  ")
+    for band in sorted({p.band for p in points}, key=lambda b: "ugrizy".find(b)):
+        text.append(f"{DETECTION} {band}  ", style=BAND_STYLES.get(band, "white"))
+    if any(p.upper for p in points):
+        text.append(f"{UPPER_LIMIT} upper limit  ", style="dim")
+    if any(p.forced for p in points):
+        text.append(f"{FORCED} forced photometry  ", style="dim")
+    text.append("magnitude (brighter up)" if survey == "ztf" else "flux (nJy)", style="dim")
+    return text
 
 
 class LightCurvePlot(PlotextPlot):
@@ -33,22 +52,23 @@ class LightCurvePlot(PlotextPlot):
             plt.title("no light curve in this alert")
             return
         last = max(p.time for p in self.points)
+        # Magnitudes are drawn negated, with their own labels, so brighter is up: plotext's
+        # axis reversal flips again on every redraw.
+        sign = -1.0 if self.survey == "ztf" else 1.0
         groups: dict[tuple[str, str], tuple[list[float], list[float]]] = defaultdict(
             lambda: ([], [])
         )
         for p in self.points:
-            kind = "upper limit" if p.upper else ("forced" if p.forced else "")
-            xs, ys = groups[(p.band, kind)]
+            marker = UPPER_LIMIT if p.upper else (FORCED if p.forced else DETECTION)
+            xs, ys = groups[(p.band, marker)]
             xs.append((p.time - last).total_seconds() / 86400)
-            ys.append(p.value)
-        for (band, kind), (xs, ys) in sorted(groups.items()):
-            marker = "▼" if kind == "upper limit" else ("·" if kind == "forced" else "●")
-            label = f"{band} {kind}".strip()
-            plt.scatter(xs, ys, marker=marker, color=BAND_COLORS.get(band, "white"), label=label)
+            ys.append(sign * p.value)
+        for (band, marker), (xs, ys) in sorted(groups.items()):
+            plt.scatter(xs, ys, marker=marker, color=BAND_COLORS.get(band, "white"))
         plt.xlabel("days before the latest point")
         if self.survey == "ztf":
-            plt.ylabel("magnitude")
-            plt.yreverse(True)
-        else:
-            plt.ylabel("flux (nJy)")
-        plt.title(f"light curve: {len(self.points)} points")
+            values = [y for _, ys in groups.values() for y in ys]
+            low, high = min(values), max(values)
+            step = (high - low) / (TICKS - 1) or 1.0
+            ticks = [low + i * step for i in range(TICKS)]
+            plt.yticks(ticks, [f"{-t:.1f}" for t in ticks])

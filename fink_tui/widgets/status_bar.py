@@ -23,7 +23,7 @@ class StatusBar(Static):
     StatusBar { height: 1; background: $panel; color: $text; padding: 0 1; }
     """
 
-    def show(self, state: StreamState, group: str, survey: str) -> None:
+    def show(self, state: StreamState, group: str) -> None:
         """Redraw from the model."""
         conn = state.connection
         text = Text()
@@ -33,7 +33,6 @@ class StatusBar(Static):
             text.append(f" ({conn.detail})", "dim")
         text.append("  │  group ", "dim")
         text.append(group or "-", "bold")
-        text.append(f" ({survey})", "dim")
         text.append("  │  ", "dim")
         text.append(f"{state.rate:.1f}", "bold")
         text.append(" alerts/s", "dim")
