@@ -146,8 +146,9 @@ class FinkApp(App[int]):
         ):
             self.report_error(f"{event.state}: {event.detail}")
         elif isinstance(event, SchemaForced):
+            where = ", ".join(sorted(event.topics)) if event.topics else "every topic"
             text = (
-                f"decoding with {event.schema.name} ({event.schema.fingerprint})"
+                f"{where}: decoding with {event.schema.name} ({event.schema.fingerprint})"
                 if event.schema
                 else "decoding with the schemas in the message keys"
             )

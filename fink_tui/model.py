@@ -98,6 +98,7 @@ class StreamState:
         self.alert_count = 0
         self.schemas: dict[str, SchemaSeen] = {}
         self.forced: SchemaInfo | None = None
+        self.forced_topics: frozenset[str] | None = None
         self.rates: dict[str, RateCounter] = {}
         self.lag: LagSnapshot | None = None
         self.lag_history: dict[str, deque[int]] = {}
@@ -117,6 +118,7 @@ class StreamState:
             self.connection = event
         elif isinstance(event, SchemaForced):
             self.forced = event.schema
+            self.forced_topics = event.topics
         elif isinstance(event, PauseChanged):
             self.paused = event.paused
 

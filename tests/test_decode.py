@@ -187,3 +187,15 @@ def test_fingerprint_ignores_whitespace_and_docs() -> None:
     b = decoder.decode(REF, pretty, value)
     assert isinstance(a, Alert) and isinstance(b, Alert)
     assert a.schema.fingerprint == b.schema.fingerprint
+
+
+def test_forced_schema_only_on_its_topics() -> None:
+    """A schema forced for some topics leaves the others on their keys' schemas."""
+    forced = load_schema_file(ZTF_SCHEMA_JSON)
+    decoder = AlertDecoder(forced, forced_topics=frozenset({"fink_sn_ztf"}))
+    ztf_key, ztf_value = wire_messages(ZTF_ALERTS)[0]
+    lsst_key, lsst_value = wire_messages(LSST_ALERTS)[0]
+    on_ztf = decoder.decode(MessageRef("fink_sn_ztf", 0, 0), None, ztf_value)
+    on_lsst = decoder.decode(MessageRef("fink_sn_lsst", 0, 0), lsst_key, lsst_value)
+    assert isinstance(on_ztf, Alert) and on_ztf.schema is forced
+    assert isinstance(on_lsst, Alert) and on_lsst.summary.survey == "lsst"

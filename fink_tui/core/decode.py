@@ -136,9 +136,14 @@ class AlertDecoder:
     """Turns Fink messages into alerts; each distinct key is parsed once."""
 
     def __init__(
-        self, forced: SchemaInfo | None = None, cache_size: int = SCHEMA_CACHE_SIZE
+        self,
+        forced: SchemaInfo | None = None,
+        cache_size: int = SCHEMA_CACHE_SIZE,
+        forced_topics: frozenset[str] | None = None,
     ) -> None:
         self.forced = forced
+        self.forced_topics = forced_topics
+        """Topics the forced schema applies to (None: all)."""
         self.cache_size = cache_size
         self._cache: OrderedDict[bytes, SchemaInfo | str] = OrderedDict()
         self.parses = 0
@@ -173,7 +178,9 @@ class AlertDecoder:
         self, ref: MessageRef, key: bytes | None, value: bytes | None
     ) -> Alert | DecodeFailure:
         """Decode one message; failures are returned, never raised."""
-        if self.forced is not None:
+        if self.forced is not None and (
+            self.forced_topics is None or ref.topic in self.forced_topics
+        ):
             info: SchemaInfo | str = self.forced
         elif not key:
             return DecodeFailure(

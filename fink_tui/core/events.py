@@ -75,6 +75,8 @@ class SchemaForced:
     """The forced schema changed (None: back to the schemas in the message keys)."""
 
     schema: SchemaInfo | None
+    topics: frozenset[str] | None = None
+    """The topics it applies to (None: all)."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,8 @@ class ForceSchema:
     """Decode with this schema instead of the keys' (None: stop forcing)."""
 
     schema: SchemaInfo | None
+    topics: frozenset[str] | None = None
+    """Only on these topics (None: on all)."""
 
 
 @dataclass(frozen=True)

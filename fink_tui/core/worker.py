@@ -275,8 +275,8 @@ class StreamWorker(threading.Thread):
                     self._consumer.resume(assignment)
             self._emit(PauseChanged(command.paused))
         elif isinstance(command, ForceSchema):
-            self.decoder = AlertDecoder(command.schema)
-            self._emit(SchemaForced(command.schema))
+            self.decoder = AlertDecoder(command.schema, forced_topics=command.topics)
+            self._emit(SchemaForced(command.schema, command.topics))
         elif isinstance(command, PlanReset):
             snapshot = self._snapshot()
             plan = make_plan(

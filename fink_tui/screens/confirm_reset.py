@@ -22,6 +22,7 @@ class ConfirmResetModal(ModalScreen[bool]):
     """Keys of the confirmation."""
 
     DEFAULT_CSS = """
+    ConfirmResetModal Label { width: 100%; }
     ConfirmResetModal { align: center middle; }
     ConfirmResetModal > Vertical {
         width: 90; height: auto; max-height: 90%; border: thick $error; background: $surface;

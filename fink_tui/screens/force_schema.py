@@ -19,6 +19,7 @@ class ForceSchemaModal(ModalScreen[SchemaInfo | None]):
     """Keys of the dialog."""
 
     DEFAULT_CSS = """
+    ForceSchemaModal Label { width: 100%; }
     ForceSchemaModal { align: center middle; }
     ForceSchemaModal > Vertical {
         width: 90; height: auto; border: thick $accent; background: $surface; padding: 1 2;
@@ -26,11 +27,16 @@ class ForceSchemaModal(ModalScreen[SchemaInfo | None]):
     ForceSchemaModal #error { color: $error; height: auto; }
     """
 
+    def __init__(self, where: str = "every topic") -> None:
+        super().__init__()
+        self.where = where
+
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(
-                "Decode every alert with this schema (.avsc or .json) instead of the "
-                "one in the message keys.  → completes the path; Enter loads; Esc cancels."
+                f"Decode the alerts of [b]{self.where}[/b] with this schema (.avsc or .json) "
+                "instead of the one in their message keys. → completes the path; Enter loads; "
+                "Esc cancels."
             )
             yield Input(placeholder="path/to/schema.avsc", suggester=PathSuggester(), id="path")
             yield Label("", id="error")

@@ -30,6 +30,7 @@ class ResetOffsetsModal(ModalScreen[ResetTarget | None]):
     """Keys of the dialog."""
 
     DEFAULT_CSS = """
+    ResetOffsetsModal Label { width: 100%; }
     ResetOffsetsModal { align: center middle; }
     ResetOffsetsModal > Vertical {
         width: 72; height: auto; border: thick $warning; background: $surface; padding: 1 2;

@@ -131,12 +131,13 @@ class SchemaScreen(DashboardScreen):
         keep = self._selected_fingerprint()
         table.clear()
         if state.forced is not None:
+            where = ", ".join(sorted(state.forced_topics)) if state.forced_topics else "all"
             table.add_row(
                 Text(state.forced.fingerprint, style="bold magenta"),
                 "(forced from file)",
                 "",
                 "",
-                "",
+                f"topics: {where}",
                 state.forced.name,
                 key=FORCED,
             )
@@ -232,11 +233,17 @@ class SchemaScreen(DashboardScreen):
         """Pick a schema file to decode with."""
         from fink_tui.screens.force_schema import ForceSchemaModal
 
+        # The forced schema replaces the one of the selected schema's topics; with nothing
+        # selected, every topic's.
+        selected = self.fink.state.schemas.get(self._selected_fingerprint() or "")
+        topics = frozenset(selected.topics) if selected else None
+
         def chosen(schema: SchemaInfo | None) -> None:
             if schema is not None:
-                self.fink.send_command(ForceSchema(schema))
+                self.fink.send_command(ForceSchema(schema, topics))
 
-        self.app.push_screen(ForceSchemaModal(), chosen)
+        where = ", ".join(sorted(topics)) if topics else "every topic"
+        self.app.push_screen(ForceSchemaModal(where), chosen)
 
     def action_unforce_schema(self) -> None:
         """Decode with the schemas in the message keys again."""
