@@ -54,7 +54,7 @@ def forward(src: socket.socket, dst: socket.socket) -> None:
 
 def serve_one(client: socket.socket, target: tuple[str, int]) -> None:
     """Both directions of one connection; both sockets closed when both are done."""
-    with client, socket.create_connection(target) as upstream:
+    with contextlib.suppress(OSError), client, socket.create_connection(target) as upstream:
         for sock in (client, upstream):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         back = threading.Thread(target=forward, args=(upstream, client), daemon=True)

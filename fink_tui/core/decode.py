@@ -148,12 +148,19 @@ class AlertDecoder:
         self._cache: OrderedDict[bytes, SchemaInfo | str] = OrderedDict()
         self.parses = 0
         """How many keys were parsed (for tests and benchmarks)."""
+        self._last_key = b""
+        self._last: SchemaInfo | str | None = None
 
     def schema_for_key(self, key: bytes) -> SchemaInfo | str:
         """The schema carried by ``key``, or the reason it is not one (cached both ways)."""
+        # Every message brings a fresh copy of a ~15 kB key: comparing it with the previous
+        # one is cheaper than hashing it for the cache.
+        if key == self._last_key and self._last is not None:
+            return self._last
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
+            self._last_key, self._last = key, cached
             return cached
         self.parses += 1
         result: SchemaInfo | str
@@ -172,6 +179,7 @@ class AlertDecoder:
         self._cache[key] = result
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
+        self._last_key, self._last = key, result
         return result
 
     def decode(
