@@ -48,7 +48,7 @@ import fastavro
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
 from fink_tui.config import Settings
-from fink_tui.core.broker import EmbeddedBroker, free_port
+from fink_tui.core.broker import FAST_JOIN, EmbeddedBroker, free_port, producer_config
 from fink_tui.core.clients import ErrorTracker, make_admin
 from fink_tui.core.decode import AlertDecoder, MessageRef
 from fink_tui.core.events import AlertsReceived, Event
@@ -60,12 +60,7 @@ FINK_DATA = Path(
 )
 ZTF_ALERTS = FINK_DATA / "ztf" / "ztf-alerts.avro"
 
-# The test broker joins a group only after the client's rebalance timeout: keep it short.
-FAST_GROUP = (
-    ("session.timeout.ms", "2000"),
-    ("max.poll.interval.ms", "2000"),
-    ("heartbeat.interval.ms", "500"),
-)
+FAST_GROUP = FAST_JOIN
 BATCH = 500
 POLL_TIMEOUT = 0.25
 READ_DEADLINE = 120.0
@@ -102,14 +97,7 @@ def repeated(messages: Sequence[WireMessage], n: int) -> list[WireMessage]:
 
 def producer(bootstrap: str) -> Producer:
     """One record per batch: the test broker's high watermark is exact only then."""
-    return Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "batch.num.messages": 1,
-            "linger.ms": 0,
-            "message.max.bytes": 10_000_000,
-        }
-    )
+    return Producer(producer_config(bootstrap))
 
 
 def produce(bootstrap: str, sends: Sequence[tuple[str, int, bytes | None, bytes]]) -> float:

@@ -15,6 +15,7 @@ import fastavro
 from confluent_kafka import Producer
 
 from fink_tui.config import Settings
+from fink_tui.core.broker import FAST_JOIN, producer_config
 
 FINK_DATA = Path(
     os.environ.get("FINK_DATA", Path(__file__).resolve().parents[2] / "shared" / "fink-data")
@@ -25,12 +26,7 @@ OLD_ZTF_ALERT = FINK_DATA / "ztf" / "fink-broker-sample-alert-1.avro"
 ZTF_SCHEMA_JSON = next((FINK_DATA / "ztf").glob("avro_schema_ftransfer_ztf_*.json"), FINK_DATA)
 SCHEMA_25 = FINK_DATA / "schemas" / "distribution_schema_fink_ztf_2.5_3.5.3.avsc"
 
-# The test broker joins a group only after the client's rebalance timeout: keep it short.
-FAST_GROUP = (
-    ("session.timeout.ms", "2000"),
-    ("max.poll.interval.ms", "2000"),
-    ("heartbeat.interval.ms", "500"),
-)
+FAST_GROUP = FAST_JOIN
 
 
 @cache
@@ -58,14 +54,7 @@ def wire_messages(path: Path) -> tuple[tuple[bytes, bytes], ...]:
 
 def producer(bootstrap: str) -> Producer:
     """A producer whose watermarks the test broker gets right (one record per batch)."""
-    return Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "batch.num.messages": 1,
-            "linger.ms": 0,
-            "message.max.bytes": 10_000_000,
-        }
-    )
+    return Producer(producer_config(bootstrap))
 
 
 def produce(

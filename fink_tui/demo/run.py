@@ -20,7 +20,7 @@ from typing import Any
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from fink_tui.config import Settings
-from fink_tui.core.broker import BrokerUnavailable, EmbeddedBroker
+from fink_tui.core.broker import FAST_JOIN, BrokerUnavailable, EmbeddedBroker, producer_config
 from fink_tui.core.clients import KAFKA_LOG
 from fink_tui.demo.alerts import (
     LSST_SCHEMA,
@@ -32,13 +32,6 @@ from fink_tui.demo.alerts import (
 )
 
 DEMO_GROUP = "fink_tui_demo"
-# The test broker joins a group only after the client's rebalance timeout (DESIGN.md): keep
-# it short so the first alerts show within a second or two, not ~23 s.
-DEMO_KAFKA = (
-    ("session.timeout.ms", "3000"),
-    ("max.poll.interval.ms", "3000"),
-    ("heartbeat.interval.ms", "500"),
-)
 EXPOSURE_SECONDS = 30.0
 """A new exposure (a burst of alerts) every this many seconds, as on a survey night."""
 SCHEMA_SWITCH_BURST = 3
@@ -76,7 +69,7 @@ def demo_settings(bootstrap: str) -> Settings:
         group_id=DEMO_GROUP,
         topics=tuple(t.name for t in TOPICS),
         maxtimeout=5.0,
-        kafka=DEMO_KAFKA,
+        kafka=FAST_JOIN,
     )
 
 
@@ -103,15 +96,7 @@ class DemoStream(threading.Thread):
         self.stop_requested = threading.Event()
         self.random = random.Random(self.seed)
         self.factory = AlertFactory(self.seed)
-        self.producer = Producer(
-            {
-                "bootstrap.servers": self.bootstrap,
-                "batch.num.messages": 1,  # the embedded broker's watermarks need one per batch
-                "linger.ms": 0,
-                "message.max.bytes": 10_000_000,
-                "logger": KAFKA_LOG,
-            }
-        )
+        self.producer = Producer({**producer_config(self.bootstrap), "logger": KAFKA_LOG})
 
     def setup(self, backlog_bursts: int = 2) -> None:
         """Produce a backlog and commit part of it for the demo group, so the lag screen has
