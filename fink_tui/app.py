@@ -22,6 +22,7 @@ from fink_tui.core.events import (
     ConnectionChanged,
     Event,
     OffsetsReset,
+    PauseChanged,
     ResetPlanned,
     SchemaForced,
 )
@@ -145,6 +146,8 @@ class FinkApp(App[int]):
             ERROR,
         ):
             self.report_error(f"{event.state}: {event.detail}")
+        elif isinstance(event, PauseChanged):
+            self.screen.refresh_bindings()
         elif isinstance(event, SchemaForced):
             where = ", ".join(sorted(event.topics)) if event.topics else "every topic"
             text = (

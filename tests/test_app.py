@@ -196,6 +196,9 @@ async def test_pause_filter_open_and_save(stream, isolated_env: Path) -> None:  
         await consumed(pilot, app)
         await pilot.press("space")
         await until(pilot, lambda: app.state.paused)
+        await pilot.pause()
+        footer = {b.action for _, b, enabled, _ in app.screen.active_bindings.values() if enabled}
+        assert "resume" in footer and "pause" not in footer  # the footer offers Resume now
         produce(
             stream["servers"], stream["ztf"], list(wire_messages(ZTF_ALERTS))[20:23], partition=1
         )

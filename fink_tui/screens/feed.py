@@ -19,8 +19,13 @@ class FeedScreen(DashboardScreen):
 
     BINDINGS = [
         Binding(
-            "space", "toggle_pause", "Pause", tooltip="Pause or resume the stream", id="feed.pause"
+            "space",
+            "pause",
+            "Pause",
+            tooltip="Stop reading (and committing) alerts",
+            id="feed.pause",
         ),
+        Binding("space", "resume", "Resume", tooltip="Read alerts again", id="feed.resume"),
         Binding(
             "slash", "filter", "Filter", tooltip="Filter rows on any shown column", id="feed.filter"
         ),
@@ -60,13 +65,22 @@ class FeedScreen(DashboardScreen):
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # One key, two bindings: the footer shows the one that applies now.
+        if action == "pause":
+            return not self.fink.state.paused
+        if action == "resume":
+            return self.fink.state.paused
         if action == "open_alert":
             return self.query_one(AlertTable).selected_alert() is not None or None
         return True
 
-    def action_toggle_pause(self) -> None:
-        """Pause or resume consumption (paused: nothing new is read or committed)."""
-        self.fink.send_command(SetPaused(not self.fink.state.paused))
+    def action_pause(self) -> None:
+        """Pause consumption: nothing new is read or committed until resumed."""
+        self.fink.send_command(SetPaused(True))
+
+    def action_resume(self) -> None:
+        """Resume consumption."""
+        self.fink.send_command(SetPaused(False))
 
     def action_filter(self) -> None:
         """Show the filter input."""
