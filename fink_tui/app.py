@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 
@@ -21,6 +22,7 @@ from fink_tui.core.events import (
     CommandFailed,
     ConnectionChanged,
     Event,
+    LagUpdated,
     OffsetsReset,
     PauseChanged,
     ResetPlanned,
@@ -88,7 +90,10 @@ class FinkApp(App[int]):
         self.worker: StreamWorker | None = None
         self.errors: list[str] = []
         """Errors shown during the run, printed on stderr when the app ends."""
-        self._drawn_version = -1
+        # Events posted by the worker and not handled yet (message_queue_size misses those
+        # still on their way to the queue): the worker slows down when they pile up.
+        self._pending = 0
+        self._pending_lock = threading.Lock()
         if forced is not None:
             self.state.forced = forced
 
@@ -98,7 +103,7 @@ class FinkApp(App[int]):
             self.worker = StreamWorker(
                 self.settings,
                 self._post_event,
-                backlog=lambda: self.message_queue_size,
+                backlog=self.pending_events,
                 forced=self.forced,
                 **self.worker_options,  # type: ignore[arg-type]
             )
@@ -109,14 +114,23 @@ class FinkApp(App[int]):
         if self.worker is not None:
             self.worker.stop()
 
-    def _post_event(self, event: Event) -> None:
-        """The worker's sink (its thread): post_message is thread-safe."""
-        self.post_message(StreamEventPosted(event))
+    def _post_event(self, event: Event) -> bool:
+        """The worker's sink (its thread): post_message is thread-safe, and says False once
+        the app is closing, so the worker does not store offsets of alerts never shown."""
+        counted = not isinstance(event, LagUpdated)  # a newer one may replace it: not counted
+        if counted:
+            with self._pending_lock:
+                self._pending += 1
+        return self.post_message(StreamEventPosted(event))
+
+    def pending_events(self) -> int:
+        """Events posted by the worker and not yet handled."""
+        return self._pending
 
     def send_command(self, command: Command) -> None:
         """Hand a command to the worker."""
         if self.worker is None:
-            self.notify("not connected to a broker", severity="warning")
+            self.notify("not connected to a broker", severity="warning", markup=False)
             return
         self.worker.send(command)
 
@@ -124,10 +138,13 @@ class FinkApp(App[int]):
         """Show an error now and print it on stderr when the app ends."""
         text = self.settings.redact(text)
         self.errors.append(text)
-        self.notify(text, title="Error", severity="error", timeout=8)
+        self.notify(text, title="Error", severity="error", timeout=8, markup=False)
 
     def on_stream_event_posted(self, message: StreamEventPosted) -> None:
         event = message.event
+        if not isinstance(event, LagUpdated):
+            with self._pending_lock:
+                self._pending -= 1
         self.state.apply(event)
         if isinstance(event, ResetPlanned):
             self._confirm(event)
@@ -136,6 +153,7 @@ class FinkApp(App[int]):
             self.notify(
                 f"{moved} partition(s) of {event.plan.scope} now at {event.plan.target.describe()}",
                 title="Offsets reset",
+                markup=False,
             )
             self.refresh_views()
         elif isinstance(event, CommandFailed):
@@ -155,7 +173,7 @@ class FinkApp(App[int]):
                 if event.schema
                 else "decoding with the schemas in the message keys"
             )
-            self.notify(text, title="Schema")
+            self.notify(text, title="Schema", markup=False)
 
     def _confirm(self, event: ResetPlanned) -> None:
         from fink_tui.screens.confirm_reset import ConfirmResetModal
@@ -164,7 +182,7 @@ class FinkApp(App[int]):
             if apply:
                 self.send_command(ApplyReset(event.plan))
             else:
-                self.notify("nothing changed", title="Reset cancelled")
+                self.notify("nothing changed", title="Reset cancelled", markup=False)
 
         self.push_screen(ConfirmResetModal(event.plan), decided)
 

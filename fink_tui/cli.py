@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from confluent_kafka import KafkaException
+
 from fink_tui import __version__
 from fink_tui.config import ConfigError, Settings, load_settings
-from fink_tui.core.errors import StreamError
+from fink_tui.core.errors import StreamError, describe_kafka_error
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -184,11 +187,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             _need_topics(settings)
         return handler(settings, args)
     except (ConfigError, StreamError, UsageError) as exc:
-        text = str(exc) if settings is None else settings.redact(str(exc))
-        print(f"fink-tui: {text}", file=sys.stderr)
-        return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_ERROR
+        return _fail(str(exc), settings, EXIT_USAGE if isinstance(exc, UsageError) else EXIT_ERROR)
+    except BrokenPipeError:
+        # The reader went away (`| head`): not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(f"{where}{exc.strerror or exc}", settings, EXIT_ERROR)
+    except KafkaException as exc:
+        return _fail(describe_kafka_error(exc), settings, EXIT_ERROR)
+    except RuntimeError as exc:  # e.g. Path.expanduser on an unknown ~user
+        return _fail(str(exc), settings, EXIT_ERROR)
     except KeyboardInterrupt:
         return 130
+
+
+def _fail(text: str, settings: Settings | None, code: int) -> int:
+    """One line on stderr, without secrets; the exit status."""
+    if settings is not None:
+        text = settings.redact(text)
+    print(f"fink-tui: {text}", file=sys.stderr)
+    return code
 
 
 def write_json(data: object) -> None:

@@ -22,6 +22,11 @@ ENV_PREFIX = "FINK_TUI_"
 APP_NAME = "fink-tui"
 
 
+def is_secret_key(key: str) -> bool:
+    """Whether a librdkafka setting holds a secret (sasl.password, ssl.key.password, ...)."""
+    return any(word in key.lower() for word in ("password", "secret", "token"))
+
+
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message says which and where."""
 
@@ -72,8 +77,8 @@ class Settings:
     """Seconds to wait for the servers before giving up."""
     schema_path: str = ""
     """A schema file (.avsc or .json) that replaces the schema in the message keys."""
-    kafka: tuple[tuple[str, str], ...] = ()
-    """Extra librdkafka settings, applied last."""
+    kafka: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    """Extra librdkafka settings, applied last (not in repr: they may hold secrets)."""
     sources: tuple[str, ...] = ()
     """Where the settings came from, lowest priority first (for error messages)."""
 
@@ -105,9 +110,17 @@ class Settings:
         conf.update(dict(self.kafka))
         return conf
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The password and any secret given as a librdkafka setting."""
+        extra = tuple(v for k, v in self.kafka if is_secret_key(k) and v)
+        return ((self.password,) if self.password else ()) + extra
+
     def redact(self, text: str) -> str:
-        """``text`` with the password replaced, for anything shown to a person."""
-        return text.replace(self.password, "********") if self.password else text
+        """``text`` with every secret replaced, for anything shown to a person."""
+        for secret in self.secrets:
+            text = text.replace(secret, "********")
+        return text
 
 
 def _none_if_blank(value: Any) -> Any:
@@ -163,8 +176,13 @@ def _finkclient_layer(raw: Mapping[str, Any]) -> dict[str, Any]:
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read this fink-client credentials file ({exc})") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
+    except yaml.YAMLError as exc:
+        # The parser's message quotes the offending line, which may hold the password.
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of credentials, got {type(data).__name__}")
     return data
@@ -182,8 +200,12 @@ def finkclient_file(survey: str, dirs: Directories) -> Path | None:
 def _own_file_layer(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read this config file ({exc})") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        # Only the position: the message could quote a password.
+        where = str(exc).rsplit("(", 1)[-1].rstrip(")") if "(" in str(exc) else "?"
+        raise ConfigError(f"{path}: not valid TOML ({where})") from None
     layer = {k.replace("-", "_"): v for k, v in data.items()}
     return layer
 

@@ -134,3 +134,30 @@ def test_directories_follow_the_environment(isolated_env: Path) -> None:
     dirs = search_directories()
     assert str(dirs.config).startswith(str(isolated_env))
     assert str(dirs.exports).startswith(str(isolated_env))
+
+
+def test_broken_yaml_never_quotes_the_password(isolated_env: Path, tmp_path: Path) -> None:
+    """YAML errors quote the offending line; fink-tui says only where it is."""
+    bad = write(tmp_path / "creds.yml", 'username: me\npassword: "s3cret-in-yaml\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings({}, credentials_file=str(bad))
+    assert "s3cret-in-yaml" not in str(caught.value) and "line" in str(caught.value)
+
+
+def test_secrets_in_kafka_settings_are_redacted(isolated_env: Path) -> None:
+    """A password passed as -X sasl.password=... is redacted and kept out of repr; -X cannot
+    switch off the at-least-once offset handling."""
+    s = load_settings(
+        {
+            "servers": "h:1",
+            "group_id": "g",
+            "kafka": ["sasl.password=x-very-secret", "enable.auto.offset.store=true"],
+        }
+    )
+    assert "x-very-secret" not in repr(s)
+    assert s.redact("auth failed for x-very-secret") == "auth failed for ********"
+    from fink_tui.core.clients import ErrorTracker, consumer_config
+
+    conf = consumer_config(s, ErrorTracker(s))
+    assert conf["enable.auto.offset.store"] is False
+    assert conf["sasl.password"] == "x-very-secret"  # still used, only never shown

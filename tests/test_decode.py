@@ -199,3 +199,25 @@ def test_forced_schema_only_on_its_topics() -> None:
     on_lsst = decoder.decode(MessageRef("fink_sn_lsst", 0, 0), lsst_key, lsst_value)
     assert isinstance(on_ztf, Alert) and on_ztf.schema is forced
     assert isinstance(on_lsst, Alert) and on_lsst.summary.survey == "lsst"
+
+
+def test_fields_out_of_range_are_a_failure_not_a_crash() -> None:
+    """An alert whose time is absurd (1e300 days) is a decode failure; NaN is just missing."""
+    import io
+
+    import fastavro
+
+    schema, records = read_alerts(ZTF_ALERTS)
+    key = wire_messages(ZTF_ALERTS)[0][0]
+    parsed = fastavro.parse_schema(schema)
+
+    def wire(jd: float) -> bytes:
+        record = {**records[0], "candidate": {**records[0]["candidate"], "jd": jd}}
+        buf = io.BytesIO()
+        fastavro.schemaless_writer(buf, parsed, record)
+        return buf.getvalue()
+
+    failure = AlertDecoder().decode(REF, key, wire(1e300))
+    assert isinstance(failure, DecodeFailure) and "do not make sense" in failure.reason
+    alert = AlertDecoder().decode(REF, key, wire(float("nan")))
+    assert isinstance(alert, Alert) and alert.summary.time is None

@@ -138,3 +138,9 @@ def test_time_reset_plan_uses_broker_answers(loaded) -> None:  # type: ignore[no
     plan = make_plan(admin, snap, parse_target("2026-01-01T00:00:00Z"), None, None, 10)
     assert {(r.topic, r.partition) for r in plan.rows} == {(a, 0), (a, 1), (b, 0)}
     assert all(r.low <= r.new <= r.high for r in plan.rows)
+
+
+def test_times_before_1970_are_refused() -> None:
+    """-1 and -2 ms would mean latest and earliest to the broker: such times are an error."""
+    with pytest.raises(ValueError, match="before 1970"):
+        parse_target("1969-12-31T23:59:59.999Z")

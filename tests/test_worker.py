@@ -190,3 +190,26 @@ def test_core_imports_no_textual() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_alerts_the_owner_did_not_take_are_not_committed(broker: EmbeddedBroker) -> None:
+    """If the sink refuses a batch (the app is closing), its offsets are not committed: the
+    next run gets those alerts again."""
+    topic, group = unique("fink_refused_ztf"), unique("g")
+    broker.create_topics({topic: 1})
+    produce(broker.bootstrap, topic, list(wire_messages(ZTF_ALERTS))[:5], partition=0)
+    refused: list[Event] = []
+
+    def sink(event: Event) -> bool:
+        if isinstance(event, AlertsReceived):
+            refused.append(event)
+            return False
+        return True
+
+    worker = StreamWorker(settings_for(broker.bootstrap, group, [topic]), sink)
+    worker.start()
+    assert wait_until(lambda: bool(refused))
+    worker.join(10)
+    assert not worker.is_alive()  # it stops by itself
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    assert fetch_lag(admin, group, [topic], 10).partition(topic, 0).committed is None  # type: ignore[union-attr]

@@ -42,6 +42,7 @@ class ErrorTracker:
         self._lock = threading.Lock()
         self.last: KafkaError | None = None
         self.kind = ""
+        self.all_down = False
 
     def __call__(self, error: KafkaError) -> None:
         kind = classify(error)
@@ -49,12 +50,15 @@ class ErrorTracker:
             if kind in ("auth", "unreachable") or self.last is None:
                 self.last = error
                 self.kind = kind
+            if error.code() == KafkaError._ALL_BROKERS_DOWN:
+                self.all_down = True
 
     def clear(self) -> None:
         """Forget errors seen so far (after a request succeeded)."""
         with self._lock:
             self.last = None
             self.kind = ""
+            self.all_down = False
 
     def explain(self, fallback: BaseException | str) -> StreamError:
         """A StreamError for a failed call: the remembered cause if there is one."""
@@ -80,18 +84,37 @@ def _base(settings: Settings, tracker: ErrorTracker, **overrides: Any) -> dict[s
     return conf
 
 
-def make_consumer(settings: Settings, tracker: ErrorTracker, **overrides: Any) -> Consumer:
-    """A consumer of the settings' group, with at-least-once offset handling."""
+def consumer_config(settings: Settings, tracker: ErrorTracker, **overrides: Any) -> dict[str, Any]:
+    """The configuration of a consumer of the settings' group (at-least-once offsets)."""
     if not settings.group_id:
         raise StreamError(
             "no consumer group set: pass --group-id, or register with fink-client (groupid)"
         )
-    return Consumer(_base(settings, tracker, **{**CONSUMER_DEFAULTS, **overrides}))
+    conf = _base(settings, tracker, **{**CONSUMER_DEFAULTS, **overrides})
+    # Whatever -X says, offsets are stored by fink-tui only once alerts are handed over.
+    conf["enable.auto.offset.store"] = False
+    return conf
+
+
+def make_consumer(settings: Settings, tracker: ErrorTracker, **overrides: Any) -> Consumer:
+    """A consumer of the settings' group, with at-least-once offset handling."""
+    conf = consumer_config(settings, tracker, **overrides)
+    try:
+        return Consumer(conf)
+    except KafkaException as exc:
+        raise StreamError(
+            settings.redact(f"bad Kafka setting: {describe_kafka_error(exc)}")
+        ) from exc
 
 
 def make_admin(settings: Settings, tracker: ErrorTracker) -> AdminClient:
     """An admin client for lag and offset requests."""
-    return AdminClient(_base(settings, tracker))
+    try:
+        return AdminClient(_base(settings, tracker))
+    except KafkaException as exc:
+        raise StreamError(
+            settings.redact(f"bad Kafka setting: {describe_kafka_error(exc)}")
+        ) from exc
 
 
 def wait_for_metadata(admin: AdminClient, tracker: ErrorTracker, timeout: float) -> Any:

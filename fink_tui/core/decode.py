@@ -75,7 +75,10 @@ def schema_info(schema: dict[str, Any], *, forced: bool = False) -> SchemaInfo:
 
 def load_schema_file(path: str | Path) -> SchemaInfo:
     """Read a schema from an .avsc or .json file, for ``--schema``."""
-    path = Path(path).expanduser()
+    try:
+        path = Path(path).expanduser()
+    except RuntimeError as exc:  # an unknown ~user
+        raise SchemaError(f"{path}: {exc}") from exc
     try:
         schema = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -220,8 +223,13 @@ class AlertDecoder:
             )
         if not isinstance(record, dict):
             return DecodeFailure(ref, "value is not an Avro record", info.fingerprint, key, value)
-        full = record if info.summary_parsed is None else None
-        return Alert(ref, info, summarize(record, info.survey), value, full)
+        try:
+            summary = summarize(record, info.survey)
+        except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+            why = f"fields do not make sense for a {info.survey} alert ({exc})"
+            return DecodeFailure(ref, why, info.fingerprint, key, value)
+        # The whole record is decoded again when asked for, rather than kept in memory.
+        return Alert(ref, info, summary, value)
 
 
 def _describe_read_error(exc: Exception) -> str:

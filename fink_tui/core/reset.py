@@ -54,7 +54,10 @@ def parse_time(text: str) -> int:
         ) from exc
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return int(when.timestamp() * 1000)
+    millis = int(when.timestamp() * 1000)
+    if millis < 0:  # -1 and -2 mean latest and earliest to a broker
+        raise ValueError(f"a time before 1970 has no alerts: {text!r}")
+    return millis
 
 
 def parse_target(to: str | None, shift: int = 0) -> ResetTarget:

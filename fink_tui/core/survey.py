@@ -157,7 +157,10 @@ def _versions(record: dict[str, Any]) -> tuple[tuple[str, str], ...]:
 
 
 def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    """A finite number, or None (NaN and infinities are as good as missing)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
 
 
 def ztf_classification(record: dict[str, Any]) -> str:

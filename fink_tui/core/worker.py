@@ -52,6 +52,8 @@ from fink_tui.core.reset import ResetPlan, make_plan
 log = logging.getLogger(__name__)
 
 Sink = Callable[[Event], Any]
+"""Receives every event; returning False means the event was not taken."""
+LAG_TIMEOUT = 3.0
 
 
 def message_ref(msg: Message) -> MessageRef:
@@ -142,11 +144,13 @@ class StreamWorker(threading.Thread):
 
     # --- worker side ----------------------------------------------------------------------
 
-    def _emit(self, event: Event) -> None:
+    def _emit(self, event: Event) -> bool:
+        """Hand an event over; False when the owner did not take it (it may be gone)."""
         try:
-            self.sink(event)
+            return self.sink(event) is not False
         except Exception:  # the sink is the owner's code: never let it kill the stream
             log.exception("event sink failed on %s", type(event).__name__)
+            return False
 
     def _set_state(self, state: str, detail: str = "") -> None:
         if state != self.state:
@@ -172,6 +176,9 @@ class StreamWorker(threading.Thread):
                 self._wait_for_owner()
         except (StreamError, KafkaException, ValueError) as exc:
             self._set_state(ERROR, str(exc))
+        except Exception as exc:  # a bug of ours: say so on screen rather than die silently
+            log.exception("stream worker failed")
+            self._set_state(ERROR, f"internal error: {type(exc).__name__}: {exc}")
         finally:
             self._close()
 
@@ -216,6 +223,9 @@ class StreamWorker(threading.Thread):
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         if self.paused and partitions:
+            # A pause before the assignment is lost: assign here (the client then does not),
+            # and pause what was assigned.
+            consumer.assign(partitions)
             consumer.pause(partitions)
         self.tracker.clear()
         self._set_state(CONNECTED, self.settings.servers)
@@ -229,17 +239,33 @@ class StreamWorker(threading.Thread):
         for error in errors:
             self._emit(CommandFailed("consume", self.settings.redact(error.str())))
         if alerts or failures:
+            self.tracker.clear()
             self._set_state(CONNECTED, self.settings.servers)
-            self._emit(AlertsReceived(tuple(alerts), tuple(failures)))
+            if not self._emit(AlertsReceived(tuple(alerts), tuple(failures))):
+                # The owner is gone (or failed): these were not seen, so not stored either.
+                self.stop_requested.set()
+                return
             self.delivered += len(alerts) + len(failures)
             # Stored only now: the sink has them, so a commit may move past them.
-            self._consumer.store_offsets(offsets=next_offsets(messages))
+            self._store(next_offsets(messages))
+
+    def _store(self, offsets: list[TopicPartition]) -> None:
+        """Store offsets for the next commit; partitions lost in a rebalance are skipped (their
+        new owner reads from the last commit: at least once)."""
+        assert self._consumer is not None
+        try:
+            self._consumer.store_offsets(offsets=offsets)
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            if not (isinstance(error, KafkaError) and error.code() == KafkaError._STATE):
+                raise
 
     def _check_errors(self) -> None:
         kind = self.tracker.kind
         if kind == "auth":
             self._set_state(AUTH_FAILED, str(self.tracker.explain("authentication failed")))
-        elif kind == "unreachable" and self.state != CONNECTED:
+        elif kind == "unreachable" and (self.state != CONNECTED or self.tracker.all_down):
+            # Once connected, a single dropped connection is routine; all brokers down is not.
             self._set_state(UNREACHABLE, str(self.tracker.explain("broker unreachable")))
 
     def _wait_for_owner(self) -> None:
@@ -296,18 +322,19 @@ class StreamWorker(threading.Thread):
         assert self._consumer is not None
         moves = [TopicPartition(r.topic, r.partition, r.new) for r in plan.changes]
         if moves:
-            self._consumer.commit(offsets=moves, asynchronous=False)
             assigned = {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
             mine = [tp for tp in moves if (tp.topic, tp.partition) in assigned]
+            if mine:
+                # Replace the offsets stored before the reset first, or an auto-commit could
+                # write them back over it.
+                self._store(mine)
+            self._consumer.commit(offsets=moves, asynchronous=False)
             for tp in mine:
                 try:
                     self._consumer.seek(tp)
                 except KafkaException:
                     # Not fetching yet: it will start from the committed offset just written.
                     pass
-            if mine:
-                # Replace offsets stored before the reset, or auto-commit would undo it.
-                self._consumer.store_offsets(offsets=mine)
         snapshot = self._snapshot()
         self._emit(OffsetsReset(plan, snapshot))
         self._emit(LagUpdated(snapshot))
@@ -315,9 +342,9 @@ class StreamWorker(threading.Thread):
     def _snapshot(self) -> LagSnapshot:
         assert self._admin is not None
         try:
-            return fetch_lag(
-                self._admin, self.settings.group_id, self.settings.topics, self.settings.maxtimeout
-            )
+            # Short: a blocked request here delays commands and a stop.
+            timeout = min(self.settings.maxtimeout, LAG_TIMEOUT)
+            return fetch_lag(self._admin, self.settings.group_id, self.settings.topics, timeout)
         except StreamError as exc:
             raise self.tracker.explain(str(exc)) from exc
 

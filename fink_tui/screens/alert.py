@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -50,10 +51,14 @@ class AlertScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         s, r = self.alert.summary, self.alert.ref
-        title = (
-            f"[b]{s.object_id or '?'}[/b]  source {s.source_id}  [dim]│[/dim]  {r.topic} "
-            f"\\[{r.partition}] offset {r.offset}  [dim]│[/dim]  {s.classification}  "
-            f"[dim]│ schema {self.alert.schema.fingerprint}[/dim]"
+        title = Text.assemble(
+            (s.object_id or "?", "bold"),
+            f"  source {s.source_id}  ",
+            ("│", "dim"),
+            f"  {r.topic} [{r.partition}] offset {r.offset}  ",
+            ("│", "dim"),
+            f"  {s.classification}  ",
+            (f"│ schema {self.alert.schema.fingerprint}", "dim"),
         )
         yield Static(title, id="title")
         with Horizontal():
@@ -80,4 +85,4 @@ class AlertScreen(Screen[None]):
         except OSError as exc:
             app.report_error(f"cannot save the alert: {exc}")
             return
-        self.notify(str(path), title="Alert saved")
+        self.notify(str(path), title="Alert saved", markup=False)

@@ -42,8 +42,13 @@ class ConfirmResetModal(ModalScreen[bool]):
         moving = len(plan.changes)
         with Vertical():
             yield Label(
-                f"Reset group [b]{plan.group}[/b], {plan.scope}, to "
-                f"[b]{plan.target.describe()}[/b]: {moving} of {len(plan.rows)} partition(s) move."
+                Text.assemble(
+                    "Reset group ",
+                    (plan.group, "bold"),
+                    f", {plan.scope}, to ",
+                    (plan.target.describe(), "bold"),
+                    f": {moving} of {len(plan.rows)} partition(s) move.",
+                )
             )
             table: DataTable[str | Text] = DataTable(show_cursor=False)
             table.add_columns("Topic [Partition]", "Current", "", "New", "Messages")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -34,8 +36,9 @@ class ForceSchemaModal(ModalScreen[SchemaInfo | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(
-                f"Decode the alerts of [b]{self.where}[/b] with this schema (.avsc or .json) "
-                "instead of the one in their message keys. → completes the path; Enter loads; "
+                f"Decode the alerts of [b]{escape(self.where)}[/b] with this schema "
+                "(.avsc or .json) instead of the one in their message keys. → completes the "
+                "path; Enter loads; "
                 "Esc cancels."
             )
             yield Input(placeholder="path/to/schema.avsc", suggester=PathSuggester(), id="path")
@@ -45,7 +48,7 @@ class ForceSchemaModal(ModalScreen[SchemaInfo | None]):
         try:
             schema = load_schema_file(event.value.strip())
         except SchemaError as exc:
-            self.query_one("#error", Label).update(str(exc))
+            self.query_one("#error", Label).update(Text(str(exc)))
             return
         self.dismiss(schema)
 

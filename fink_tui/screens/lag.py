@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Static
@@ -78,8 +79,13 @@ class LagScreen(DashboardScreen):
             when = datetime.fromtimestamp(state.lag.taken_at, tz=UTC).strftime("%H:%M:%S")
             hidden = "" if table.show_empty else "  (empty partitions hidden: e shows them)"
             self.query_one("#lag-summary", Static).update(
-                f"group [b]{state.lag.group}[/b] — total lag [b]{state.lag.lag:,}[/b] — "
-                f"snapshot {when} UTC{hidden}"
+                Text.assemble(
+                    "group ",
+                    (state.lag.group, "bold"),
+                    " — total lag ",
+                    (f"{state.lag.lag:,}", "bold"),
+                    f" — snapshot {when} UTC{hidden}",
+                )
             )
         self.query_one(TopicSparklines).show(
             {
@@ -144,4 +150,6 @@ class LagScreen(DashboardScreen):
         except OSError as exc:
             self.fink.report_error(f"cannot export the lag table: {exc}")
             return
-        self.notify("\n".join(str(p) for p in paths), title="Lag table exported", timeout=8)
+        self.notify(
+            "\n".join(str(p) for p in paths), title="Lag table exported", timeout=8, markup=False
+        )

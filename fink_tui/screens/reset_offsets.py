@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet
 
-from fink_tui.core.reset import ResetTarget, parse_target
+from fink_tui.core.reset import ResetTarget, parse_target, parse_time
 
 CHOICES = (
     ("earliest", "Earliest — read everything kept again"),
@@ -48,7 +50,9 @@ class ResetOffsetsModal(ModalScreen[ResetTarget | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Reset group [b]{self.group}[/b] on [b]{self.scope}[/b] to:")
+            yield Label(
+                f"Reset group [b]{escape(self.group)}[/b] on [b]{escape(self.scope)}[/b] to:"
+            )
             with RadioSet(id="kind"):
                 for i, (key, text) in enumerate(CHOICES):
                     yield RadioButton(text, value=i == 0, name=key)
@@ -109,13 +113,18 @@ class ResetOffsetsModal(ModalScreen[ResetTarget | None]):
             elif kind in ("offset", "time"):
                 if not value:
                     raise ValueError(f"type the {kind} first")
-                target = parse_target(value)
+                # The choice says what the text is: 20261124 is a date here, not an offset.
+                target = (
+                    ResetTarget("time", parse_time(value))
+                    if kind == "time"
+                    else (parse_target(value))
+                )
                 if kind == "offset" and target.kind != "offset":
                     raise ValueError(f"not an offset: {value!r}")
             else:
                 target = parse_target(kind)
         except ValueError as exc:
-            self.query_one("#error", Label).update(str(exc))
+            self.query_one("#error", Label).update(Text(str(exc)))
             return
         self.dismiss(target)
 

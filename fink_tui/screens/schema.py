@@ -137,18 +137,18 @@ class SchemaScreen(DashboardScreen):
                 "(forced from file)",
                 "",
                 "",
-                f"topics: {where}",
-                state.forced.name,
+                Text(f"topics: {where}"),
+                Text(state.forced.name),
                 key=FORCED,
             )
         for seen in sorted(state.schemas.values(), key=lambda s: s.first_seen):
             table.add_row(
                 seen.info.fingerprint,
-                versions_text(seen.versions),
+                Text(versions_text(seen.versions)),
                 Text(f"{seen.alerts:,}", justify="right"),
                 utc(seen.first_seen),
-                ", ".join(sorted(seen.topics)),
-                seen.info.name,
+                Text(", ".join(sorted(seen.topics))),
+                Text(seen.info.name),
                 key=seen.info.fingerprint,
             )
         if keep is not None:
@@ -165,7 +165,7 @@ class SchemaScreen(DashboardScreen):
         for n, failure in enumerate(reversed(state.failures)):
             r = failure.ref
             table.add_row(
-                r.topic,
+                Text(r.topic),
                 str(r.partition),
                 str(r.offset),
                 failure.fingerprint or "-",
@@ -275,11 +275,11 @@ class SchemaScreen(DashboardScreen):
             else:
                 info = self._selected_schema()
                 if info is None:
-                    self.notify("no schema selected", severity="warning")
+                    self.notify("no schema selected", severity="warning", markup=False)
                     return
                 path = folder / f"{info.name}_{info.fingerprint}.avsc"
                 path.write_text(json.dumps(info.schema, indent=2), encoding="utf-8")
         except OSError as exc:
             self.fink.report_error(f"cannot write the schema: {exc}")
             return
-        self.notify(str(Path(path)), title="Schema written")
+        self.notify(str(Path(path)), title="Schema written", markup=False)

@@ -86,8 +86,9 @@ class AlertTable(DataTable[str | Text]):
         self.clear()
         self.shown = {}
         for key, alert, cells in rows:
-            styled = list[str | Text](cells)
-            styled[5] = Text(cells[5], style=BAND_STYLES.get(cells[5], ""))
+            # Text, not str: a DataTable reads str cells as markup, and alert text is data.
+            styled = [Text(cell) for cell in cells]
+            styled[5].stylize(BAND_STYLES.get(cells[5], ""))
             self.add_row(*styled, key=key)
             self.shown[key] = alert
         if current in self.shown:

@@ -65,7 +65,7 @@ class LagTable(DataTable[str | Text]):
                     continue
                 lag_style = "bold yellow" if p.lag else "green"
                 self.add_row(
-                    f"{t.topic} [{p.partition}]",
+                    Text(f"{t.topic} [{p.partition}]"),
                     Text("-" if p.committed is None else f"{p.committed:,}", justify="right"),
                     Text(f"{p.low:,}", justify="right", style="dim"),
                     Text(f"{p.high:,}", justify="right", style="dim"),
