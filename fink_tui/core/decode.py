@@ -121,6 +121,10 @@ class Alert:
             self._record = record
         return self._record
 
+    def forget_record(self) -> None:
+        """Drop the decoded record (several times the raw size); it is decoded again if asked."""
+        self._record = None
+
 
 @dataclass(frozen=True)
 class DecodeFailure:

@@ -73,6 +73,10 @@ class AlertScreen(Screen[None]):
                         yield CutoutView(label, cutout_bytes(self.record, name))
         yield Footer()
 
+    def on_unmount(self) -> None:
+        # The feed keeps the raw bytes only: a decoded LSST alert weighs megabytes.
+        self.alert.forget_record()
+
     def action_save_alert(self) -> None:
         """Save the alert as an Avro file carrying its schema, in the data folder."""
         from fink_tui.commands import save_alert
