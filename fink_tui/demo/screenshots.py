@@ -34,10 +34,11 @@ async def _shoot(app: FinkApp, folder: Path) -> list[Path]:
             saved.append(Path(app.save_screenshot(filename=f"{name}.svg", path=str(folder))))
 
         await save("feed")
-        await pilot.press("enter")
+        # A supernova makes the most telling light curve.
+        await pilot.press("slash", *"early_sn", "enter", "enter")
         await pilot.pause(0.5)
         await save("alert")
-        await pilot.press("escape", "2")
+        await pilot.press("escape", "escape", "2")
         await save("lag")
         await pilot.press("t")
         await save("reset")

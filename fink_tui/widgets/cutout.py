@@ -44,7 +44,8 @@ class CutoutView(Vertical):
     DEFAULT_CSS = """
     CutoutView { width: 1fr; height: 1fr; }
     CutoutView > Label { width: 100%; text-align: center; text-style: bold; }
-    CutoutView > HalfcellImage { width: 100%; height: 1fr; }
+    CutoutView { align-horizontal: center; }
+    CutoutView > HalfcellImage { width: auto; height: 1fr; }
     CutoutView > .missing { color: $text-muted; }
     """
 
