@@ -9,7 +9,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -214,11 +213,6 @@ def _fail(text: str, settings: Settings | None, code: int) -> int:
 def write_json(data: object) -> None:
     """Print JSON to stdout."""
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
-
-
-def elapsed_ms(start: float) -> float:
-    """Milliseconds since ``start`` (a perf_counter reading)."""
-    return (time.perf_counter() - start) * 1000
 
 
 def ensure_dir(path: str) -> Path:

@@ -11,7 +11,6 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -163,10 +162,3 @@ class EmbeddedBroker:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-@contextlib.contextmanager
-def running_broker() -> Iterator[EmbeddedBroker]:
-    """Start an embedded broker for the duration of a ``with`` block."""
-    with EmbeddedBroker() as broker:
-        yield broker
