@@ -277,8 +277,9 @@ async def test_alert_text_is_never_read_as_markup() -> None:
     key, value = wire_messages(ZTF_ALERTS)[0]
     alert = AlertDecoder().decode(MessageRef("fink_[b]odd[/b]_ztf", 0, 0), key, value)
     alert.summary = replace(alert.summary, classification="SN [/] odd [ia]")  # type: ignore[union-attr]
-    app = FinkApp(Settings(servers="127.0.0.1:9", group_id="g[/]", topics=("t",)),
-                  start_worker=False)
+    app = FinkApp(
+        Settings(servers="127.0.0.1:9", group_id="g[/]", topics=("t",)), start_worker=False
+    )
     async with app.run_test(size=SIZE) as pilot:
         app.state.apply(AlertsReceived((alert,), ()))  # type: ignore[arg-type]
         app.refresh_views()

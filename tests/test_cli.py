@@ -252,13 +252,25 @@ def test_options_before_the_subcommand_are_kept(capsys, stream) -> None:  # type
 
 def test_bad_librdkafka_setting_and_broken_pipe(stream) -> None:  # type: ignore[no-untyped-def]
     """A malformed -X value is one line; a reader that goes away (| head) is no traceback."""
-    result = cli("lag", "--servers", stream["servers"], "--group-id", "g", "--topics",
-                 stream["ztf"], "-X", "session.timeout.ms=abc")
+    result = cli(
+        "lag",
+        "--servers",
+        stream["servers"],
+        "--group-id",
+        "g",
+        "--topics",
+        stream["ztf"],
+        "-X",
+        "session.timeout.ms=abc",
+    )
     assert result.returncode == 1 and result.stderr.count("\n") == 1
     assert "bad Kafka setting" in result.stderr
     shell = subprocess.run(
         f"{sys.executable} -m fink_tui poll --limit 6 --servers {stream['servers']} "
         f"--group-id {unique('g')} --topics {stream['ztf']} {' '.join(FAST)} | head -c 10",
-        shell=True, capture_output=True, text=True, timeout=60,
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert "Traceback" not in shell.stderr
