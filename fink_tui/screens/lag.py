@@ -19,7 +19,9 @@ from fink_tui.widgets.topic_sparklines import TopicSparklines
 
 
 def trend_text(history: list[int]) -> str:
-    """'draining', 'growing' or 'steady', from the first and last of the recent points."""
+    """'caught up', 'draining', 'growing' or 'steady', from the recent points."""
+    if history and history[-1] == 0:
+        return "caught up"
     if len(history) < 2 or history[-1] == history[0]:
         return "steady"
     return "draining" if history[-1] < history[0] else "growing"
