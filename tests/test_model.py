@@ -70,3 +70,13 @@ def test_schemas_and_lag_history() -> None:
     assert list(state.lag_history["a"]) == [10, 7, 3]
     state.apply(PauseChanged(True))
     assert state.paused
+
+
+def test_lag_trend_words() -> None:
+    """How the lag screen words a topic's recent lag."""
+    from fink_tui.screens.lag import trend_text
+
+    assert trend_text([5, 3, 0]) == "caught up"
+    assert trend_text([9, 7, 4]) == "draining"
+    assert trend_text([1, 4, 6]) == "growing"
+    assert trend_text([3, 3]) == "steady"
