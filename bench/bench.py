@@ -54,6 +54,7 @@ from fink_tui.core.decode import AlertDecoder, MessageRef
 from fink_tui.core.events import AlertsReceived, Event
 from fink_tui.core.lag import LagSnapshot, fetch_lag
 from fink_tui.core.worker import StreamWorker
+from fink_tui.demo.alerts import encode
 
 FINK_DATA = Path(
     os.environ.get("FINK_DATA", Path(__file__).resolve().parents[2] / "shared" / "fink-data")
@@ -80,14 +81,7 @@ def wire_messages(path: Path) -> list[WireMessage]:
         reader = fastavro.reader(fh)
         records = list(reader)
         schema = reader.writer_schema
-    key = json.dumps(schema).encode()
-    parsed = fastavro.parse_schema(schema)
-    out = []
-    for record in records:
-        buf = io.BytesIO()
-        fastavro.schemaless_writer(buf, parsed, record)
-        out.append((key, buf.getvalue()))
-    return out
+    return [encode(record, schema) for record in records]
 
 
 def repeated(messages: Sequence[WireMessage], n: int) -> list[WireMessage]:

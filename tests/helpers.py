@@ -3,8 +3,6 @@ that suits the test broker, and settings for a fast group join on it."""
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import time
 from functools import cache
@@ -16,6 +14,7 @@ from confluent_kafka import Producer
 
 from fink_tui.config import Settings
 from fink_tui.core.broker import FAST_JOIN, producer_config
+from fink_tui.demo.alerts import encode
 
 FINK_DATA = Path(
     os.environ.get("FINK_DATA", Path(__file__).resolve().parents[2] / "shared" / "fink-data")
@@ -42,14 +41,7 @@ def read_alerts(path: Path) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]
 def wire_messages(path: Path) -> tuple[tuple[bytes, bytes], ...]:
     """The alerts of ``path`` as Fink sends them: (schema JSON key, schemaless Avro value)."""
     schema, records = read_alerts(path)
-    key = json.dumps(schema).encode()
-    parsed = fastavro.parse_schema(schema)
-    out = []
-    for record in records:
-        buf = io.BytesIO()
-        fastavro.schemaless_writer(buf, parsed, record)
-        out.append((key, buf.getvalue()))
-    return tuple(out)
+    return tuple(encode(record, schema) for record in records)
 
 
 def producer(bootstrap: str) -> Producer:
