@@ -10,6 +10,7 @@ import json
 import re
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,7 @@ def reset(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     if args.topic is not None and args.topic not in settings.topics:
-        settings = Settings(**{**settings.__dict__, "topics": (*settings.topics, args.topic)})
+        settings = replace(settings, topics=(*settings.topics, args.topic))
     snapshot = snapshot_now(settings)
     tracker = ErrorTracker(settings)
     admin = make_admin(settings, tracker)
