@@ -25,19 +25,20 @@ WRONG = "wr0ng-pa55word-zz"
 def secured() -> Iterator[str]:
     """The bootstrap address of a broker that wants SCRAM-SHA-512 credentials."""
     gate = ScramGate({USER: PASSWORD}).start()
-    broker = EmbeddedBroker(advertise=f"127.0.0.1:{gate.port}").start()
-    gate.backend_port = broker.port
-    admin = AdminClient(
-        {
-            "bootstrap.servers": f"127.0.0.1:{gate.port}",
-            "security.protocol": "sasl_plaintext",
-            "sasl.mechanism": "SCRAM-SHA-512",
-            "sasl.username": USER,
-            "sasl.password": PASSWORD,
-        }
-    )
-    admin.create_topics([NewTopic("fink_auth_ztf", 1, 1)])["fink_auth_ztf"].result(10)
-    try:
+    broker = EmbeddedBroker(advertise=f"127.0.0.1:{gate.port}")
+    try:  # stopped even if the setup below fails: no broker left behind
+        broker.start()
+        gate.backend_port = broker.port
+        admin = AdminClient(
+            {
+                "bootstrap.servers": f"127.0.0.1:{gate.port}",
+                "security.protocol": "sasl_plaintext",
+                "sasl.mechanism": "SCRAM-SHA-512",
+                "sasl.username": USER,
+                "sasl.password": PASSWORD,
+            }
+        )
+        admin.create_topics([NewTopic("fink_auth_ztf", 1, 1)])["fink_auth_ztf"].result(10)
         yield f"127.0.0.1:{gate.port}"
     finally:
         broker.stop()
