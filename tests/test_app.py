@@ -45,6 +45,18 @@ def stream(broker: EmbeddedBroker) -> dict[str, str]:
     return {"servers": broker.bootstrap, "group": unique("g"), "ztf": ztf, "lsst": lsst}
 
 
+def connection(stream: dict[str, str]) -> list[str]:
+    """The command-line options that reach the stream's broker, group and topics."""
+    return [
+        "--servers",
+        stream["servers"],
+        "--group-id",
+        stream["group"],
+        "--topics",
+        f"{stream['ztf']},{stream['lsst']}",
+    ]
+
+
 def make_app(stream: dict[str, str]) -> FinkApp:
     settings = settings_for(stream["servers"], stream["group"], [stream["ztf"], stream["lsst"]])
     return FinkApp(settings, worker_options={"lag_interval": 0.5})
@@ -169,18 +181,7 @@ async def test_export_matches_lag_json(stream, isolated_env: Path, capsys) -> No
     assert all(f.name.startswith(f"lag_{stream['group']}_") for f in files)
     assert "Total&#160;for" in files[2].read_text()
     exported = json.loads(files[1].read_text())
-    code = main(
-        [
-            "lag",
-            "--json",
-            "--servers",
-            stream["servers"],
-            "--group-id",
-            stream["group"],
-            "--topics",
-            f"{stream['ztf']},{stream['lsst']}",
-        ]
-    )
+    code = main(["lag", "--json", *connection(stream)])
     assert code == 0
     cli = json.loads(capsys.readouterr().out)
     assert exported["topics"] == cli["topics"]
@@ -246,20 +247,7 @@ def test_headless_lag_export(stream, tmp_path: Path, capsys) -> None:  # type: i
     """`fink-tui lag --export FILE.svg` renders the lag screen with no terminal."""
     out = tmp_path / "reports" / "lag.svg"
     fast = [a for k, v in FAST_GROUP for a in ("-X", f"{k}={v}")]
-    code = main(
-        [
-            "lag",
-            "--export",
-            str(out),
-            "--servers",
-            stream["servers"],
-            "--group-id",
-            stream["group"],
-            "--topics",
-            f"{stream['ztf']},{stream['lsst']}",
-            *fast,
-        ]
-    )
+    code = main(["lag", "--export", str(out), *connection(stream), *fast])
     assert code == 0
     svg = out.read_text()
     assert svg.startswith("<svg") and "Total&#160;for&#160;" in svg
