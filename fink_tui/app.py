@@ -28,6 +28,7 @@ from fink_tui.core.events import (
     ResetPlanned,
     SchemaForced,
 )
+from fink_tui.core.files import write_private
 from fink_tui.core.worker import StreamWorker
 from fink_tui.messages import StreamEventPosted
 from fink_tui.model import StreamState
@@ -205,8 +206,7 @@ class FinkApp(App[int]):
         text = self.settings.redact(traceback.format_exc())
         where = self.directories.data / "crash.log"
         try:
-            where.parent.mkdir(parents=True, exist_ok=True)
-            where.write_text(text, encoding="utf-8")
+            write_private(where, text)
             details = f"details in {where}"
         except OSError:
             details = "no crash log could be written"

@@ -6,25 +6,19 @@ Every error becomes one line on stderr and a non-zero exit status, never a trace
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from confluent_kafka import KafkaException
 
 from fink_tui import __version__
 from fink_tui.config import ConfigError, Settings, load_settings
-from fink_tui.core.errors import StreamError, describe_kafka_error
+from fink_tui.core.errors import StreamError, UsageError, describe_kafka_error
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
-
-
-class UsageError(ValueError):
-    """A bad option value."""
 
 
 def _kafka_option(text: str) -> str:
@@ -184,6 +178,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         }[args.command]
         if args.command != "topics":
             _need_topics(settings)
+        if args.command == "lag" and args.export:
+            from fink_tui.export import export_lag_svg
+
+            return commands.lag(settings, args, render_svg=export_lag_svg)
         return handler(settings, args)
     except (ConfigError, StreamError, UsageError) as exc:
         return _fail(str(exc), settings, EXIT_USAGE if isinstance(exc, UsageError) else EXIT_ERROR)
@@ -208,18 +206,3 @@ def _fail(text: str, settings: Settings | None, code: int) -> int:
         text = settings.redact(text)
     print(f"fink-tui: {text}", file=sys.stderr)
     return code
-
-
-def write_json(data: object) -> None:
-    """Print JSON to stdout."""
-    sys.stdout.write(json.dumps(data, indent=2) + "\n")
-
-
-def ensure_dir(path: str) -> Path:
-    """Make a folder given on the command line, with a clear error if it cannot be."""
-    folder = Path(path).expanduser()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"{folder}: cannot create this folder ({exc.strerror})") from exc
-    return folder

@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import fastavro
-
-from fink_tui.cli import UsageError, ensure_dir, write_json
 from fink_tui.config import Settings
 from fink_tui.core.clients import (
     ErrorTracker,
@@ -27,7 +24,8 @@ from fink_tui.core.clients import (
     wait_for_metadata,
 )
 from fink_tui.core.decode import Alert, AlertDecoder, SchemaInfo, load_schema_file
-from fink_tui.core.errors import StreamError
+from fink_tui.core.errors import StreamError, UsageError
+from fink_tui.core.files import dump_schema, ensure_dir, save_alert
 from fink_tui.core.lag import LagSnapshot, fetch_lag
 from fink_tui.core.reset import apply_plan_admin, make_plan, parse_target
 from fink_tui.core.worker import decode_batch, next_offsets
@@ -56,13 +54,22 @@ def snapshot_now(settings: Settings) -> LagSnapshot:
         raise tracker.explain(str(exc)) from exc
 
 
-def lag(settings: Settings, args: argparse.Namespace) -> int:
+def write_json(data: object) -> None:
+    """Print JSON to stdout."""
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+SvgRenderer = Callable[[Settings, LagSnapshot, Path, bool], Path]
+"""Renders the lag screen to an SVG file (given by the app layer: commands import no UI)."""
+
+
+def lag(settings: Settings, args: argparse.Namespace, render_svg: SvgRenderer | None = None) -> int:
     """``fink-tui lag``: the table of fink_consumer --display_statistics, or JSON, or SVG."""
     snapshot = snapshot_now(settings)
     if args.export:
-        from fink_tui.export import export_lag_svg
-
-        path = export_lag_svg(settings, snapshot, Path(args.export), args.all_partitions)
+        if render_svg is None:
+            raise UsageError("--export needs the dashboard's renderer")
+        path = render_svg(settings, snapshot, Path(args.export), args.all_partitions)
         print(f"saved {path}", file=sys.stderr)
     if args.json:
         write_json(snapshot.to_dict())
@@ -116,10 +123,6 @@ def topics(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _safe(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.+-]", "_", text) or "alert"
-
-
 def alert_line(alert: Alert) -> str:
     """One line per alert: UTC time, topic, id, ra, dec, mag or flux, band, class."""
     s = alert.summary
@@ -153,28 +156,6 @@ def alert_json(alert: Alert) -> dict[str, Any]:
         "class": s.classification,
         "schema": alert.schema.fingerprint,
     }
-
-
-def save_alert(alert: Alert, folder: Path) -> Path:
-    """Write the alert as an Avro container file carrying its schema."""
-    s = alert.summary
-    name = (
-        f"{_safe(s.object_id)}_{_safe(s.source_id)}"
-        if s.object_id
-        else f"{_safe(alert.ref.topic)}_{alert.ref.partition}_{alert.ref.offset}"
-    )
-    path = folder / f"{name}.avro"
-    with path.open("wb") as out:
-        fastavro.writer(out, alert.schema.parsed, [alert.record()])
-    return path
-
-
-def dump_schema(schema: SchemaInfo, folder: Path) -> Path:
-    """Write a schema as ``<name>_<fingerprint>.avsc`` (once: an existing file is kept)."""
-    path = folder / f"{_safe(schema.name)}_{schema.fingerprint}.avsc"
-    if not path.exists():
-        path.write_text(json.dumps(schema.schema, indent=2), encoding="utf-8")
-    return path
 
 
 def poll(settings: Settings, args: argparse.Namespace) -> int:

@@ -8,35 +8,15 @@ screen with no terminal, for cron jobs and reports.
 from __future__ import annotations
 
 import asyncio
-import csv
-import re
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fink_tui.config import Settings
+from fink_tui.core.files import export_stem, write_table_files
 from fink_tui.core.lag import LagSnapshot
 
 if TYPE_CHECKING:
     from textual.app import App
-
-
-def export_stem(snapshot: LagSnapshot) -> str:
-    """``lag_<group>_<UTC time>``, safe as a file name."""
-    when = datetime.fromtimestamp(snapshot.taken_at, tz=UTC).strftime("%Y%m%dT%H%M%SZ")
-    group = re.sub(r"[^A-Za-z0-9_.-]", "_", snapshot.group) or "group"
-    return f"lag_{group}_{when}"
-
-
-def write_table_files(snapshot: LagSnapshot, folder: Path, stem: str) -> list[Path]:
-    """The CSV and JSON forms of the table (same figures as ``fink-tui lag --json``)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    csv_path = folder / f"{stem}.csv"
-    with csv_path.open("w", newline="", encoding="utf-8") as out:
-        csv.writer(out).writerows(snapshot.to_csv_rows())
-    json_path = folder / f"{stem}.json"
-    json_path.write_text(snapshot.to_json() + "\n", encoding="utf-8")
-    return [csv_path, json_path]
 
 
 def export_lag_files(app: App[object], snapshot: LagSnapshot, folder: Path) -> list[Path]:

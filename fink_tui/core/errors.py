@@ -9,6 +9,10 @@ class StreamError(RuntimeError):
     """Something between fink-tui and the broker failed; the message says what, in one line."""
 
 
+class UsageError(ValueError):
+    """A bad option value or argument, worded for the person who typed it."""
+
+
 AUTH_CODES = {
     KafkaError._AUTHENTICATION,
     KafkaError.SASL_AUTHENTICATION_FAILED,

@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from fink_tui.core.decode import Alert
+from fink_tui.core.files import save_alert
 from fink_tui.core.survey import CUTOUT_FIELDS, cutout_bytes, light_curve
 from fink_tui.widgets.cutout import CutoutView
 from fink_tui.widgets.fields_tree import FieldsTree
@@ -79,8 +80,6 @@ class AlertScreen(Screen[None]):
 
     def action_save_alert(self) -> None:
         """Save the alert as an Avro file carrying its schema, in the data folder."""
-        from fink_tui.commands import save_alert
-
         app = cast("FinkApp", self.app)
         folder = app.directories.data / "alerts"
         try:

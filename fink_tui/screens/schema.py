@@ -3,7 +3,6 @@ messages that did not decode."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from fink_tui.core.decode import SchemaInfo
 from fink_tui.core.events import ForceSchema
+from fink_tui.core.files import dump_failure, dump_schema
 from fink_tui.core.schema_diff import schema_diff
 from fink_tui.model import SchemaSeen, StreamState
 from fink_tui.screens.base import DashboardScreen
@@ -264,21 +264,19 @@ class SchemaScreen(DashboardScreen):
             if failures.has_focus and failures.row_count:
                 failure = list(reversed(state.failures))[failures.cursor_row]
                 r = failure.ref
-                path = folder / f"{r.topic}_{r.partition}_{r.offset}_key.json"
                 if failure.key is None:
                     self.fink.report_error(
                         f"{r.topic} [{r.partition}] offset {r.offset} "
                         "has no key: there is no schema to dump"
                     )
                     return
-                path.write_bytes(failure.key)
+                path = dump_failure(failure, folder)[0]
             else:
                 info = self._selected_schema()
                 if info is None:
                     self.notify("no schema selected", severity="warning", markup=False)
                     return
-                path = folder / f"{info.name}_{info.fingerprint}.avsc"
-                path.write_text(json.dumps(info.schema, indent=2), encoding="utf-8")
+                path = dump_schema(info, folder)
         except OSError as exc:
             self.fink.report_error(f"cannot write the schema: {exc}")
             return
