@@ -1,7 +1,7 @@
 """fink-tui benchmarks against their anchors, on a real (embedded tansu) broker.
 
 Run from the repository root with ``make bench`` (``.venv/bin/python bench/bench.py``). One run
-starts an :class:`~fink_tui.core.broker.EmbeddedBroker` on a loopback port and prints:
+starts an :class:`~fink_tui.demo.broker.EmbeddedBroker` on a loopback port and prints:
 
 1. Decode throughput on one topic of real ZTF alerts (the 31 alerts of
    ``../shared/fink-data/ztf/ztf-alerts.avro`` repeated to ``--alerts`` messages), each method
@@ -48,13 +48,13 @@ import fastavro
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
 from fink_tui.config import Settings
-from fink_tui.core.broker import FAST_JOIN, EmbeddedBroker, free_port, producer_config
 from fink_tui.core.clients import ErrorTracker, make_admin
 from fink_tui.core.decode import AlertDecoder, MessageRef
 from fink_tui.core.events import AlertsReceived, Event
 from fink_tui.core.lag import LagSnapshot, fetch_lag
+from fink_tui.core.wire import encode
 from fink_tui.core.worker import StreamWorker
-from fink_tui.demo.alerts import encode
+from fink_tui.demo.broker import FAST_JOIN, EmbeddedBroker, free_port, producer_config
 
 FINK_DATA = Path(
     os.environ.get("FINK_DATA", Path(__file__).resolve().parents[2] / "shared" / "fink-data")

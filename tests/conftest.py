@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pytest_textual_snapshot import SVGImageExtension
 
-from fink_tui.core.broker import EmbeddedBroker
+from fink_tui.demo.broker import EmbeddedBroker
 from tests.helpers import FINK_DATA
 
 

@@ -13,8 +13,8 @@ import fastavro
 from confluent_kafka import Producer
 
 from fink_tui.config import Settings
-from fink_tui.core.broker import FAST_JOIN, producer_config
-from fink_tui.demo.alerts import encode
+from fink_tui.core.wire import encode
+from fink_tui.demo.broker import FAST_JOIN, producer_config
 
 FINK_DATA = Path(
     os.environ.get("FINK_DATA", Path(__file__).resolve().parents[2] / "shared" / "fink-data")

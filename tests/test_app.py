@@ -13,8 +13,8 @@ from confluent_kafka.admin import AdminClient
 
 from fink_tui.app import FinkApp
 from fink_tui.cli import main
-from fink_tui.core.broker import EmbeddedBroker
 from fink_tui.core.lag import fetch_lag
+from fink_tui.demo.broker import EmbeddedBroker
 from fink_tui.screens.alert import AlertScreen
 from fink_tui.screens.confirm_reset import ConfirmResetModal
 from fink_tui.screens.reset_offsets import ResetOffsetsModal

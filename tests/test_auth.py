@@ -11,9 +11,9 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from fink_tui.config import Settings
-from fink_tui.core.broker import EmbeddedBroker
 from fink_tui.core.events import AUTH_FAILED, CONNECTED, ConnectionChanged, Event
 from fink_tui.core.worker import StreamWorker
+from fink_tui.demo.broker import EmbeddedBroker
 from tests.helpers import FAST_GROUP, wait_until
 from tests.scram_gate import ScramGate
 

@@ -13,8 +13,8 @@ import pytest
 from confluent_kafka.admin import AdminClient
 
 from fink_tui.cli import main
-from fink_tui.core.broker import EmbeddedBroker, free_port
 from fink_tui.core.lag import fetch_lag
+from fink_tui.demo.broker import EmbeddedBroker, free_port
 from tests.helpers import (
     FAST_GROUP,
     LSST_ALERTS,

@@ -13,8 +13,8 @@ from pathlib import Path
 import fastavro
 
 from fink_tui.app import FinkApp
-from fink_tui.core.broker import EmbeddedBroker
 from fink_tui.core.survey import CUTOUT_FIELDS, cutout_bytes, light_curve, schema_survey
+from fink_tui.demo.broker import EmbeddedBroker
 from fink_tui.demo.run import TOPICS, DemoStream, demo_settings
 from fink_tui.widgets.cutout import cutout_array
 

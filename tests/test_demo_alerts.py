@@ -1,4 +1,5 @@
-"""Tests of the demo's alert generator: schemas, wire format, light curves, cutouts, failures."""
+"""Tests of the demo's alert generator (schemas, light curves, cutouts, malformed messages)
+and of the wire-format encoder it publishes with."""
 
 from __future__ import annotations
 
@@ -14,16 +15,12 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from fink_tui.demo import alerts
-from fink_tui.demo.alerts import (
-    KINDS,
-    LSST_SCHEMA,
-    ZTF_SCHEMA_V1,
-    ZTF_SCHEMA_V2,
-    AlertFactory,
-    encode,
-    malformed_messages,
-)
+from fink_tui.core import wire
+from fink_tui.core.wire import encode
+from fink_tui.demo.factory import AlertFactory
+from fink_tui.demo.lightcurves import KINDS, equatorial_to_ecliptic
+from fink_tui.demo.malformed import malformed_messages
+from fink_tui.demo.schemas import LSST_SCHEMA, ZTF_SCHEMA_V1, ZTF_SCHEMA_V2
 
 NOW_JD = 2461121.9  # 2026-03-22 09:36 UTC, a night at Palomar
 SURVEYS = ("ztf-v1", "ztf-v2", "lsst")
@@ -206,7 +203,7 @@ def test_asteroids_are_known_solar_system_objects_near_the_ecliptic(
         assert cand["ssnamenr"] and record["roid"] == 3
         assert record["finkclass"] == "Solar System MPC"
         assert 0.0 <= cand["ssdistnr"] < 5.0 and cand["ndethist"] <= 3
-        _, beta = alerts._equatorial_to_ecliptic(cand["ra"], cand["dec"])
+        _, beta = equatorial_to_ecliptic(cand["ra"], cand["dec"])
         assert abs(beta) < 35.0
         positions = {(p["ra"], p["dec"]) for p in ztf_detections(record)}
         assert len(positions) == cand["ndethist"]  # it moves between detections
@@ -284,7 +281,7 @@ def test_encode_parses_each_schema_once(monkeypatch: pytest.MonkeyPatch) -> None
         calls.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(alerts.fastavro, "parse_schema", counting)
+    monkeypatch.setattr(wire.fastavro, "parse_schema", counting)
     factory = AlertFactory(seed=3, now_jd=NOW_JD)
     keys = {encode(factory.ztf_alert(schema=schema), schema)[0] for _ in range(3)}
     assert len(calls) == 1

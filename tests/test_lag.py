@@ -5,8 +5,8 @@ from __future__ import annotations
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from fink_tui.core.broker import EmbeddedBroker
 from fink_tui.core.lag import build_snapshot, fetch_lag
+from fink_tui.demo.broker import EmbeddedBroker
 from tests.helpers import ZTF_ALERTS, produce, unique, wire_messages
 
 

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from fink_tui.core.broker import EmbeddedBroker
 from fink_tui.core.lag import build_snapshot, fetch_lag
 from fink_tui.core.reset import (
     ResetTarget,
@@ -16,6 +15,7 @@ from fink_tui.core.reset import (
     parse_target,
     plan_reset,
 )
+from fink_tui.demo.broker import EmbeddedBroker
 from tests.helpers import ZTF_ALERTS, produce, unique, wire_messages
 
 SNAP = build_snapshot(

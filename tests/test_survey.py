@@ -6,14 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fink_tui.core.survey import (
-    cutout_bytes,
-    flux_to_mag,
-    jd_to_utc,
-    light_curve,
-    mjd_tai_to_utc,
-    schema_survey,
-)
+from fink_tui.core.astro import flux_to_mag, jd_to_utc, mjd_tai_to_utc
+from fink_tui.core.survey import cutout_bytes, light_curve, schema_survey
 from tests.helpers import LSST_ALERTS, ZTF_ALERTS, read_alerts
 
 

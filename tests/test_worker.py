@@ -10,7 +10,6 @@ from collections.abc import Iterator
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from fink_tui.core.broker import EmbeddedBroker, free_port
 from fink_tui.core.decode import Alert
 from fink_tui.core.events import (
     CONNECTED,
@@ -30,6 +29,7 @@ from fink_tui.core.events import (
 from fink_tui.core.lag import fetch_lag
 from fink_tui.core.reset import ResetTarget
 from fink_tui.core.worker import StreamWorker
+from fink_tui.demo.broker import EmbeddedBroker, free_port
 from tests.helpers import (
     LSST_ALERTS,
     ZTF_ALERTS,
@@ -185,7 +185,7 @@ def test_core_imports_no_textual() -> None:
     """The stream core and the headless commands work without Textual."""
     code = (
         "import sys; import fink_tui.core.worker, fink_tui.core.reset, fink_tui.config, "
-        "fink_tui.commands, fink_tui.core.broker; "
+        "fink_tui.commands, fink_tui.demo.broker; "
         "bad = [m for m in sys.modules if m.split('.')[0] in ('textual',)]; "
         "assert not bad, bad"
     )

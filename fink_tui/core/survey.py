@@ -7,15 +7,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-ZTF_BANDS = {1: "g", 2: "r", 3: "i"}
-JD_J2000 = 2451545.0
-J2000_UTC = datetime(2000, 1, 1, 12, tzinfo=UTC)
-MJD_OFFSET = 2400000.5
-TAI_MINUS_UTC = timedelta(seconds=37)  # leap seconds since 2017; none announced since
-LSST_ZEROPOINT_NJY = 31.4  # AB magnitude of 1 nJy
+from fink_tui.core.astro import ZTF_BANDS, jd_to_utc, mjd_tai_to_utc
 
 # The fields a summary reads, per survey: name -> None (whole field) or a nested selection.
 ZTF_FIELDS: dict[str, Any] = {
@@ -103,23 +98,6 @@ def summary_schema(schema: dict[str, Any], survey: str) -> dict[str, Any] | None
     if survey == "lsst":
         return projection(schema, LSST_FIELDS)
     return None
-
-
-def jd_to_utc(jd: float) -> datetime:
-    """A Julian date as an aware UTC datetime."""
-    return J2000_UTC + timedelta(days=jd - JD_J2000)
-
-
-def mjd_tai_to_utc(mjd_tai: float) -> datetime:
-    """An MJD on the TAI scale (Rubin's ``midpointMjdTai``) as an aware UTC datetime."""
-    return jd_to_utc(mjd_tai + MJD_OFFSET) - TAI_MINUS_UTC
-
-
-def flux_to_mag(flux_njy: float | None) -> float | None:
-    """AB magnitude of a positive flux in nJy; None for non-positive or missing flux."""
-    if flux_njy is None or not flux_njy > 0:
-        return None
-    return LSST_ZEROPOINT_NJY - 2.5 * math.log10(flux_njy)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,16 +20,12 @@ from typing import Any
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from fink_tui.config import Settings
-from fink_tui.core.broker import FAST_JOIN, BrokerUnavailable, EmbeddedBroker, producer_config
 from fink_tui.core.clients import KAFKA_LOG
-from fink_tui.demo.alerts import (
-    LSST_SCHEMA,
-    ZTF_SCHEMA_V1,
-    ZTF_SCHEMA_V2,
-    AlertFactory,
-    encode,
-    malformed_messages,
-)
+from fink_tui.core.wire import encode
+from fink_tui.demo.broker import FAST_JOIN, BrokerUnavailable, EmbeddedBroker, producer_config
+from fink_tui.demo.factory import AlertFactory
+from fink_tui.demo.malformed import malformed_messages
+from fink_tui.demo.schemas import LSST_SCHEMA, ZTF_SCHEMA_V1, ZTF_SCHEMA_V2
 
 DEMO_GROUP = "fink_tui_demo"
 EXPOSURE_SECONDS = 30.0

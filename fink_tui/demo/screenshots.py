@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from fink_tui.app import FinkApp
-from fink_tui.core.broker import EmbeddedBroker
+from fink_tui.demo.broker import EmbeddedBroker
 from fink_tui.demo.run import TOPICS, DemoStream, demo_settings
 
 SIZE = (132, 38)
