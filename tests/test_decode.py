@@ -11,6 +11,7 @@ from fink_tui.core.decode import (
     AlertDecoder,
     DecodeFailure,
     MessageRef,
+    RecordError,
     SchemaError,
     load_schema_file,
 )
@@ -221,3 +222,171 @@ def test_fields_out_of_range_are_a_failure_not_a_crash() -> None:
     assert isinstance(failure, DecodeFailure) and "do not make sense" in failure.reason
     alert = AlertDecoder().decode(REF, key, wire(float("nan")))
     assert isinstance(alert, Alert) and alert.summary.time is None
+
+
+# Poison messages (issue 13): each reproduction found by the fuzzing, kept as a regression test.
+
+NODE_SCHEMA = (
+    b'{"type":"record","name":"node","fields":[{"name":"v","type":"int"},'
+    b'{"name":"next","type":["null","node"]}]}'
+)
+NULL_ARRAY_SCHEMA = (
+    b'{"type":"record","name":"r","fields":[{"name":"a","type":{"type":"array","items":"null"}}]}'
+)
+
+
+def zigzag(n: int) -> bytes:
+    """``n`` as an Avro long: zigzag, then a base-128 varint."""
+    n = (n << 1) ^ (n >> 63)
+    out = bytearray()
+    while n > 0x7F:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def test_key_with_a_number_over_python_s_digit_limit() -> None:
+    """``b"1" * 5000``: json.loads raises a bare ValueError (4,300 digits); a failure instead."""
+    failure = _failure(AlertDecoder().decode(REF, b"1" * 5000, b"\x00"))
+    assert failure.reason == "key is not a JSON schema (a number in it has over 4,300 digits)"
+
+
+def test_key_nested_deeper_than_the_json_parser_goes() -> None:
+    """``[`` * 5000: json.loads raises RecursionError; a failure instead."""
+    failure = _failure(AlertDecoder().decode(REF, b"[" * 5000 + b"]" * 5000, b"\x00"))
+    assert failure.reason == "key is not a JSON schema (it nests too deep)"
+
+
+def test_key_nested_deeper_than_any_schema() -> None:
+    """JSON that parses but nests 200 deep is refused before fastavro walks it."""
+    key = b'{"type":"record","name":"r","fields":[],"doc":' + b"[" * 200 + b"]" * 200 + b"}"
+    failure = _failure(AlertDecoder().decode(REF, key, b"\x00"))
+    assert "nested over 64 levels deep" in failure.reason
+
+
+def test_recursive_schema_deep_value_is_a_failure_not_a_segfault() -> None:
+    """5,000 nested nodes overflowed the C stack of fastavro's reader (segfault): a recursive
+    schema is read by the pure-Python reader, which Python's recursion limit stops."""
+    decoder = AlertDecoder()
+    failure = _failure(decoder.decode(REF, NODE_SCHEMA, b"\x02\x02" * 5000 + b"\x02\x00"))
+    assert failure.reason == "value nests deeper than fink-tui reads (the schema is recursive)"
+    info = decoder.schema_for_key(NODE_SCHEMA)
+    assert not isinstance(info, str) and info.recursive
+
+
+def test_recursive_schema_shallow_value_decodes() -> None:
+    """A recursive schema is valid Avro: a list of three nodes decodes, in full too."""
+    alert = AlertDecoder().decode(REF, NODE_SCHEMA, b"\x02\x02\x04\x02\x06\x00")
+    assert isinstance(alert, Alert) and alert.summary.survey == "unknown"
+    assert alert.record() == {"v": 1, "next": {"v": 2, "next": {"v": 3, "next": None}}}
+
+
+def test_array_of_items_that_take_no_bytes_is_refused() -> None:
+    """A count of 2**62 nulls in 11 bytes made fastavro build a list until 3 GB: the schema is
+    refused when the key is parsed, once."""
+    decoder = AlertDecoder()
+    value = zigzag(2**62) + b"\x00"
+    assert len(value) == 11
+    for _ in range(3):
+        failure = _failure(decoder.decode(REF, NULL_ARRAY_SCHEMA, value))
+        assert "array of items that take no bytes" in failure.reason
+    assert decoder.parses == 1
+    for items in (
+        b'{"type":"record","name":"e","fields":[]}',
+        b'{"type":"fixed","name":"f","size":0}',
+    ):
+        key = b'{"type":"array","items":%s}' % items
+        assert "take no bytes" in _failure(decoder.decode(REF, key, value)).reason
+
+
+def test_huge_counts_and_lengths_end_at_the_bytes() -> None:
+    """Counts and lengths that claim more than the value holds end as truncated values."""
+    decoder = AlertDecoder()
+    cases = {
+        '{"type":"map","values":"null"}': zigzag(2**62) + b"\x00",
+        '{"type":"array","items":"boolean"}': zigzag(2**62) + b"\x01",
+        '{"type":"array","items":"int"}': zigzag(-(2**62)) + zigzag(2**62) + b"\x02",
+        '{"type":"record","name":"s","fields":[{"name":"s","type":"string"}]}': zigzag(2**62),
+        '{"type":"record","name":"b","fields":[{"name":"b","type":"bytes"}]}': zigzag(-5) + b"x",
+        '{"type":"fixed","name":"f","size":1000000000000}': b"x",
+    }
+    for key, value in cases.items():
+        assert _failure(decoder.decode(REF, key.encode(), value)).reason, key
+
+
+def test_long_decimal_is_a_failure_not_a_hang() -> None:
+    """Converting a decimal costs the square of its length (100 kB took a second, 1 MB over a
+    minute): a decimal over 1 kB is a failure; a normal one still decodes to a Decimal."""
+    from decimal import Decimal
+
+    key = (
+        b'{"type":"record","name":"d","fields":[{"name":"x","type":'
+        b'{"type":"bytes","logicalType":"decimal","precision":1000000000,"scale":2}}]}'
+    )
+    long_value = b"\x7f" + b"\xff" * 99_999
+    failure = _failure(AlertDecoder().decode(REF, key, zigzag(len(long_value)) + long_value))
+    assert "decimal of 100,000 bytes" in failure.reason
+    alert = AlertDecoder().decode(REF, key, zigzag(2) + b"\x30\x39")
+    assert isinstance(alert, Alert) and alert.record() == {"x": Decimal("123.45")}
+
+
+def test_key_too_long_is_not_parsed_nor_cached() -> None:
+    """A key over 1 MiB is refused before json.loads, and the cache does not keep it."""
+    decoder = AlertDecoder()
+    key = b" " * (2 << 20) + b"{}"
+    assert "too long for a schema" in _failure(decoder.decode(REF, key, b"\x00")).reason
+    assert decoder.parses == 0 and not decoder._cache
+
+
+def test_no_key_and_no_value_never_raise() -> None:
+    """None and empty keys and values are failures, from decode and schema_for_key alike."""
+    decoder = AlertDecoder()
+    for key in (None, b""):
+        for value in (None, b""):
+            assert _failure(decoder.decode(REF, key, value)).reason
+        assert "no key" in str(decoder.schema_for_key(key))
+
+
+def test_any_summary_error_is_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever the survey mapping raises on a hostile record is a failure, not an exception."""
+    import fink_tui.core.decode as decode
+
+    def explode(record: object, survey: str) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(decode, "summarize", explode)
+    key, value = wire_messages(ZTF_ALERTS)[0]
+    failure = _failure(AlertDecoder().decode(REF, key, value))
+    assert failure.reason == "fields do not make sense for a ztf alert (boom)"
+
+
+def test_whole_record_fails_with_record_error_only() -> None:
+    """A bit flip in a string the summary skips (a cutout's file name) decodes for the table but
+    not in full: record() raises RecordError, one line, naming topic, partition and offset."""
+    _, records = read_alerts(ZTF_ALERTS)
+    key, value = wire_messages(ZTF_ALERTS)[0]
+    at = value.index(records[0]["cutoutScience"]["fileName"].encode())
+    flipped = value[:at] + b"\xff" + value[at + 1 :]
+    alert = AlertDecoder().decode(REF, key, flipped)
+    assert isinstance(alert, Alert) and alert.summary.object_id == records[0]["objectId"]
+    with pytest.raises(RecordError) as caught:
+        alert.record()
+    text = str(caught.value)
+    assert text.startswith("fink_test_ztf [3] offset 42: the whole alert does not decode")
+    assert "not UTF-8" in text and "\n" not in text
+    with pytest.raises(RecordError):  # and again: nothing was kept
+        alert.record()
+
+
+def test_schema_file_that_is_not_text_or_too_deep(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Binary, over-deep and over-long-number schema files are SchemaErrors naming the file."""
+    bad = tmp_path / "bad.avsc"
+    for content, words in (
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+        (b"[" * 5000 + b"]" * 5000, "nests too deep"),
+        (b"1" * 5000, "over 4,300 digits"),
+    ):
+        bad.write_bytes(content)
+        with pytest.raises(SchemaError, match=words):
+            load_schema_file(bad)
