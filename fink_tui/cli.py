@@ -6,25 +6,85 @@ Every error becomes one line on stderr and a non-zero exit status, never a trace
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any, NoReturn
 
 from confluent_kafka import KafkaException
 
 from fink_tui import __version__
-from fink_tui.config import ConfigError, Settings, load_settings
+from fink_tui.config import ConfigError, Settings, load_settings, require_connection
 from fink_tui.core.errors import StreamError, UsageError, describe_kafka_error
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+MAX_OFFSET = 2**63 - 1
+"""Kafka offsets are signed 64-bit."""
+MAX_PARTITION = 2**31 - 1
+"""Kafka partition ids are signed 32-bit."""
+MAX_DEMO_RATE = 100.0
+"""The demo's bursts grow with the rate; beyond this they outrun any machine."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr (exit 2), not the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def _quoted(text: str) -> str:
+    """``text`` as an error message quotes it: at most 40 characters."""
+    return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
 def _kafka_option(text: str) -> str:
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        # Only the key is quoted: the value may be a password.
+        shown = f"{key}=..." if sep else key
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {_quoted(shown)}")
     return text
+
+
+def _whole(low: int, high: int | None = None, zero: str = "") -> Callable[[str], int]:
+    """An argparse type: a whole number in ``[low, high]``, with one clear line otherwise."""
+    what = (
+        f"a whole number from {low} to {high}"
+        if high is not None
+        else f"a whole number, {low} or more"
+    )
+    what += f" ({zero})" if zero else ""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {_quoted(text)}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {_quoted(text)}")
+        return value
+
+    return parse
+
+
+def _number(what: str, low: float, high: float, low_open: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number in ``[low, high]`` (``(low, high]`` if ``low_open``)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {_quoted(text)}") from None
+        inside = low < value if low_open else low <= value
+        if not (math.isfinite(value) and inside and value <= high):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {_quoted(text)}")
+        return value
+
+    return parse
 
 
 def _common(parser: argparse.ArgumentParser, top: bool = False) -> None:
@@ -49,7 +109,10 @@ def _common(parser: argparse.ArgumentParser, top: bool = False) -> None:
         "--username", default=default, help="Fink username (SASL is used only with a password too)"
     )
     group.add_argument(
-        "--maxtimeout", type=float, default=default, help="seconds to wait for the servers"
+        "--maxtimeout",
+        metavar="SECONDS",
+        default=default,
+        help="seconds to wait for the servers (0.1 to 3600; checked with the other settings)",
     )
     group.add_argument(
         "--schema",
@@ -70,7 +133,7 @@ def _common(parser: argparse.ArgumentParser, top: bool = False) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``fink-tui`` and its subcommands."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="fink-tui",
         description="A terminal dashboard for the Fink alert broker's Livestream.",
     )
@@ -87,9 +150,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reset", help="move the group's committed offsets (plan, then apply)")
     _common(p)
     p.add_argument("--to", help="earliest, latest, an offset, or an ISO-8601 time")
-    p.add_argument("--shift", type=int, default=0, help="move by N messages (after --to)")
+    p.add_argument(
+        "--shift",
+        type=_whole(-MAX_OFFSET, MAX_OFFSET),
+        default=0,
+        help="move by N messages (after --to)",
+    )
     p.add_argument("--topic", help="only this topic")
-    p.add_argument("--partition", type=int, help="only this partition (needs --topic)")
+    p.add_argument(
+        "--partition", type=_whole(0, MAX_PARTITION), help="only this partition (needs --topic)"
+    )
     p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
 
     p = sub.add_parser("topics", help="list the topics you can see, Livestream ones first")
@@ -101,22 +171,33 @@ def build_parser() -> argparse.ArgumentParser:
         "optionally save alerts and schemas",
     )
     _common(p)
-    p.add_argument("--limit", type=int, default=0, help="stop after N alerts (0: no limit)")
+    p.add_argument(
+        "--limit",
+        type=_whole(0, zero="0: no limit"),
+        default=0,
+        help="stop after N alerts (0: no limit)",
+    )
     p.add_argument("--save", metavar="DIR", help="save each alert as an Avro file")
     p.add_argument("--dump-schema", metavar="DIR", help="write each distinct schema once")
     p.add_argument("--json", action="store_true", help="one JSON object per alert")
     p.add_argument(
         "--idle",
-        type=float,
+        type=_number("a number of seconds, 0 or more (0: never)", 0, math.inf),
         default=0.0,
-        help="stop after this many seconds without an alert (0: never)",
+        help="stop after this many seconds without an alert, counted from the partition "
+        "assignment (0: never)",
     )
 
     p = sub.add_parser("demo", help="run the app on an embedded broker with a stream of alerts")
-    p.add_argument("--rate", type=float, default=1.0, help="stream intensity (1 = a survey night)")
+    p.add_argument(
+        "--rate",
+        type=_number(f"a number over 0, up to {MAX_DEMO_RATE:g}", 0, MAX_DEMO_RATE, low_open=True),
+        default=1.0,
+        help=f"stream intensity (1 = a survey night, at most {MAX_DEMO_RATE:g})",
+    )
     p.add_argument(
         "--duration",
-        type=float,
+        type=_number("a number of seconds, 0 or more (0: until quit)", 0, math.inf),
         default=0.0,
         help="stop producing after this many seconds (0: until quit); the broker stays up",
     )
@@ -125,7 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no app: print the bootstrap address and keep streaming until Ctrl-C",
     )
-    p.add_argument("--seed", type=int, default=None, help="seed for the generated alerts")
+    p.add_argument(
+        "--seed", type=_whole(0, 2**32 - 1), default=None, help="seed for the generated alerts"
+    )
     return parser
 
 
@@ -144,12 +227,25 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return load_settings(cli, credentials_file=args.config)
 
 
-def _need_topics(settings: Settings) -> None:
-    if not settings.topics:
-        raise UsageError(
-            "no topics set: pass --topics T1,T2, or list them in your fink-client credentials "
-            "(see `fink-tui topics`)"
-        )
+def check_kafka_settings(settings: Settings) -> None:
+    """Refuse librdkafka settings that are wrong together (``-X fetch.max.bytes=1000``) before
+    any connection: a consumer built from the full configuration, minus the servers, connects
+    nowhere. Settings wrong on their own are refused by :func:`load_settings` already."""
+    from confluent_kafka import Consumer
+
+    from fink_tui.core.clients import ErrorTracker, consumer_config
+
+    if not settings.kafka:
+        return
+    probe = replace(settings, group_id=settings.group_id or "fink-tui-check")
+    conf = consumer_config(probe, ErrorTracker(probe))
+    conf.pop("bootstrap.servers", None)
+    conf.pop("error_cb", None)
+    try:
+        Consumer(conf).close()
+    except KafkaException as exc:
+        text = settings.redact(describe_kafka_error(exc))
+        raise ConfigError(f"-X / [kafka]: librdkafka refuses these settings: {text}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -164,27 +260,37 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_demo(args)
         settings = settings_from_args(args)
+        from fink_tui import commands
+
+        if args.command == "lag" and args.export:
+            commands.check_export_path(args.export)
+        # Everything the command needs, in one message, before a connection is tried.
+        require_connection(
+            settings,
+            group=args.command != "topics",
+            topics=args.command != "topics",
+        )
+        check_kafka_settings(settings)
         if args.command is None:
+            commands.forced_schema(settings)  # a clear line for a bad --schema, before the screen
             from fink_tui.app import run_app
 
             return run_app(settings)
-        from fink_tui import commands
-
         handler = {
             "lag": commands.lag,
             "reset": commands.reset,
             "topics": commands.topics,
             "poll": commands.poll,
         }[args.command]
-        if args.command != "topics":
-            _need_topics(settings)
         if args.command == "lag" and args.export:
             from fink_tui.export import export_lag_svg
 
             return commands.lag(settings, args, render_svg=export_lag_svg)
         return handler(settings, args)
-    except (ConfigError, StreamError, UsageError) as exc:
-        return _fail(str(exc), settings, EXIT_USAGE if isinstance(exc, UsageError) else EXIT_ERROR)
+    except (ConfigError, UsageError) as exc:
+        return _fail(str(exc), settings, EXIT_USAGE)
+    except StreamError as exc:
+        return _fail(str(exc), settings, EXIT_ERROR)
     except BrokenPipeError:
         # The reader went away (`| head`): not an error worth a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -24,21 +25,60 @@ from fink_tui.core.clients import (
     wait_for_metadata,
 )
 from fink_tui.core.decode import Alert, AlertDecoder, SchemaInfo, load_schema_file
-from fink_tui.core.errors import StreamError, UsageError
+from fink_tui.core.errors import ErrorKind, StreamError, UsageError
 from fink_tui.core.files import dump_schema, ensure_dir, save_alert
 from fink_tui.core.lag import LagSnapshot, fetch_lag
 from fink_tui.core.reset import apply_plan_admin, make_plan, parse_target
 from fink_tui.core.worker import decode_batch, next_offsets
 
+MAX_SCHEMA_BYTES = 10_000_000
+"""An Avro schema is tens of kilobytes; a file this big is not one."""
+
 
 def forced_schema(settings: Settings) -> SchemaInfo | None:
-    """The ``--schema`` file, parsed, or None."""
+    """The ``--schema`` file, parsed, or None; a bad file is one UsageError naming it."""
     if not settings.schema_path:
         return None
+    name = settings.schema_path
     try:
-        return load_schema_file(settings.schema_path)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
+        path = Path(name).expanduser()
+        if not path.is_file():
+            what = "is a folder" if path.is_dir() else "no such file"
+            raise UsageError(f"schema file {name}: {what}, expected an Avro schema (.avsc/.json)")
+        if path.stat().st_size > MAX_SCHEMA_BYTES:
+            raise UsageError(f"schema file {name}: over 10 MB, not an Avro schema")
+        return load_schema_file(path)
+    except UnicodeDecodeError:
+        raise UsageError(f"schema file {name}: not UTF-8 text, expected Avro schema JSON") from None
+    except RecursionError:
+        raise UsageError(f"schema file {name}: JSON nested too deeply for a schema") from None
+    except (ValueError, RuntimeError, OSError) as exc:
+        text = str(exc)
+        raise UsageError(
+            text if name in text or str(path) in text else f"schema file {name}: {text}"
+        ) from exc
+
+
+def check_export_path(text: str) -> Path:
+    """Where ``lag --export`` may write: an .svg file in a folder that exists (none is made)."""
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError as exc:  # an unknown ~user
+        raise UsageError(f"--export {text}: {exc}") from None
+    if path.suffix.lower() != ".svg":
+        got = f"{path.suffix!r}" if path.suffix else "no suffix"
+        raise UsageError(
+            f"--export {text}: the lag screen is exported as SVG only: name the file "
+            f"*.svg (got {got})"
+        )
+    if path.is_dir():
+        raise UsageError(f"--export {text}: is a folder, expected a file name ending in .svg")
+    folder = path.parent
+    if not folder.is_dir():
+        raise UsageError(f"--export {text}: no folder {folder}: create it first")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"--export {text}: cannot write in {folder} (permission denied)")
+    return path
 
 
 def snapshot_now(settings: Settings) -> LagSnapshot:
@@ -65,11 +105,12 @@ SvgRenderer = Callable[[Settings, LagSnapshot, Path, bool], Path]
 
 def lag(settings: Settings, args: argparse.Namespace, render_svg: SvgRenderer | None = None) -> int:
     """``fink-tui lag``: the table of fink_consumer --display_statistics, or JSON, or SVG."""
+    export = check_export_path(args.export) if args.export else None
     snapshot = snapshot_now(settings)
-    if args.export:
+    if export is not None:
         if render_svg is None:
             raise UsageError("--export needs the dashboard's renderer")
-        path = render_svg(settings, snapshot, Path(args.export), args.all_partitions)
+        path = render_svg(settings, snapshot, export, args.all_partitions)
         print(f"saved {path}", file=sys.stderr)
     if args.json:
         write_json(snapshot.to_dict())
@@ -158,29 +199,44 @@ def alert_json(alert: Alert) -> dict[str, Any]:
     }
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def poll(settings: Settings, args: argparse.Namespace) -> int:
-    """``fink-tui poll``: one line per alert, committing as it goes."""
+    """``fink-tui poll``: one line per alert, committing as it goes.
+
+    ``--idle`` counts from the partition assignment (or the last alert), so a slow group join
+    does not end the poll before it had a chance to read anything.
+    """
     save_dir = ensure_dir(args.save) if args.save else None
     schema_dir = ensure_dir(args.dump_schema) if args.dump_schema else None
     decoder = AlertDecoder(forced_schema(settings))
     tracker = ErrorTracker(settings)
     check_topics(make_admin(settings, tracker), settings.topics, tracker, settings.maxtimeout)
     consumer = make_consumer(settings, tracker)
-    consumer.subscribe(list(settings.topics))
-    shown = failed = 0
+    active_since: float | None = None  # None until partitions are assigned
+
+    def on_assign(_consumer: object, _partitions: object) -> None:
+        nonlocal active_since
+        active_since = time.monotonic()
+
+    consumer.subscribe(list(settings.topics), on_assign=on_assign)
+    shown = failed = saved = unsaved = 0
     dumped: set[str] = set()
-    last_alert = time.monotonic()
+    finished = False
     try:
         while not args.limit or shown < args.limit:
             want = args.limit - shown if args.limit else 100
             messages = consumer.consume(min(want, 100), timeout=0.5)
-            if tracker.kind == "auth":
+            if tracker.kind is ErrorKind.AUTH:
                 raise tracker.explain("authentication failed")
             if not messages:
-                if args.idle and time.monotonic() - last_alert > args.idle:
+                idle = time.monotonic() - active_since if active_since is not None else 0.0
+                if args.idle and idle > args.idle:
                     break
                 continue
-            last_alert = time.monotonic()
+            active_since = time.monotonic()
             alerts, failures, errors = decode_batch(decoder, messages)
             for error in errors:
                 print(f"fink-tui: {settings.redact(error.str())}", file=sys.stderr)
@@ -198,15 +254,53 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
                 else:
                     print(alert_line(alert))
                 if save_dir is not None:
-                    save_alert(alert, save_dir)
+                    try:
+                        save_alert(alert, save_dir)
+                        saved += 1
+                    except ValueError as exc:  # the whole alert does not decode (RecordError)
+                        unsaved += 1
+                        r = alert.ref
+                        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+                        print(
+                            f"fink-tui: {r.topic} [{r.partition}] offset {r.offset}: "
+                            f"not saved: {reason}",
+                            file=sys.stderr,
+                        )
                 if schema_dir is not None and alert.schema.fingerprint not in dumped:
                     dumped.add(alert.schema.fingerprint)
                     dump_schema(alert.schema, schema_dir)
                 shown += 1
             sys.stdout.flush()
             consumer.store_offsets(offsets=next_offsets(messages))
+        finished = True
+    except KeyboardInterrupt:
+        finished = True  # say what was saved, then exit as interrupted
+        raise
     finally:
         consumer.close()
-    if failed:
-        print(f"fink-tui: {failed} message(s) could not be decoded (listed above)", file=sys.stderr)
+        if finished:
+            _poll_summary(save_dir, saved, unsaved, schema_dir, len(dumped), failed)
     return 0
+
+
+def _poll_summary(
+    save_dir: Path | None,
+    saved: int,
+    unsaved: int,
+    schema_dir: Path | None,
+    schemas: int,
+    failed: int,
+) -> None:
+    """The last line of ``poll`` on stderr: what was written where, what failed."""
+    parts = []
+    if save_dir is not None:
+        part = f"saved {_plural(saved, 'alert')} to {save_dir}"
+        if unsaved:
+            part += f" ({unsaved} could not be saved, listed above)"
+        parts.append(part)
+    if schema_dir is not None:
+        parts.append(f"{'' if parts else 'saved '}{_plural(schemas, 'schema')} to {schema_dir}")
+    if failed:
+        parts.append(f"{_plural(failed, 'message')} could not be decoded (listed above)")
+    if parts:
+        print(f"fink-tui: {', '.join(parts)}", file=sys.stderr)

@@ -1,25 +1,53 @@
 """Settings for fink-tui: one frozen object merged from defaults, fink-client credentials,
 fink-tui's own config file, the environment and the command line (lowest to highest).
 
-Also the one place where every path fink-tui reads or writes is looked up
+Every value is checked where it is read: a malformed one is a :class:`ConfigError` whose one
+line names the file, variable or flag, the key, and what is expected, before any connection
+is tried. Also the one place where every path fink-tui reads or writes is looked up
 (:func:`search_directories`), so tests can redirect them all through the environment.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 import yaml
+from confluent_kafka import Consumer, KafkaException
 
 SURVEYS = ("ztf", "lsst")
 ENV_PREFIX = "FINK_TUI_"
 APP_NAME = "fink-tui"
+
+MAXTIMEOUT_RANGE = (0.1, 3600.0)
+"""Seconds: below, no broker can answer; above, a hung broker looks like a hung fink-tui
+(and librdkafka takes milliseconds in a 32-bit int)."""
+MAX_FILE_BYTES = 1_000_000
+"""A credentials or config file is a few hundred bytes; anything this big is not one."""
+FINK_REGISTER = (
+    "fink_client_register -survey {survey} -username USERNAME -group_id GROUP_ID "
+    "-servers HOST:PORT -mytopics TOPIC1 TOPIC2"
+)
+"""fink-client's registration command (it writes ``~/.finkclient/<survey>_credentials.yml``)."""
+
+_KAFKA_CHECK_LOG = logging.getLogger("fink_tui.config.kafka_check")
+_KAFKA_CHECK_LOG.addHandler(logging.NullHandler())
+_KAFKA_CHECK_LOG.propagate = False
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader when PyYAML has it: it refuses deep nesting in milliseconds, where
+the pure-Python one takes over a second to reach a RecursionError."""
+_TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
+_SERVER = re.compile(
+    r"(?:[A-Za-z_]+://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(?P<port>\d+)"
+)
 
 
 def is_secret_key(key: str) -> bool:
@@ -74,7 +102,7 @@ class Settings:
     password: str = field(default="", repr=False)
     """Fink password. Never printed, logged or drawn."""
     maxtimeout: float = 10.0
-    """Seconds to wait for the servers before giving up."""
+    """Seconds to wait for the servers before giving up (see :data:`MAXTIMEOUT_RANGE`)."""
     schema_path: str = ""
     """A schema file (.avsc or .json) that replaces the schema in the message keys."""
     kafka: tuple[tuple[str, str], ...] = field(default=(), repr=False)
@@ -90,10 +118,7 @@ class Settings:
     def kafka_config(self, **overrides: str | int | float | bool) -> dict[str, Any]:
         """The librdkafka configuration for a consumer or admin client of this group."""
         if not self.servers:
-            raise ConfigError(
-                "no Kafka servers set: pass --servers, or register with fink-client "
-                f"(~/.finkclient/{self.survey}_credentials.yml), or set {ENV_PREFIX}SERVERS"
-            )
+            raise ConfigError(missing_settings_message(self, group=False, topics=False))
         conf: dict[str, Any] = {"bootstrap.servers": self.servers}
         if self.group_id:
             conf["group.id"] = self.group_id
@@ -123,68 +148,272 @@ class Settings:
         return text
 
 
-def _none_if_blank(value: Any) -> Any:
-    if value is None or (isinstance(value, str) and value.strip() in ("", "None", "null")):
-        return None
-    return value
+def _home_short(path: Path) -> str:
+    try:
+        return f"~/{path.relative_to(Path.home())}"
+    except ValueError:
+        return str(path)
 
 
-def _topics(value: Any) -> tuple[str, ...]:
+def missing_settings_message(settings: Settings, *, group: bool = True, topics: bool = True) -> str:
+    """What to do when the servers (or the group, or the topics) are not set, in one message.
+
+    Empty when nothing needed is missing. It names what is missing and where fink-tui looked,
+    then the three ways out: fink-client's registration, fink-tui's own flags, the demo.
+    """
+    missing = [
+        name
+        for name, is_missing in (
+            ("Kafka servers", not settings.servers),
+            ("consumer group", group and not settings.group_id),
+            ("topics", topics and not settings.topics),
+        )
+        if is_missing
+    ]
+    if not missing:
+        return ""
+    files = [s for s in settings.sources if s not in ("environment", "command line")]
+    read = (
+        f"read: {', '.join(files)}"
+        if files
+        else "no fink-client credentials in "
+        + _home_short(search_directories().finkclient / f"{settings.survey}_credentials.yml")
+    )
+    return "\n".join(
+        (
+            f"not set: {', '.join(missing)} ({read}).",
+            "  Register the credentials Fink sent you, once, with fink-client:",
+            "    " + FINK_REGISTER.format(survey=settings.survey),
+            "  or give them to fink-tui:",
+            "    fink-tui --servers HOST:PORT --group-id GROUP_ID --topics TOPIC1,TOPIC2",
+            "  No Fink account? Try it on a generated stream: make demo (or: fink-tui demo)",
+        )
+    )
+
+
+def require_connection(settings: Settings, *, group: bool = True, topics: bool = True) -> None:
+    """Raise a :class:`ConfigError` carrying :func:`missing_settings_message` if it applies."""
+    message = missing_settings_message(settings, group=group, topics=topics)
+    if message:
+        raise ConfigError(message)
+
+
+# --- Checking values --------------------------------------------------------------------------
+
+
+def _shown(value: Any) -> str:
+    """A value as an error message quotes it: short, and typed when it is not text."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
     if isinstance(value, str):
-        return tuple(t.strip() for t in value.split(",") if t.strip())
-    return tuple(str(t) for t in value)
-
-
-def _kafka_pairs(value: Any, where: str) -> tuple[tuple[str, str], ...]:
+        text = value if len(value) <= 40 else value[:37] + "..."
+        return repr(text)
+    if isinstance(value, list | tuple):
+        return "a list"
     if isinstance(value, Mapping):
-        return tuple((str(k), _librdkafka_value(v)) for k, v in value.items())
+        return "a table"
+    return f"a {type(value).__name__}"
+
+
+def _kind(value: Any) -> str:
+    """What a value is, without the value (for secrets)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return _shown(value) if isinstance(value, list | tuple | Mapping) else "something else"
+
+
+def _plain_text(value: Any, label: str, what: str, secret: bool = False) -> str:
+    """``value`` as text: a string (or a whole number), UTF-8, no control characters."""
+    if isinstance(value, int) and not isinstance(value, bool) and not secret:
+        value = str(value)
+    if not isinstance(value, str):
+        got = _kind(value) if secret else _shown(value)
+        hint = " (put it in quotes)" if isinstance(value, int | float) else ""
+        raise ConfigError(f"{label}: expected {what}, got {got}{hint}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"{label}: expected {what} in UTF-8, got undecodable bytes") from None
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        got = "text" if secret else _shown(value)
+        raise ConfigError(f"{label}: expected {what}, got {got} with control characters")
+    return value.strip() if not secret else value
+
+
+def _non_empty(value: Any, label: str, what: str, secret: bool = False) -> str:
+    text = _plain_text(value, label, what, secret)
+    if not text:
+        raise ConfigError(f"{label}: expected {what}, got nothing")
+    return text
+
+
+def _servers(value: Any, label: str) -> str:
+    what = "Kafka servers as host:port[,host:port...]"
+    text = _non_empty(value, label, what)
+    items = [item.strip() for item in text.split(",")]
+    for item in items:
+        match = _SERVER.fullmatch(item)
+        if match is None:
+            raise ConfigError(f"{label}: expected {what}, got {_shown(item or text)}")
+        if not 1 <= int(match["port"]) <= 65535:
+            raise ConfigError(f"{label}: expected a port between 1 and 65535, got {_shown(item)}")
+    return ",".join(items)
+
+
+def _topics(value: Any, label: str) -> tuple[str, ...]:
+    what = "topic names (a list, or T1,T2)"
+    if isinstance(value, str):
+        names = [t.strip() for t in _plain_text(value, label, what).split(",")]
+        names = [t for t in names if t]
+        if not names:
+            raise ConfigError(f"{label}: expected {what}, got nothing")
+    elif isinstance(value, list | tuple):
+        names = [_non_empty(t, label, "each topic name as text") for t in value]
+    else:
+        raise ConfigError(f"{label}: expected {what}, got {_shown(value)}")
+    for name in names:
+        if not _TOPIC_NAME.fullmatch(name) or name in (".", ".."):
+            raise ConfigError(
+                f"{label}: expected topic names of letters, digits and ._- "
+                f"(at most 249), got {_shown(name)}"
+            )
+    return tuple(dict.fromkeys(names))
+
+
+def parse_seconds(value: Any, label: str, low: float, high: float) -> float:
+    """A finite number of seconds in ``[low, high]``, from a number or text."""
+    what = f"a number of seconds from {low:g} to {high:g}"
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ConfigError(f"{label}: expected {what}, got {_shown(value)}")
+    try:
+        seconds = float(value)
+    except (ValueError, OverflowError):
+        raise ConfigError(f"{label}: expected {what}, got {_shown(value)}") from None
+    if not (math.isfinite(seconds) and low <= seconds <= high):
+        raise ConfigError(f"{label}: expected {what}, got {_shown(value)}")
+    return seconds
+
+
+def _survey(value: Any, label: str) -> str:
+    survey = _plain_text(value, label, f"one of {', '.join(SURVEYS)}").lower()
+    if survey not in SURVEYS:
+        raise ConfigError(
+            f"{label}: unknown survey {_shown(survey)}: choose one of {', '.join(SURVEYS)}"
+        )
+    return survey
+
+
+def _check_librdkafka(key: str, value: str, label: str) -> None:
+    """Refuse a setting librdkafka does not know or cannot parse, before any connection.
+
+    A throwaway consumer with no servers connects nowhere. Settings that are wrong only
+    together with others (``fetch.max.bytes`` below ``message.max.bytes``) are left to the
+    real client, which names them when it is made.
+    """
+    try:
+        Consumer({"group.id": "fink-tui-check", "logger": _KAFKA_CHECK_LOG, key: value}).close()
+    except KafkaException as exc:
+        text = exc.args[0].str() if exc.args and hasattr(exc.args[0], "str") else str(exc)
+        if text.startswith("Failed to create"):
+            return
+        if is_secret_key(key) and value:
+            text = text.replace(value, "********")
+        raise ConfigError(f"{label}: librdkafka refuses {key}: {text}") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{label}: librdkafka refuses {key}: {exc}") from None
+
+
+def _librdkafka_value(value: Any, label: str, secret: bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{label}: expected a finite number, got {_shown(value)}")
+    if isinstance(value, int | float):
+        return str(value)
+    return _plain_text(value, label, "text, a number or a boolean", secret=secret)
+
+
+def _kafka_pairs(value: Any, label: str) -> tuple[tuple[str, str], ...]:
+    raw: list[tuple[Any, Any]] = []
+    if isinstance(value, Mapping):
+        raw = list(value.items())
+    elif isinstance(value, list | tuple):
+        for item in value:
+            if not isinstance(item, str):
+                raise ConfigError(f"{label}: expected key=value, got {_shown(item)}")
+            key, sep, val = item.partition("=")
+            if not sep or not key.strip():
+                raise ConfigError(
+                    f"{label}: expected key=value for a librdkafka setting, got "
+                    f"{_shown(key.strip() + sep + ('...' if val else ''))}"
+                )
+            raw.append((key, val))
+    else:
+        raise ConfigError(f"{label}: expected librdkafka settings (a table), got {_shown(value)}")
     pairs = []
-    for item in value:
-        key, sep, val = str(item).partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"{where}: expected key=value for a librdkafka setting, got {item!r}")
-        pairs.append((key.strip(), val.strip()))
+    for key, val in raw:
+        key = _non_empty(key, label, "a librdkafka setting name")
+        where = f"{label} {key}"
+        text = _librdkafka_value(val, where, is_secret_key(key))
+        if not is_secret_key(key):
+            text = text.strip()
+        _check_librdkafka(key, text, label)
+        pairs.append((key, text))
     return tuple(pairs)
 
 
-def _librdkafka_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+# --- Reading files ----------------------------------------------------------------------------
 
 
-def _finkclient_layer(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Map a fink-client credentials file (version 12 or 8) onto Settings fields."""
-    layer: dict[str, Any] = {}
-    for ours, theirs in (
-        ("username", ("username",)),
-        ("password", ("password",)),
-        ("servers", ("servers", "bootstrap.servers")),
-        ("group_id", ("groupid", "group_id", "group.id")),
-        ("topics", ("topics", "mytopics")),
-        ("maxtimeout", ("maxtimeout",)),
-        ("survey", ("survey",)),
-    ):
-        for key in theirs:
-            value = _none_if_blank(raw.get(key))
-            if value is not None:
-                layer[ours] = value
-                break
-    return layer
+def _read_text(path: Path, what: str) -> str:
+    """A small UTF-8 text file, with one clear line for anything else (never its content)."""
+    try:
+        if path.is_dir():
+            raise ConfigError(f"{path}: is a folder, expected a {what}")
+        if path.exists() and not path.is_file():
+            raise ConfigError(f"{path}: not a regular file, expected a {what}")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigError(f"{path}: over {MAX_FILE_BYTES // 1000} kB, not a {what}")
+    if b"\x00" in data:
+        raise ConfigError(f"{path}: a binary file, expected a {what} (UTF-8 text)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}): "
+            "save it as UTF-8"
+        ) from None
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    text = _read_text(path, "fink-client credentials file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
+        data = yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         # The parser's message quotes the offending line, which may hold the password.
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{path}: not valid YAML{where}") from None
+        problem = getattr(exc, "problem", None) or ""
+        why = " (nested too deeply)" if "nesting depth" in problem else ""
+        raise ConfigError(f"{path}: not valid YAML{where}{why}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid YAML (nested too deeply)") from None
+    if data is None:
+        raise ConfigError(f"{path}: empty, expected fink-client's keys (servers, groupid, ...)")
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of credentials, got {type(data).__name__}")
+        raise ConfigError(
+            f"{path}: expected a mapping of fink-client keys (servers, groupid, ...), "
+            f"got {_shown(data)}"
+        )
     return data
 
 
@@ -197,49 +426,115 @@ def finkclient_file(survey: str, dirs: Directories) -> Path | None:
     return None
 
 
-def _own_file_layer(path: Path) -> dict[str, Any]:
+def _own_file(path: Path) -> dict[str, Any]:
+    text = _read_text(path, "TOML config file")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         # Only the position: the message could quote a password.
         where = str(exc).rsplit("(", 1)[-1].rstrip(")") if "(" in str(exc) else "?"
         raise ConfigError(f"{path}: not valid TOML ({where})") from None
-    layer = {k.replace("-", "_"): v for k, v in data.items()}
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML (nested too deeply)") from None
+
+
+# --- Layers -----------------------------------------------------------------------------------
+
+Layer = dict[str, tuple[str, Any]]
+"""Settings field → (the label that names it to the user, the raw value)."""
+
+_FINKCLIENT_KEYS = (
+    ("username", ("username",)),
+    ("password", ("password",)),
+    ("servers", ("servers", "bootstrap.servers")),
+    ("group_id", ("groupid", "group_id", "group.id")),
+    ("topics", ("topics", "mytopics")),
+    ("maxtimeout", ("maxtimeout",)),
+)
+_CLI_FLAGS = {
+    "survey": "--survey",
+    "servers": "--servers",
+    "group_id": "--group-id",
+    "topics": "--topics",
+    "username": "--username",
+    "maxtimeout": "--maxtimeout",
+    "schema_path": "--schema",
+    "kafka": "-X",
+}
+
+
+def _none_if_blank(value: Any) -> Any:
+    if value is None or (isinstance(value, str) and value.strip() in ("", "None", "null")):
+        return None
+    return value
+
+
+def _finkclient_layer(path: Path) -> Layer:
+    """Map a fink-client credentials file (version 12 or 8) onto Settings fields."""
+    raw = _read_yaml(path)
+    layer: Layer = {}
+    for ours, theirs in _FINKCLIENT_KEYS:
+        for key in theirs:
+            value = _none_if_blank(raw.get(key))
+            if value is not None:
+                layer[ours] = (f"{path}: {key}", value)
+                break
     return layer
 
 
-def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
-    layer: dict[str, Any] = {}
-    for f in fields(Settings):
-        if f.name in ("kafka", "sources"):
-            continue
-        value = env.get(ENV_PREFIX + f.name.upper())
+def _table_layer(table: Mapping[str, Any], where: str) -> Layer:
+    layer: Layer = {}
+    for key, value in table.items():
+        ours = key.replace("-", "_")
+        if ours not in _FIELD_NAMES or ours == "survey":
+            raise ConfigError(
+                f"{where}: unknown setting {key!r} "
+                f"(known: {', '.join(sorted(_FIELD_NAMES - {'survey'}))})"
+            )
+        layer[ours] = (f"{where}: {key}", value)
+    return layer
+
+
+def _env_layer(env: Mapping[str, str]) -> Layer:
+    layer: Layer = {}
+    for name in sorted(_FIELD_NAMES - {"kafka", "survey"}):
+        variable = ENV_PREFIX + ("SCHEMA" if name == "schema_path" else name.upper())
+        value = env.get(variable)
         if value:
-            layer[f.name] = value
+            layer[name] = (variable, value)
     return layer
 
 
-def _apply(settings: Settings, layer: Mapping[str, Any], where: str) -> Settings:
-    known = {f.name for f in fields(Settings)} - {"sources"}
+def _cli_layer(cli: Mapping[str, Any]) -> Layer:
+    layer: Layer = {}
+    for key, value in cli.items():
+        if key not in _FIELD_NAMES:
+            raise ConfigError(f"command line: unknown setting {key!r}")
+        if value is not None and key != "survey":
+            layer[key] = (_CLI_FLAGS.get(key, key), value)
+    return layer
+
+
+_FIELD_NAMES = frozenset(f.name for f in fields(Settings)) - {"sources"}
+_CHECKS: dict[str, Callable[[Any, str], Any]] = {
+    "servers": _servers,
+    "group_id": lambda v, label: _non_empty(v, label, "a consumer group name"),
+    "topics": _topics,
+    # An empty username or password is allowed: it unsets the fink-client file's (no SASL).
+    "username": lambda v, label: _plain_text(v, label, "a user name"),
+    "password": lambda v, label: _plain_text(v, label, "the password as text", secret=True),
+    "maxtimeout": lambda v, label: parse_seconds(v, label, *MAXTIMEOUT_RANGE),
+    "schema_path": lambda v, label: _non_empty(v, label, "a schema file path"),
+}
+
+
+def _apply(settings: Settings, layer: Layer, where: str) -> Settings:
     changes: dict[str, Any] = {}
-    for key, value in layer.items():
-        if key not in known:
-            raise ConfigError(f"{where}: unknown setting {key!r}")
-        if value is None:
-            continue
-        if key == "topics":
-            changes[key] = _topics(value)
-        elif key == "kafka":
-            changes[key] = settings.kafka + _kafka_pairs(value, where)
-        elif key == "maxtimeout":
-            try:
-                changes[key] = float(value)
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"{where}: maxtimeout must be a number, got {value!r}") from exc
+    for key, (label, value) in layer.items():
+        if key == "kafka":
+            changes[key] = settings.kafka + _kafka_pairs(value, label)
         else:
-            changes[key] = str(value)
+            changes[key] = _CHECKS[key](value, label)
     if not changes:
         return settings
     return replace(settings, sources=(*settings.sources, where), **changes)
@@ -250,7 +545,7 @@ def load_settings(
     env: Mapping[str, str] | None = None,
     credentials_file: str | None = None,
 ) -> Settings:
-    """Merge every source of settings, lowest to highest priority.
+    """Merge every source of settings, lowest to highest priority, checking every value.
 
     ``cli`` holds command-line values (None for options not given); ``credentials_file``
     is a fink-client credentials file given with ``--config`` instead of ``~/.finkclient``.
@@ -258,31 +553,45 @@ def load_settings(
     env = os.environ if env is None else env
     cli = dict(cli or {})
     dirs = search_directories(env)
-    survey = str(cli.get("survey") or env.get(f"{ENV_PREFIX}SURVEY") or "ztf").lower()
-    if survey not in SURVEYS:
-        raise ConfigError(f"unknown survey {survey!r}: choose one of {', '.join(SURVEYS)}")
+    own = dirs.config / "config.toml"
+    table = _own_file(own) if own.exists() else {}
+    if cli.get("survey") is not None:
+        survey = _survey(cli["survey"], "--survey")
+    elif env.get(f"{ENV_PREFIX}SURVEY"):
+        survey = _survey(env[f"{ENV_PREFIX}SURVEY"], f"{ENV_PREFIX}SURVEY")
+    elif "survey" in table:
+        survey = _survey(table["survey"], f"{own}: survey")
+    else:
+        survey = "ztf"
+    table.pop("survey", None)
 
     settings = Settings(survey=survey)
-    path = (
-        Path(credentials_file).expanduser() if credentials_file else finkclient_file(survey, dirs)
-    )
-    if credentials_file and (path is None or not path.is_file()):
-        raise ConfigError(f"{credentials_file}: no such fink-client credentials file")
+    path: Path | None = None
+    if credentials_file is not None:
+        text = _non_empty(credentials_file, "--config", "a fink-client credentials file")
+        try:
+            path = Path(text).expanduser()
+        except RuntimeError as exc:  # an unknown ~user
+            raise ConfigError(f"--config {text}: {exc}") from None
+        if not path.exists():
+            raise ConfigError(f"--config {text}: no such fink-client credentials file")
+    else:
+        path = finkclient_file(survey, dirs)
     if path is not None:
-        layer = _finkclient_layer(_read_yaml(path))
-        layer.pop("survey", None)
-        settings = _apply(settings, layer, str(path))
-    own = dirs.config / "config.toml"
-    if own.is_file():
-        layer = _own_file_layer(own)
-        per_survey = layer.pop(survey, None)
-        for other in SURVEYS:
-            layer.pop(other, None)
-        settings = _apply(settings, layer, str(own))
-        if isinstance(per_survey, Mapping):
-            settings = _apply(settings, per_survey, f"{own} [{survey}]")
-    env_layer = _env_layer(env)
-    env_layer.pop("survey", None)
-    settings = _apply(settings, env_layer, "environment")
-    cli.pop("survey", None)
-    return _apply(settings, cli, "command line")
+        settings = _apply(settings, _finkclient_layer(path), str(path))
+    per_survey: Mapping[str, Any] | None = None
+    for name in SURVEYS:
+        section = table.pop(name, None)
+        if section is not None and not isinstance(section, Mapping):
+            raise ConfigError(
+                f"{own}: {name}: expected a table of settings ([{name}]), got {_shown(section)}"
+            )
+        if name == survey:
+            per_survey = section
+    if table:
+        settings = _apply(settings, _table_layer(table, str(own)), str(own))
+    if per_survey:
+        where = f"{own} [{survey}]"
+        settings = _apply(settings, _table_layer(per_survey, where), where)
+    settings = _apply(settings, _env_layer(env), "environment")
+    return _apply(settings, _cli_layer(cli), "command line")

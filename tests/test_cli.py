@@ -163,6 +163,7 @@ def test_poll_saves_and_commits(capsys, stream, tmp_path: Path) -> None:  # type
         records = list(fastavro.reader(fh))
     assert records[0]["objectId"].startswith("ZTF") and records[0]["prv_candidates"] is not None
     assert len(list(schemas.glob("*.avsc"))) == 1
+    assert err.splitlines()[-1] == f"fink-tui: saved 7 alerts to {saved}, 1 schema to {schemas}"
     admin = AdminClient({"bootstrap.servers": stream["servers"]})
     assert fetch_lag(admin, stream["group"], [stream["ztf"]], 5).lag == 3
     code, out, _ = run(capsys, "poll", "--json", "--limit", "3", *base(stream, stream["ztf"]))
@@ -181,6 +182,44 @@ def test_poll_reports_bad_messages_and_goes_on(capsys, stream, broker) -> None: 
     assert code == 0 and len(out.splitlines()) == 2
     assert f"{topic} [0] offset 1: cannot decode" in err
     assert "Traceback" not in err
+
+
+def test_poll_idle_counts_from_the_assignment(capsys, stream) -> None:  # type: ignore[no-untyped-def]
+    """A group join slower than --idle (this broker takes half the session timeout, 3 s here)
+    still prints the alerts: idle time counts from the partition assignment."""
+    slow_join = ["-X", "session.timeout.ms=6000", "-X", "max.poll.interval.ms=6000"]
+    argv = ["poll", "--idle", "1.5", *base(stream, stream["lsst"]), *slow_join]
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    assert len(out.splitlines()) == 2
+
+
+def test_poll_goes_on_when_an_alert_cannot_be_saved(  # type: ignore[no-untyped-def]
+    capsys, stream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An alert whose whole record does not decode is listed (topic, partition, offset), leaves
+    no file, and the others are saved; the summary counts both."""
+    from fink_tui.core.decode import Alert
+
+    whole = Alert.record
+
+    def record(self: Alert) -> dict[str, object]:
+        if self.ref.offset == 1:
+            raise ValueError("bad bytes in prv_candidates\nsecond line")
+        return whole(self)
+
+    monkeypatch.setattr(Alert, "record", record)
+    saved = tmp_path / "alerts"
+    code, out, err = run(
+        capsys, "poll", "--limit", "2", "--save", str(saved), *base(stream, stream["lsst"])
+    )
+    assert code == 0, err
+    assert len(out.splitlines()) == 2
+    assert err.splitlines() == [
+        f"fink-tui: {stream['lsst']} [0] offset 1: not saved: bad bytes in prv_candidates",
+        f"fink-tui: saved 1 alert to {saved} (1 could not be saved, listed above)",
+    ]
+    assert len(list(saved.iterdir())) == 1  # no half file, no temporary left
 
 
 def cli(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -229,15 +268,16 @@ def test_unknown_topic_and_missing_settings(capsys, stream) -> None:  # type: ig
     )
     assert code == 1 and "unknown topic: fink_nope_ztf" in err
     code, _, err = run(capsys, "lag", "--servers", stream["servers"], "--group-id", "g")
-    assert code == 2 and "no topics set" in err
+    assert code == 2 and "not set: topics" in err
     code, _, err = run(capsys, "topics")
-    assert code == 1 and "no Kafka servers" in err
+    assert code == 2 and "not set: Kafka servers" in err and "fink_client_register" in err
 
 
 def test_bad_option_and_help() -> None:
-    """Bad options exit 2 with usage; --help lists the subcommands; --version works."""
+    """Bad options exit 2 with one line; --help lists the subcommands; --version works."""
     result = cli("lag", "--nope")
     assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr == ("fink-tui: unrecognized arguments: --nope (see `fink-tui --help`)\n")
     result = cli("--help")
     for name in ("lag", "reset", "topics", "poll", "demo"):
         assert name in result.stdout
@@ -263,8 +303,8 @@ def test_bad_librdkafka_setting_and_broken_pipe(stream) -> None:  # type: ignore
         "-X",
         "session.timeout.ms=abc",
     )
-    assert result.returncode == 1 and result.stderr.count("\n") == 1
-    assert "bad Kafka setting" in result.stderr
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "librdkafka refuses session.timeout.ms" in result.stderr
     shell = subprocess.run(
         f"{sys.executable} -m fink_tui poll --limit 6 --servers {stream['servers']} "
         f"--group-id {unique('g')} --topics {stream['ztf']} {' '.join(FAST)} | head -c 10",
@@ -274,3 +314,287 @@ def test_bad_librdkafka_setting_and_broken_pipe(stream) -> None:  # type: ignore
         timeout=60,
     )
     assert "Traceback" not in shell.stderr
+
+
+# --- Malformed configuration and flags: one line naming the culprit, exit 2, under a second ---
+
+OK = ["--servers", "127.0.0.1:9", "--group-id", "g", "--topics", "fink_t_ztf"]
+"""Complete settings (nothing listens there: a case that got past the checks would hang)."""
+DEEP_JSON = "[" * 100_000 + "]" * 100_000
+
+BAD_FLAGS: list[tuple[list[str], str]] = [
+    (["lag", "--maxtimeout", "-1"], "--maxtimeout: expected a number of seconds from 0.1 to 3600"),
+    (["lag", "--maxtimeout", "0"], "--maxtimeout: expected a number of seconds"),
+    (["lag", "--maxtimeout", "0.01"], "--maxtimeout: expected a number of seconds"),
+    (["lag", "--maxtimeout", "nan"], "--maxtimeout: expected a number of seconds"),
+    (["lag", "--maxtimeout", "inf"], "--maxtimeout: expected a number of seconds"),
+    (["lag", "--maxtimeout=-inf"], "--maxtimeout: expected a number of seconds"),
+    (["lag", "--maxtimeout", "1e12"], "got '1e12'"),
+    (["lag", "--maxtimeout", "3601"], "--maxtimeout: expected a number of seconds"),
+    (["lag", "--maxtimeout", "ten"], "got 'ten'"),
+    (["lag", "--maxtimeout", ""], "--maxtimeout: expected a number of seconds"),
+    (["poll", "--limit", "-5"], "argument --limit: expected a whole number, 0 or more"),
+    (["poll", "--limit", "1.5"], "argument --limit: expected a whole number"),
+    (["poll", "--limit", "lots"], "argument --limit: expected a whole number"),
+    (["poll", "--limit", "9" * 5000], "argument --limit: expected a whole number"),
+    (["poll", "--idle", "-1"], "argument --idle: expected a number of seconds, 0 or more"),
+    (["poll", "--idle", "nan"], "argument --idle: expected a number of seconds"),
+    (["poll", "--idle", "inf"], "argument --idle: expected a number of seconds"),
+    (["poll", "--idle", "soon"], "argument --idle: expected a number of seconds"),
+    (["lag", "-X", "abc"], "argument -X: expected KEY=VALUE, got 'abc'"),
+    (["lag", "-X", "=1"], "argument -X: expected KEY=VALUE, got '=...'"),
+    (["lag", "-X", ""], "argument -X: expected KEY=VALUE"),
+    (["lag", "-X", "session.timeout.ms=abc"], "-X: librdkafka refuses session.timeout.ms"),
+    (["lag", "-X", "no.such.property=1"], "No such configuration property"),
+    (["lag", "-X", "auto.offset.reset=bogus"], "-X: librdkafka refuses auto.offset.reset"),
+    (["lag", "-X", "fetch.max.bytes=1000"], "librdkafka refuses these settings"),
+    (["lag", "--servers", "5"], "--servers: expected Kafka servers as host:port"),
+    (
+        ["lag", "--servers", ""],
+        "--servers: expected Kafka servers as host:port[,host:port...], got nothing",
+    ),
+    (["lag", "--servers", "host:0"], "--servers: expected a port between 1 and 65535"),
+    (["lag", "--servers", "host:99999"], "--servers: expected a port between 1 and 65535"),
+    (["lag", "--servers", "host:abc"], "--servers: expected Kafka servers as host:port"),
+    (["lag", "--servers", "a:1,,b:2"], "--servers: expected Kafka servers as host:port"),
+    (["lag", "--servers", "bad host:1"], "--servers: expected Kafka servers as host:port"),
+    (["lag", "--topics", ","], "--topics: expected topic names (a list, or T1,T2), got nothing"),
+    (["lag", "--topics", "a b"], "--topics: expected topic names of letters, digits and ._-"),
+    (["lag", "--topics", "t" * 250], "--topics: expected topic names"),
+    (["lag", "--topics", "fink_é_ztf"], "--topics: expected topic names"),
+    (["lag", "--group-id", ""], "--group-id: expected a consumer group name, got nothing"),
+    (["lag", "--group-id", "g\x01"], "--group-id: expected a consumer group name"),
+    (["lag", "--username", "jos\udce9"], "--username: expected a user name in UTF-8"),
+    (["lag", "--survey", "hst"], "argument --survey: invalid choice: 'hst'"),
+    (["lag", "--config", "/nonexistent/creds.yml"], "--config /nonexistent/creds.yml: no such"),
+    (["lag", "--config", "/dev/null"], "/dev/null: not a regular file"),
+    (["lag", "--nope"], "unrecognized arguments: --nope"),
+    (["lag", "--export", "lag.png"], "--export lag.png: the lag screen is exported as SVG only"),
+    (["lag", "--export", "lag"], "exported as SVG only: name the file *.svg (got no suffix)"),
+    (["lag", "--export", "/nonexistent/dir/lag.svg"], "no folder /nonexistent/dir: create it"),
+    (["reset", "--to", "earliest", "--partition", "-1"], "argument --partition: expected a whole"),
+    (["reset", "--to", "earliest", "--shift", "abc"], "argument --shift: expected a whole"),
+    (["reset", "--to", "earliest", "--shift", "1e99"], "argument --shift: expected a whole"),
+    (["reset", "--to", "earliest", "--partition", "99999999999"], "argument --partition"),
+    (["reset", "--to", "soon"], "ISO-8601"),
+    (["demo", "--rate", "-1"], "argument --rate: expected a number over 0, up to 100"),
+    (["demo", "--rate", "nan"], "argument --rate: expected a number over 0"),
+    (["demo", "--rate", "1e9"], "argument --rate: expected a number over 0"),
+    (["demo", "--duration", "-1"], "argument --duration: expected a number of seconds"),
+    (["demo", "--seed", "-1"], "argument --seed: expected a whole number from 0 to 4294967295"),
+]
+
+
+def _run_bad(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, str, float]:
+    import time
+
+    started = time.monotonic()
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse
+        code = int(exc.code or 0)
+    elapsed = time.monotonic() - started
+    out, err = capsys.readouterr()
+    assert out == ""
+    return code, err, elapsed
+
+
+def _assert_one_clear_line(code: int, err: str, elapsed: float, fragment: str) -> None:
+    assert code == 2, err
+    assert fragment in err, err
+    assert err.startswith("fink-tui") and err.count("\n") == 1, err
+    assert "Traceback" not in err and elapsed < 1.0
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"), BAD_FLAGS, ids=[" ".join(a)[:40] for a, _ in BAD_FLAGS]
+)
+def test_bad_flag_is_one_line(
+    capsys: pytest.CaptureFixture[str], argv: list[str], fragment: str
+) -> None:
+    """Each malformed flag: one line naming it and what is expected, exit 2, no connection."""
+    flag = argv[1] if argv[0] != "demo" else ""
+    given = {flag} if flag.startswith("--") else set()
+    rest = [a for i, a in enumerate(OK) if OK[i - (i % 2)] not in given]
+    extra = rest if argv[0] != "demo" else []
+    _assert_one_clear_line(*_run_bad(capsys, [*argv, *extra]), fragment)
+
+
+LATIN1 = "username: josé\ngroupid: g\nservers: 127.0.0.1:9\n".encode("latin-1")
+BAD_CREDENTIALS: list[tuple[str, bytes, str]] = [
+    ("latin-1 username", LATIN1, "not UTF-8 text (byte 0xe9 on line 1): save it as UTF-8"),
+    ("binary", bytes(range(256)) * 4, "a binary file, expected a fink-client credentials file"),
+    ("latin-1, no NUL", b"\xff\xfe\xfa" * 10, "not UTF-8 text"),
+    (
+        "topics: 17",
+        b"topics: 17\n",
+        "topics: expected topic names (a list, or T1,T2), got the number 17",
+    ),
+    ("servers: 5", b"servers: 5\n", "servers: expected Kafka servers as host:port"),
+    ("servers list", b"servers: [a, b]\n", "servers: expected Kafka servers as host:port"),
+    ("servers date", b"servers: 2020-01-01\n", "servers: expected Kafka servers as host:port"),
+    ("groupid list", b"groupid: [x]\n", "groupid: expected a consumer group name, got a list"),
+    ("groupid bool", b"groupid: yes\n", "groupid: expected a consumer group name, got the boolean"),
+    ("group_id float", b"group_id: 1.5\n", "group_id: expected a consumer group name"),
+    ("maxtimeout -1", b"maxtimeout: -1\n", "maxtimeout: expected a number of seconds from 0.1"),
+    ("maxtimeout nan", b"maxtimeout: .nan\n", "maxtimeout: expected a number of seconds"),
+    ("maxtimeout inf", b"maxtimeout: .inf\n", "maxtimeout: expected a number of seconds"),
+    ("maxtimeout 1e12", b"maxtimeout: 1e12\n", "maxtimeout: expected a number of seconds"),
+    ("maxtimeout bool", b"maxtimeout: yes\n", "maxtimeout: expected a number of seconds"),
+    ("maxtimeout text", b"maxtimeout: ten\n", "maxtimeout: expected a number of seconds"),
+    (
+        "password number",
+        b"password: 123456\n",
+        "password: expected the password as text, got a number",
+    ),
+    ("password list", b"password: [a]\n", "password: expected the password as text, got a list"),
+    ("password binary", b"password: !!binary aGk=\n", "password: expected the password as text"),
+    ("topics mapping", b"topics: {a: 1}\n", "topics: expected topic names"),
+    ("mytopics bad name", b"mytopics: ['a b']\n", "mytopics: expected topic names of letters"),
+    ("topics nested list", b"topics: [[a]]\n", "topics: expected each topic name as text"),
+    ("username control", b'username: "a\\u0007b"\n', "username: expected a user name"),
+    ("broken YAML", b"username: [unclosed\n", "not valid YAML at line"),
+    ("a list", b"- a\n- b\n", "expected a mapping of fink-client keys"),
+    ("a scalar", b"hello\n", "expected a mapping of fink-client keys"),
+    ("empty", b"", "empty, expected fink-client's keys"),
+    ("deep YAML", b"a: " + b"[" * 5000 + b"]" * 5000 + b"\n", "nested too deeply"),
+    ("huge", b"# " + b"x" * 2_000_000 + b"\n", "over 1000 kB"),
+]
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [(c, f) for _, c, f in BAD_CREDENTIALS],
+    ids=[name for name, _, _ in BAD_CREDENTIALS],
+)
+def test_bad_credentials_file_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: bytes, fragment: str
+) -> None:
+    """Each malformed fink-client credentials file: one line naming the file and key."""
+    path = tmp_path / "creds.yml"
+    path.write_bytes(content)
+    code, err, elapsed = _run_bad(capsys, ["lag", "--config", str(path)])
+    _assert_one_clear_line(code, err, elapsed, fragment)
+    assert str(path) in err
+
+
+BAD_OWN_FILE: list[tuple[str, str, str]] = [
+    ("maxtimeout text", 'maxtimeout = "abc"', "config.toml: maxtimeout: expected a number of"),
+    ("maxtimeout nan", "maxtimeout = nan", "config.toml: maxtimeout: expected a number of"),
+    ("maxtimeout inf", "maxtimeout = inf", "config.toml: maxtimeout: expected a number of"),
+    ("maxtimeout huge", "maxtimeout = 1e12", "config.toml: maxtimeout: expected a number of"),
+    ("kafka number", "kafka = 5", "config.toml: kafka: expected librdkafka settings (a table)"),
+    ("kafka unknown", '[kafka]\n"no.such" = 1', "config.toml: kafka: librdkafka refuses no.such"),
+    ("kafka nested", "[kafka]\nx = [1, 2]", "config.toml: kafka x: expected text, a number"),
+    ("kafka nan", '[kafka]\n"fetch.wait.max.ms" = nan', "expected a finite number"),
+    ("survey table", "lsst = 5", "config.toml: lsst: expected a table of settings ([lsst])"),
+    ("unknown key", 'colour = "red"', "config.toml: unknown setting 'colour'"),
+    ("topics number", "topics = 17", "config.toml: topics: expected topic names"),
+    ("servers number", "servers = 5", "config.toml: servers: expected Kafka servers"),
+    ("servers blank", 'servers = ""', "config.toml: servers: expected Kafka servers"),
+    ("broken TOML", "group_id = ", "config.toml: not valid TOML"),
+    ("survey unknown", 'survey = "hst"', "config.toml: survey: unknown survey 'hst'"),
+    ("per-survey bad", "[ztf]\nmaxtimeout = -3", "config.toml [ztf]: maxtimeout: expected"),
+    ("latin-1", 'group_id = "jos\xe9"', "config.toml: not UTF-8 text"),
+    ("deep", "a = " + "[" * 5000 + "]" * 5000, "config.toml: not valid TOML"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [(t, f) for _, t, f in BAD_OWN_FILE],
+    ids=[name for name, _, _ in BAD_OWN_FILE],
+)
+def test_bad_own_config_is_one_line(
+    capsys: pytest.CaptureFixture[str], isolated_env: Path, text: str, fragment: str
+) -> None:
+    """Each malformed config.toml: one line naming the file and the key."""
+    path = isolated_env / "config_dir" / "config.toml"
+    path.write_bytes(text.encode("latin-1"))
+    _assert_one_clear_line(*_run_bad(capsys, ["lag", *OK]), fragment)
+
+
+BAD_ENV: list[tuple[str, str, str]] = [
+    ("FINK_TUI_MAXTIMEOUT", "abc", "FINK_TUI_MAXTIMEOUT: expected a number of seconds"),
+    ("FINK_TUI_MAXTIMEOUT", "-1", "FINK_TUI_MAXTIMEOUT: expected a number of seconds"),
+    ("FINK_TUI_SURVEY", "hst", "FINK_TUI_SURVEY: unknown survey 'hst'"),
+    ("FINK_TUI_SERVERS", "5", "FINK_TUI_SERVERS: expected Kafka servers as host:port"),
+    ("FINK_TUI_TOPICS", "a b", "FINK_TUI_TOPICS: expected topic names of letters"),
+    ("FINK_TUI_PASSWORD", "pw\x1b[31m", "FINK_TUI_PASSWORD: expected the password as text"),
+    ("FINK_TUI_SCHEMA", "/nonexistent.avsc", "schema file /nonexistent.avsc: no such file"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fragment"), BAD_ENV, ids=[f"{n}={v}" for n, v, _ in BAD_ENV]
+)
+def test_bad_environment_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    value: str,
+    fragment: str,
+) -> None:
+    """Each malformed environment variable: one line naming the variable."""
+    monkeypatch.setenv(name, value)
+    code, err, elapsed = _run_bad(capsys, ["poll", *OK])
+    _assert_one_clear_line(code, err, elapsed, fragment)
+    assert "pw\x1b" not in err
+
+
+BAD_SCHEMA: list[tuple[str, bytes, str]] = [
+    ("binary", bytes(range(256)), "not UTF-8 text"),
+    ("not JSON", b"{nope", "not JSON"),
+    ("deep JSON", DEEP_JSON.encode(), "nest"),
+    ("a list", b"[1, 2]", "a schema must be a JSON object"),
+]
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"), [(c, f) for _, c, f in BAD_SCHEMA], ids=[n for n, _, _ in BAD_SCHEMA]
+)
+@pytest.mark.parametrize("command", [["poll"], []], ids=["poll", "app"])
+def test_bad_schema_file_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    command: list[str],
+    content: bytes,
+    fragment: str,
+) -> None:
+    """A bad --schema file is one line naming it, for poll and before the app opens."""
+    path = tmp_path / "s.avsc"
+    path.write_bytes(content)
+    code, err, elapsed = _run_bad(capsys, [*command, "--schema", str(path), *OK])
+    _assert_one_clear_line(code, err, elapsed, fragment)
+    assert str(path) in err
+
+
+def test_export_refuses_a_folder_and_a_file_in_the_way(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """--export naming a folder, or under a file, is refused; no folder is created."""
+    tmp_path = tmp_path / "here"
+    tmp_path.mkdir()
+    (tmp_path / "x.svg").mkdir()
+    (tmp_path / "file").write_text("")
+    code, err, elapsed = _run_bad(capsys, ["lag", "--export", str(tmp_path / "x.svg"), *OK])
+    _assert_one_clear_line(code, err, elapsed, "is a folder")
+    code, err, elapsed = _run_bad(
+        capsys, ["lag", "--export", str(tmp_path / "file" / "lag.svg"), *OK]
+    )
+    _assert_one_clear_line(code, err, elapsed, "no folder")
+    code, err, elapsed = _run_bad(capsys, ["poll", "--save", str(tmp_path / "file"), *OK])
+    _assert_one_clear_line(code, err, elapsed, "cannot create this folder")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "x.svg"]
+
+
+def test_no_credentials_one_message(capsys: pytest.CaptureFixture[str]) -> None:
+    """With nothing configured, the app and `topics` print the same complete message before
+    anything starts: what is missing, fink-client's registration, fink-tui's flags, the demo."""
+    for argv in ([], ["topics"]):
+        code, err, elapsed = _run_bad(capsys, argv)
+        assert code == 2 and elapsed < 1.0 and "Traceback" not in err
+        assert err.startswith("fink-tui: not set: Kafka servers")
+        assert "fink_client_register -survey ztf -username USERNAME -group_id GROUP_ID" in err
+        assert "fink-tui --servers HOST:PORT --group-id GROUP_ID --topics TOPIC1,TOPIC2" in err
+        assert "make demo" in err

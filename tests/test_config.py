@@ -38,7 +38,7 @@ def test_defaults(isolated_env: Path) -> None:
     """With nothing configured: ZTF, no servers, and a clear error when servers are needed."""
     settings = load_settings(env={})
     assert settings.survey == "ztf" and settings.topics == ()
-    with pytest.raises(ConfigError, match="no Kafka servers"):
+    with pytest.raises(ConfigError, match="not set: Kafka servers"):
         settings.kafka_config()
 
 
@@ -92,9 +92,9 @@ def test_priority_order(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("FINK_TUI_PASSWORD", "from-env")
     s = load_settings({})
     assert s.group_id == "env_group" and s.password == "from-env"
-    s = load_settings({"group_id": "cli_group", "topics": "a,b", "kafka": ["x.y=1"]})
+    s = load_settings({"group_id": "cli_group", "topics": "a,b", "kafka": ["client.id=me"]})
     assert s.group_id == "cli_group" and s.topics == ("a", "b")
-    assert s.kafka_config()["x.y"] == "1"
+    assert s.kafka_config()["client.id"] == "me"
     assert s.sources[-1] == "command line"
 
 
@@ -161,3 +161,56 @@ def test_secrets_in_kafka_settings_are_redacted(isolated_env: Path) -> None:
     conf = consumer_config(s, ErrorTracker(s))
     assert conf["enable.auto.offset.store"] is False
     assert conf["sasl.password"] == "x-very-secret"  # still used, only never shown
+
+
+def test_no_credentials_message_says_everything(isolated_env: Path) -> None:
+    """With nothing set, one message names what is missing, fink-client's registration
+    command, fink-tui's flags and the demo; with everything set it is empty."""
+    from fink_tui.config import missing_settings_message, require_connection
+
+    text = missing_settings_message(load_settings({"survey": "lsst"}))
+    assert "not set: Kafka servers, consumer group, topics" in text
+    assert "lsst_credentials.yml" in text
+    assert (
+        "fink_client_register -survey lsst -username USERNAME -group_id GROUP_ID "
+        "-servers HOST:PORT -mytopics TOPIC1 TOPIC2" in text
+    )
+    assert "--servers HOST:PORT --group-id GROUP_ID --topics TOPIC1,TOPIC2" in text
+    assert "make demo" in text
+    only_servers = missing_settings_message(Settings(), group=False, topics=False)
+    assert "not set: Kafka servers (" in only_servers
+    full = Settings(servers="h:1", group_id="g", topics=("t",))
+    assert missing_settings_message(full) == ""
+    require_connection(full)
+    with pytest.raises(ConfigError, match="not set: topics"):
+        require_connection(Settings(servers="h:1", group_id="g"))
+
+
+def test_survey_and_blank_password_in_own_file(isolated_env: Path) -> None:
+    """config.toml may choose the survey; an empty password there unsets fink-client's."""
+    dirs = search_directories()
+    write(dirs.finkclient / "lsst_credentials.yml", FC12)
+    write(dirs.config / "config.toml", 'survey = "lsst"\npassword = ""\n')
+    s = load_settings({})
+    assert s.survey == "lsst" and s.group_id == "lsst_group"
+    assert s.password == "" and not s.uses_sasl
+
+
+def test_values_are_normalised(isolated_env: Path) -> None:
+    """Spaces around servers and topics go; repeated topics count once; YAML numbers for a
+    group or a user name are read as text."""
+    s = load_settings({"servers": " a:1 , b:2 ", "topics": "x, y,x,", "group_id": "g"})
+    assert s.servers == "a:1,b:2" and s.topics == ("x", "y")
+    creds = write(search_directories().finkclient / "ztf_credentials.yml", "groupid: 1234\n")
+    assert load_settings({}).group_id == "1234" and str(creds) in load_settings({}).sources
+
+
+def test_secret_values_never_in_errors(isolated_env: Path, tmp_path: Path) -> None:
+    """A malformed password or secret librdkafka value is described, never quoted."""
+    path = write(tmp_path / "c.yml", "password: [hunter2-in-list]\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings({}, credentials_file=str(path))
+    assert "hunter2" not in str(caught.value) and "password" in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"password": "pw-\x07-bell-secret"})
+    assert "bell-secret" not in str(caught.value)
