@@ -63,8 +63,8 @@ def check_export_path(text: str) -> Path:
     """Where ``lag --export`` may write: an .svg file in a folder that exists (none is made)."""
     try:
         path = Path(text).expanduser()
-    except RuntimeError as exc:  # an unknown ~user
-        raise UsageError(f"--export {text}: {exc}") from None
+    except RuntimeError:  # an unknown ~user
+        raise UsageError(f"--export {text}: no such user's home folder (~)") from None
     if path.suffix.lower() != ".svg":
         got = f"{path.suffix!r}" if path.suffix else "no suffix"
         raise UsageError(

@@ -571,8 +571,8 @@ def load_settings(
         text = _non_empty(credentials_file, "--config", "a fink-client credentials file")
         try:
             path = Path(text).expanduser()
-        except RuntimeError as exc:  # an unknown ~user
-            raise ConfigError(f"--config {text}: {exc}") from None
+        except RuntimeError:  # an unknown ~user
+            raise ConfigError(f"--config {text}: no such user's home folder (~)") from None
         if not path.exists():
             raise ConfigError(f"--config {text}: no such fink-client credentials file")
     else:

@@ -368,6 +368,8 @@ BAD_FLAGS: list[tuple[list[str], str]] = [
     (["lag", "--survey", "hst"], "argument --survey: invalid choice: 'hst'"),
     (["lag", "--config", "/nonexistent/creds.yml"], "--config /nonexistent/creds.yml: no such"),
     (["lag", "--config", "/dev/null"], "/dev/null: not a regular file"),
+    (["lag", "--config", "~no_such_user_x/c.yml"], "no such user's home folder (~)"),
+    (["lag", "--export", "~no_such_user_x/lag.svg"], "no such user's home folder (~)"),
     (["lag", "--nope"], "unrecognized arguments: --nope"),
     (["lag", "--export", "lag.png"], "--export lag.png: the lag screen is exported as SVG only"),
     (["lag", "--export", "lag"], "exported as SVG only: name the file *.svg (got no suffix)"),
