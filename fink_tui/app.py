@@ -6,17 +6,17 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import assert_never
 
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
 from fink_tui.config import Directories, Settings, search_directories
-from fink_tui.core.decode import SchemaError, SchemaInfo, load_schema_file
+from fink_tui.core.decode import SchemaError, load_schema_file
 from fink_tui.core.events import (
-    AUTH_FAILED,
-    ERROR,
-    UNREACHABLE,
+    AlertsReceived,
+    AlertsShown,
     ApplyReset,
     Command,
     CommandFailed,
@@ -29,13 +29,15 @@ from fink_tui.core.events import (
     SchemaForced,
 )
 from fink_tui.core.files import write_private
-from fink_tui.core.worker import StreamWorker
+from fink_tui.core.source import StreamSource
+from fink_tui.core.worker import KafkaSource
 from fink_tui.messages import StreamEventPosted
 from fink_tui.model import StreamState
 from fink_tui.screens.base import DashboardScreen
 from fink_tui.screens.feed import FeedScreen
 from fink_tui.screens.lag import LagScreen
 from fink_tui.screens.schema import SchemaScreen
+from fink_tui.textual_compat import QuietCrashApp
 
 # textual-image asks the terminal about graphics when first imported; once Textual owns the
 # terminal the answer would arrive as key presses. So it is imported here, before the app runs.
@@ -45,8 +47,8 @@ REFRESH_SECONDS = 0.25
 """How often the shown screen is redrawn from the model (updates are coalesced to this)."""
 
 
-class FinkApp(App[int]):
-    """Live alerts, lag and schemas of a Fink Livestream consumer group."""
+class FinkApp(QuietCrashApp):
+    """Live alerts, lag and schemas of a Fink Livestream consumer group, from a given source."""
 
     TITLE = "fink-tui"
     MODES = {"feed": FeedScreen, "lag": LagScreen, "schema": SchemaScreen}
@@ -72,68 +74,49 @@ class FinkApp(App[int]):
     def __init__(
         self,
         settings: Settings,
+        source: StreamSource,
         *,
-        start_worker: bool = True,
         mode: str = "feed",
-        forced: SchemaInfo | None = None,
         directories: Directories | None = None,
         clock: Callable[[], float] = time.time,
-        worker_options: dict[str, float] | None = None,
+        show_empty_partitions: bool = False,
     ) -> None:
         super().__init__()
         self.settings = settings
+        self.source = source
+        """Where events come from and commands go (Kafka, or a replay)."""
         self.directories = directories or search_directories()
         self.state = StreamState(clock=clock)
-        self.start_worker = start_worker
         self.initial_mode = mode
-        self.forced = forced
-        self.worker_options = worker_options or {}
-        self.worker: StreamWorker | None = None
+        self.show_empty_partitions = show_empty_partitions
+        """Whether the lag table starts with its empty partitions shown."""
         self.errors: list[str] = []
         """Errors shown during the run, printed on stderr when the app ends."""
-        # Events posted by the worker and not handled yet (message_queue_size misses those
-        # still on their way to the queue): the worker slows down when they pile up.
-        self._pending = 0
-        self._pending_lock = threading.Lock()
-        if forced is not None:
-            self.state.forced = forced
+        self.troubled = False
+        """Whether the stream was left in trouble (auth, unreachable, error) at the end."""
+        self._ui_thread: int | None = None
 
     def on_mount(self) -> None:
+        self._ui_thread = threading.get_ident()
         self.switch_mode(self.initial_mode)
-        if self.start_worker:
-            self.worker = StreamWorker(
-                self.settings,
-                self._post_event,
-                backlog=self.pending_events,
-                forced=self.forced,
-                **self.worker_options,  # type: ignore[arg-type]
-            )
-            self.worker.start()
+        self.source.start(self._post_event)
         self.set_interval(REFRESH_SECONDS, self.refresh_views)
 
     def on_unmount(self) -> None:
-        if self.worker is not None:
-            self.worker.stop()
+        self.source.stop()
 
     def _post_event(self, event: Event) -> bool:
-        """The worker's sink (its thread): post_message is thread-safe, and says False once
-        the app is closing, so the worker does not store offsets of alerts never shown."""
-        counted = not isinstance(event, LagUpdated)  # a newer one may replace it: not counted
-        if counted:
-            with self._pending_lock:
-                self._pending += 1
+        """The source's sink. From another thread the event is posted (post_message is
+        thread-safe, and says False once the app is closing, so the source does not commit
+        alerts never shown); on the app's own thread (a replay) it is handled at once."""
+        if threading.get_ident() == self._ui_thread:
+            self.handle_event(event)
+            return True
         return self.post_message(StreamEventPosted(event))
 
-    def pending_events(self) -> int:
-        """Events posted by the worker and not yet handled."""
-        return self._pending
-
     def send_command(self, command: Command) -> None:
-        """Hand a command to the worker."""
-        if self.worker is None:
-            self.notify("not connected to a broker", severity="warning", markup=False)
-            return
-        self.worker.send(command)
+        """Hand a command to the source."""
+        self.source.send(command)
 
     def report_error(self, text: str) -> None:
         """Show an error now and print it on stderr when the app ends."""
@@ -142,39 +125,46 @@ class FinkApp(App[int]):
         self.notify(text, title="Error", severity="error", timeout=8, markup=False)
 
     def on_stream_event_posted(self, message: StreamEventPosted) -> None:
-        event = message.event
-        if not isinstance(event, LagUpdated):
-            with self._pending_lock:
-                self._pending -= 1
+        self.handle_event(message.event)
+
+    def handle_event(self, event: Event) -> None:
+        """Fold a source event into the model, and tell the person what they must know."""
         self.state.apply(event)
-        if isinstance(event, ResetPlanned):
-            self._confirm(event)
-        elif isinstance(event, OffsetsReset):
-            moved = len(event.plan.changes)
-            self.notify(
-                f"{moved} partition(s) of {event.plan.scope} now at {event.plan.target.describe()}",
-                title="Offsets reset",
-                markup=False,
-            )
-            self.refresh_views()
-        elif isinstance(event, CommandFailed):
-            self.report_error(f"{event.command}: {event.reason}")
-        elif isinstance(event, ConnectionChanged) and event.state in (
-            AUTH_FAILED,
-            UNREACHABLE,
-            ERROR,
-        ):
-            self.report_error(f"{event.state}: {event.detail}")
-        elif isinstance(event, PauseChanged):
-            self.screen.refresh_bindings()
-        elif isinstance(event, SchemaForced):
-            where = ", ".join(sorted(event.topics)) if event.topics else "every topic"
-            text = (
-                f"{where}: decoding with {event.schema.name} ({event.schema.fingerprint})"
-                if event.schema
-                else "decoding with the schemas in the message keys"
-            )
-            self.notify(text, title="Schema", markup=False)
+        match event:
+            case AlertsReceived(offsets=offsets, epoch=epoch):
+                # In the model the screens draw from: now the source may commit them.
+                if offsets:
+                    self.source.send(AlertsShown(offsets, epoch))
+            case ResetPlanned():
+                self._confirm(event)
+            case OffsetsReset(plan=plan):
+                self.notify(
+                    f"{len(plan.changes)} partition(s) of {plan.scope} now at "
+                    f"{plan.target.describe()}",
+                    title="Offsets reset",
+                    markup=False,
+                )
+                self.refresh_views()
+            case CommandFailed(command=command, reason=reason):
+                self.report_error(f"{command}: {reason}")
+            case ConnectionChanged(state=state, detail=detail):
+                self.troubled = state.is_problem
+                if state.is_problem:
+                    self.report_error(f"{state.value}: {detail}")
+            case PauseChanged():
+                self.screen.refresh_bindings()
+            case SchemaForced(schema=schema, topics=topics):
+                where = ", ".join(sorted(topics)) if topics else "every topic"
+                text = (
+                    f"{where}: decoding with {schema.name} ({schema.fingerprint})"
+                    if schema
+                    else "decoding with the schemas in the message keys"
+                )
+                self.notify(text, title="Schema", markup=False)
+            case LagUpdated():
+                pass
+            case _:
+                assert_never(event)
 
     def _confirm(self, event: ResetPlanned) -> None:
         from fink_tui.screens.confirm_reset import ConfirmResetModal
@@ -198,12 +188,10 @@ class FinkApp(App[int]):
             if not screen.is_modal:
                 return
 
-    def _fatal_error(self) -> None:
+    def crash_report(self, traceback_text: str) -> None:
         # Textual's own report prints every local variable of the traceback, and locals can
         # hold credentials. Instead: one line for the person, the traceback in a file.
-        import traceback
-
-        text = self.settings.redact(traceback.format_exc())
+        text = self.settings.redact(traceback_text)
         where = self.directories.data / "crash.log"
         try:
             write_private(where, text)
@@ -212,7 +200,7 @@ class FinkApp(App[int]):
             details = "no crash log could be written"
         last = text.strip().splitlines()[-1] if text.strip() else "unknown error"
         self.errors.append(f"internal error: {last} ({details})")
-        self._close_messages_no_wait()
+        self.troubled = True
 
     def action_toggle_help(self) -> None:
         """Show or hide the panel listing every key."""
@@ -255,7 +243,7 @@ def run_app(settings: Settings) -> int:
         )
         return 2
     settings.kafka_config()  # raises a clear ConfigError before the screen opens
-    app = FinkApp(settings, forced=forced)
+    app = FinkApp(settings, KafkaSource(settings, forced=forced))
     app.run()
     return finish(app)
 
@@ -266,4 +254,4 @@ def finish(app: FinkApp) -> int:
         print(f"fink-tui: {line}", file=sys.stderr)
     if app.return_code:
         return app.return_code
-    return 1 if any(e.startswith((AUTH_FAILED, UNREACHABLE, ERROR)) for e in app.errors) else 0
+    return 1 if app.troubled else 0

@@ -6,20 +6,24 @@ Every collection is bounded, so memory stays flat however long the app runs.
 
 from __future__ import annotations
 
+import enum
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import assert_never
 
 from fink_tui.core.decode import Alert, DecodeFailure, SchemaInfo
 from fink_tui.core.events import (
-    CONNECTING,
     AlertsReceived,
+    CommandFailed,
+    Connection,
     ConnectionChanged,
     Event,
     LagUpdated,
     OffsetsReset,
     PauseChanged,
+    ResetPlanned,
     SchemaForced,
 )
 from fink_tui.core.lag import LagSnapshot
@@ -33,6 +37,23 @@ RATE_BUCKETS = 60
 """Seconds of alert-rate history kept per topic."""
 LAG_HISTORY = 120
 """Lag snapshots kept per topic."""
+
+
+class Section(enum.Enum):
+    """A part of the model that a view draws; each has its own revision."""
+
+    ALERTS = "alerts"
+    """The kept alerts."""
+    RATES = "rates"
+    """Alert rates per topic (they change as time passes, too)."""
+    LAG = "lag"
+    """The lag snapshot and its history."""
+    SCHEMAS = "schemas"
+    """Schemas seen, the forced schema."""
+    FAILURES = "failures"
+    """Decode failures."""
+    STATUS = "status"
+    """Connection, pause, counts."""
 
 
 @dataclass
@@ -59,19 +80,24 @@ class RateCounter:
         self.roll(now)
         self.buckets[-1] += count
 
-    def roll(self, now: float) -> None:
-        """Open empty buckets up to the second of ``now``."""
+    def roll(self, now: float) -> bool:
+        """Open empty buckets up to the second of ``now``; True if what is shown changed
+        (a bucket opened while some alerts were still in the window)."""
         second = int(now)
         current = self.start + len(self.buckets) - 1
+        if current >= second:
+            return False
+        changed = any(self.buckets)
         if second - current > RATE_BUCKETS:
             self.buckets.clear()
             self.buckets.append(0)
             self.start = second
-            return
+            return changed
         while current < second:
             self.buckets.append(0)
             current += 1
         self.start = second - len(self.buckets) + 1
+        return changed
 
     def per_second(self, window: int = 10) -> float:
         """Mean rate over the last ``window`` complete seconds."""
@@ -102,25 +128,44 @@ class StreamState:
         self.rates: dict[str, RateCounter] = {}
         self.lag: LagSnapshot | None = None
         self.lag_history: dict[str, deque[int]] = {}
-        self.connection = ConnectionChanged(CONNECTING)
+        self.connection = ConnectionChanged(Connection.CONNECTING)
         self.paused = False
-        self.version = 0
-        """Bumped on every change, so views redraw only when something changed."""
+        self.revisions = dict.fromkeys(Section, 0)
+        """Bumped per section on every change, so a view redraws only what changed."""
+
+    def revision(self, *sections: Section) -> tuple[int, ...]:
+        """The revisions of ``sections``: a view that drew them compares this next time."""
+        return tuple(self.revisions[s] for s in sections)
+
+    def _changed(self, *sections: Section) -> None:
+        for section in sections:
+            self.revisions[section] += 1
 
     def apply(self, event: Event) -> None:
-        """Fold one worker event into the state."""
-        self.version += 1
-        if isinstance(event, AlertsReceived):
-            self._add(event)
-        elif isinstance(event, LagUpdated | OffsetsReset):
-            self._set_lag(event.snapshot)
-        elif isinstance(event, ConnectionChanged):
-            self.connection = event
-        elif isinstance(event, SchemaForced):
-            self.forced = event.schema
-            self.forced_topics = event.topics
-        elif isinstance(event, PauseChanged):
-            self.paused = event.paused
+        """Fold one source event into the state."""
+        match event:
+            case AlertsReceived():
+                self._add(event)
+                self._changed(Section.ALERTS, Section.RATES, Section.SCHEMAS, Section.STATUS)
+                if event.failures:
+                    self._changed(Section.FAILURES)
+            case LagUpdated(snapshot=snapshot) | OffsetsReset(snapshot=snapshot):
+                self._set_lag(snapshot)
+                self._changed(Section.LAG)
+            case ConnectionChanged():
+                self.connection = event
+                self._changed(Section.STATUS)
+            case SchemaForced(schema=schema, topics=topics):
+                self.forced = schema
+                self.forced_topics = topics
+                self._changed(Section.SCHEMAS, Section.STATUS)
+            case PauseChanged(paused=paused):
+                self.paused = paused
+                self._changed(Section.STATUS)
+            case ResetPlanned() | CommandFailed():
+                pass  # the app shows these; the model keeps nothing of them
+            case _:
+                assert_never(event)
 
     def _add(self, event: AlertsReceived) -> None:
         now = event.received_at
@@ -165,8 +210,8 @@ class StreamState:
     def tick(self) -> None:
         """Let time pass for the rate counters (so a quiet topic's rate falls to zero)."""
         now = self.clock()
-        for counter in self.rates.values():
-            counter.roll(now)
+        if any([counter.roll(now) for counter in self.rates.values()]):
+            self._changed(Section.RATES, Section.STATUS)
 
     @property
     def rate(self) -> float:

@@ -14,6 +14,8 @@ from confluent_kafka.admin import AdminClient
 from fink_tui.app import FinkApp
 from fink_tui.cli import main
 from fink_tui.core.lag import fetch_lag
+from fink_tui.core.source import ReplaySource
+from fink_tui.core.worker import KafkaSource
 from fink_tui.demo.broker import EmbeddedBroker
 from fink_tui.screens.alert import AlertScreen
 from fink_tui.screens.confirm_reset import ConfirmResetModal
@@ -59,7 +61,7 @@ def connection(stream: dict[str, str]) -> list[str]:
 
 def make_app(stream: dict[str, str]) -> FinkApp:
     settings = settings_for(stream["servers"], stream["group"], [stream["ztf"], stream["lsst"]])
-    return FinkApp(settings, worker_options={"lag_interval": 0.5})
+    return FinkApp(settings, KafkaSource(settings, lag_interval=0.5))
 
 
 async def until(pilot, predicate: Callable[[], bool], seconds: float = 20) -> None:  # type: ignore[no-untyped-def]
@@ -246,6 +248,7 @@ async def test_force_schema_from_file_shows_the_diff(stream) -> None:  # type: i
 def test_headless_lag_export(stream, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     """`fink-tui lag --export FILE.svg` renders the lag screen with no terminal."""
     out = tmp_path / "reports" / "lag.svg"
+    out.parent.mkdir()
     fast = [a for k, v in FAST_GROUP for a in ("-X", f"{k}={v}")]
     code = main(["lag", "--export", str(out), *connection(stream), *fast])
     assert code == 0
@@ -265,11 +268,10 @@ async def test_alert_text_is_never_read_as_markup() -> None:
     key, value = wire_messages(ZTF_ALERTS)[0]
     alert = AlertDecoder().decode(MessageRef("fink_[b]odd[/b]_ztf", 0, 0), key, value)
     alert.summary = replace(alert.summary, classification="SN [/] odd [ia]")  # type: ignore[union-attr]
-    app = FinkApp(
-        Settings(servers="127.0.0.1:9", group_id="g[/]", topics=("t",)), start_worker=False
-    )
+    source = ReplaySource([AlertsReceived((alert,), ())])  # type: ignore[arg-type]
+    app = FinkApp(Settings(servers="127.0.0.1:9", group_id="g[/]", topics=("t",)), source)
     async with app.run_test(size=SIZE) as pilot:
-        app.state.apply(AlertsReceived((alert,), ()))  # type: ignore[arg-type]
+        await pilot.pause()
         app.refresh_views()
         await pilot.pause()
         table = app.screen.query_one(AlertTable)

@@ -11,7 +11,7 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from fink_tui.config import Settings
-from fink_tui.core.events import AUTH_FAILED, CONNECTED, ConnectionChanged, Event
+from fink_tui.core.events import Connection, ConnectionChanged, Event
 from fink_tui.core.worker import StreamWorker
 from fink_tui.demo.broker import EmbeddedBroker
 from tests.helpers import FAST_GROUP, wait_until
@@ -102,11 +102,14 @@ def test_worker_reports_authentication_failure(secured: str) -> None:
     worker.start()
     try:
         assert wait_until(
-            lambda: any(isinstance(e, ConnectionChanged) and e.state == AUTH_FAILED for e in events)
+            lambda: any(
+                isinstance(e, ConnectionChanged) and e.state == Connection.AUTH_FAILED
+                for e in events
+            )
         )
     finally:
         worker.stop()
     states = [e for e in events if isinstance(e, ConnectionChanged)]
-    assert CONNECTED not in [e.state for e in states]
-    failed = next(e for e in states if e.state == AUTH_FAILED)
+    assert Connection.CONNECTED not in [e.state for e in states]
+    failed = next(e for e in states if e.state == Connection.AUTH_FAILED)
     assert "SCRAM-SHA-512" in failed.detail and WRONG not in failed.detail

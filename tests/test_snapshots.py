@@ -12,14 +12,16 @@ from fink_tui.app import FinkApp
 from fink_tui.config import Settings
 from fink_tui.core.decode import Alert, AlertDecoder, MessageRef, load_schema_file
 from fink_tui.core.events import (
-    CONNECTED,
     AlertsReceived,
+    Connection,
     ConnectionChanged,
+    Event,
     LagUpdated,
     SchemaForced,
 )
 from fink_tui.core.lag import build_snapshot
 from fink_tui.core.reset import ResetTarget, plan_reset
+from fink_tui.core.source import ReplaySource
 from fink_tui.screens.confirm_reset import ConfirmResetModal
 from tests.helpers import LSST_ALERTS, SCHEMA_25, ZTF_ALERTS, wire_messages
 
@@ -30,11 +32,10 @@ LSST_TOPIC = "fink_sn_like_lsst"
 
 
 def snapshot_app(mode: str = "feed", forced: bool = False) -> FinkApp:
-    """An app with no worker, fed the same events every time."""
+    """An app given a replay of the same events every time."""
     settings = Settings(
         servers="127.0.0.1:9092", group_id="snapshot_group", topics=(ZTF_TOPIC, LSST_TOPIC)
     )
-    app = FinkApp(settings, start_worker=False, mode=mode, clock=lambda: FROZEN + 1.5)
     decoder = AlertDecoder()
     results = []
     for offset, (key, value) in enumerate(list(wire_messages(ZTF_ALERTS))[:12]):
@@ -58,10 +59,12 @@ def snapshot_app(mode: str = "feed", forced: bool = False) -> FinkApp:
         },
         taken_at=FROZEN,
     )
-    app.state.apply(ConnectionChanged(CONNECTED, settings.servers))
-    app.state.apply(AlertsReceived(alerts, failures, received_at=FROZEN))
+    events: list[Event] = [
+        ConnectionChanged(Connection.CONNECTED, settings.servers),
+        AlertsReceived(alerts, failures, received_at=FROZEN),
+    ]
     for history in (60, 52, 47):
-        app.state.apply(
+        events.append(
             LagUpdated(
                 build_snapshot(
                     "snapshot_group",
@@ -72,10 +75,10 @@ def snapshot_app(mode: str = "feed", forced: bool = False) -> FinkApp:
                 )
             )
         )
-    app.state.apply(LagUpdated(lag))
+    events.append(LagUpdated(lag))
     if forced:
-        app.state.apply(SchemaForced(load_schema_file(SCHEMA_25)))
-    return app
+        events.append(SchemaForced(load_schema_file(SCHEMA_25)))
+    return FinkApp(settings, ReplaySource(events), mode=mode, clock=lambda: FROZEN + 1.5)
 
 
 async def settle(pilot: Pilot[int]) -> None:

@@ -12,11 +12,9 @@ from confluent_kafka.admin import AdminClient
 
 from fink_tui.core.decode import Alert
 from fink_tui.core.events import (
-    CONNECTED,
-    STOPPED,
-    UNREACHABLE,
     AlertsReceived,
     ApplyReset,
+    Connection,
     ConnectionChanged,
     Event,
     LagUpdated,
@@ -103,7 +101,7 @@ def test_delivers_both_surveys_and_lists_failures(broker: EmbeddedBroker, run_wo
     ]
     assert "no key" in failures[1].reason and "JSON" in failures[2].reason
     assert max(a.ref.offset for a in alerts if a.ref.topic == ztf) == 8
-    assert any(e.state == CONNECTED for e in rec.of(ConnectionChanged))
+    assert any(e.state == Connection.CONNECTED for e in rec.of(ConnectionChanged))
     assert wait_until(lambda: any(e.snapshot.lag == 0 for e in rec.of(LagUpdated)))
 
 
@@ -120,7 +118,7 @@ def test_at_least_once_across_stop_and_restart(broker: EmbeddedBroker, run_worke
     assert wait_until(lambda: len(rec1.offsets()) == 15)
     first.stop()
     assert not first.is_alive()
-    assert rec1.of(ConnectionChanged)[-1].state == STOPPED
+    assert rec1.of(ConnectionChanged)[-1].state == Connection.STOPPED
     produce(broker.bootstrap, topic, msgs[15:25], partition=0)
     second, rec2 = run_worker(settings)
     assert wait_until(lambda: len(rec2.offsets()) >= 10)
@@ -176,7 +174,9 @@ def test_unreachable_broker_is_reported_and_stop_is_prompt(run_worker) -> None: 
     """Nothing listening: the state says unreachable; stopping still ends the thread."""
     settings = settings_for(f"127.0.0.1:{free_port()}", "g", ["fink_x_ztf"])
     worker, rec = run_worker(settings)
-    assert wait_until(lambda: any(e.state == UNREACHABLE for e in rec.of(ConnectionChanged)))
+    assert wait_until(
+        lambda: any(e.state == Connection.UNREACHABLE for e in rec.of(ConnectionChanged))
+    )
     worker.stop(timeout=5)
     assert not worker.is_alive()
 

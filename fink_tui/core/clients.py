@@ -15,7 +15,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
 from fink_tui.config import Settings
-from fink_tui.core.errors import StreamError, classify, describe_kafka_error
+from fink_tui.core.errors import ErrorKind, StreamError, classify, describe_kafka_error
 
 KAFKA_LOG = logging.getLogger("fink_tui.kafka")
 KAFKA_LOG.addHandler(logging.NullHandler())
@@ -41,13 +41,14 @@ class ErrorTracker:
         self._settings = settings
         self._lock = threading.Lock()
         self.last: KafkaError | None = None
-        self.kind = ""
+        self.kind: ErrorKind | None = None
+        """The kind of the remembered error (None: nothing since the last success)."""
         self.all_down = False
 
     def __call__(self, error: KafkaError) -> None:
         kind = classify(error)
         with self._lock:
-            if kind in ("auth", "unreachable") or self.last is None:
+            if kind in (ErrorKind.AUTH, ErrorKind.UNREACHABLE) or self.last is None:
                 self.last = error
                 self.kind = kind
             if error.code() == KafkaError._ALL_BROKERS_DOWN:
@@ -57,7 +58,7 @@ class ErrorTracker:
         """Forget errors seen so far (after a request succeeded)."""
         with self._lock:
             self.last = None
-            self.kind = ""
+            self.kind = None
             self.all_down = False
 
     def explain(self, fallback: BaseException | str) -> StreamError:
@@ -130,7 +131,7 @@ def wait_for_metadata(admin: AdminClient, tracker: ErrorTracker, timeout: float)
             return admin.list_topics(timeout=max(min(remaining, 0.5), 0.05))
         except KafkaException as exc:
             admin.poll(0)
-            if tracker.kind == "auth" or time.monotonic() >= deadline:
+            if tracker.kind is ErrorKind.AUTH or time.monotonic() >= deadline:
                 raise tracker.explain(exc) from exc
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import enum
+from typing import assert_never
+
 from confluent_kafka import KafkaError, KafkaException
 
 
@@ -30,18 +33,27 @@ def kafka_error_of(exc: BaseException) -> KafkaError | None:
     return None
 
 
-def classify(error: KafkaError | None) -> str:
-    """``auth``, ``unreachable``, ``timeout`` or ``other``."""
+class ErrorKind(enum.Enum):
+    """What a Kafka error means for the person at the terminal."""
+
+    AUTH = "auth"
+    UNREACHABLE = "unreachable"
+    TIMEOUT = "timeout"
+    OTHER = "other"
+
+
+def classify(error: KafkaError | None) -> ErrorKind:
+    """The kind of a Kafka error (OTHER for None)."""
     if error is None:
-        return "other"
+        return ErrorKind.OTHER
     code = error.code()
     if code in AUTH_CODES:
-        return "auth"
+        return ErrorKind.AUTH
     if code in UNREACHABLE_CODES:
-        return "unreachable"
+        return ErrorKind.UNREACHABLE
     if code == KafkaError._TIMED_OUT:
-        return "timeout"
-    return "other"
+        return ErrorKind.TIMEOUT
+    return ErrorKind.OTHER
 
 
 def describe_kafka_error(exc: BaseException | KafkaError) -> str:
@@ -51,10 +63,14 @@ def describe_kafka_error(exc: BaseException | KafkaError) -> str:
         return str(exc)
     kind = classify(error)
     text = error.str()
-    if kind == "auth":
-        return f"authentication failed: {text}"
-    if kind == "unreachable":
-        return f"broker unreachable: {text}"
-    if kind == "timeout":
-        return f"the servers did not answer in time: {text}"
-    return text
+    match kind:
+        case ErrorKind.AUTH:
+            return f"authentication failed: {text}"
+        case ErrorKind.UNREACHABLE:
+            return f"broker unreachable: {text}"
+        case ErrorKind.TIMEOUT:
+            return f"the servers did not answer in time: {text}"
+        case ErrorKind.OTHER:
+            return text
+        case _:
+            assert_never(kind)

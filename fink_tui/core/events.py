@@ -6,6 +6,7 @@ headless commands and the tests read them directly.
 
 from __future__ import annotations
 
+import enum
 import time
 from dataclasses import dataclass, field
 
@@ -15,21 +16,42 @@ from fink_tui.core.reset import ResetPlan, ResetTarget
 
 # --- events (worker -> owner) -------------------------------------------------------------
 
-CONNECTING = "connecting"
-CONNECTED = "connected"
-AUTH_FAILED = "authentication failed"
-UNREACHABLE = "unreachable"
-ERROR = "error"
-STOPPED = "stopped"
+
+class Connection(enum.Enum):
+    """Where the link to the broker stands; the value is the text the status line shows."""
+
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    AUTH_FAILED = "authentication failed"
+    UNREACHABLE = "unreachable"
+    ERROR = "error"
+    STOPPED = "stopped"
+
+    @property
+    def is_problem(self) -> bool:
+        """A state the person must hear about (and that makes the exit status non-zero)."""
+        return self in (Connection.AUTH_FAILED, Connection.UNREACHABLE, Connection.ERROR)
+
+
+Offsets = tuple[tuple[str, int, int], ...]
+"""(topic, partition, next offset to read) per partition: what a commit would write."""
 
 
 @dataclass(frozen=True)
 class AlertsReceived:
-    """One poll cycle's worth of messages: decoded alerts and failures, in offset order."""
+    """One poll cycle's worth of messages: decoded alerts and failures, in offset order.
+
+    ``offsets`` are stored for commit only once the owner answers :class:`AlertsShown` with
+    them (at least once: never committed while merely queued); ``epoch`` tells a batch read
+    before a reset from one read after it.
+    """
 
     alerts: tuple[Alert, ...]
     failures: tuple[DecodeFailure, ...]
     received_at: float = field(default_factory=time.time)
+    offsets: Offsets = ()
+    epoch: int = 0
 
 
 @dataclass(frozen=True)
@@ -43,7 +65,7 @@ class LagUpdated:
 class ConnectionChanged:
     """The worker's link to the broker changed state; ``detail`` says why."""
 
-    state: str
+    state: Connection
     detail: str = ""
 
 
@@ -101,6 +123,14 @@ Event = (
 
 
 @dataclass(frozen=True)
+class AlertsShown:
+    """The owner holds these alerts now (they are in what the screens draw): commit them."""
+
+    offsets: Offsets
+    epoch: int
+
+
+@dataclass(frozen=True)
 class PlanReset:
     """Make a plan for moving ``topic``/``partition`` (None: all) to ``target``."""
 
@@ -137,4 +167,4 @@ class RefreshLag:
     """Take a lag snapshot now."""
 
 
-Command = PlanReset | ApplyReset | SetPaused | ForceSchema | RefreshLag
+Command = AlertsShown | PlanReset | ApplyReset | SetPaused | ForceSchema | RefreshLag

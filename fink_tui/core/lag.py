@@ -12,6 +12,7 @@ than one watermark request per partition as fink-client does.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import time
 from collections.abc import Iterable, Sequence
@@ -233,4 +234,6 @@ def fetch_lag(admin: AdminClient, group: str, topics: Iterable[str], timeout: fl
                 )
         except KafkaException as exc:
             raise StreamError(describe_kafka_error(exc)) from exc
+        except concurrent.futures.TimeoutError as exc:
+            raise StreamError(f"the servers did not answer in {timeout:g} s") from exc
     return build_snapshot(group, parts, committed, watermarks)

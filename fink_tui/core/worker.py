@@ -1,10 +1,15 @@
-"""The stream worker: the one thread that owns the Kafka consumer.
+"""The stream worker: the one thread that owns the Kafka consumer, and the Kafka source.
 
 It consumes in batches, decodes, and hands each poll cycle's alerts and decode failures to a
-sink callback in one event; only then does it store their offsets, so auto-commit never
-commits past an alert the sink did not get (at-least-once). Commands (reset, pause, force
-schema, refresh lag) arrive on a queue drained every loop; the loop waits at most
-``poll_timeout`` in ``consume`` so a stop is noticed well within a second.
+sink callback in one event. Their offsets are stored for commit only once the owner has them:
+when the sink took the event, or — for the dashboard (:class:`KafkaSource`) — when the app
+answers :class:`AlertsShown` after putting them in the model the screens draw from. So
+auto-commit never commits past an alert the user did not get (at least once).
+
+Commands (reset, pause, force schema, refresh lag) arrive on a queue drained every loop; the
+loop waits at most ``poll_timeout`` in ``consume`` so a stop is noticed well within a second.
+The loop never ends by itself: any failure is reported and retried with a growing pause, and
+librdkafka reconnects underneath; only a stop (or settings that can never work) ends it.
 """
 
 from __future__ import annotations
@@ -13,8 +18,8 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from datetime import UTC, datetime
+from typing import assert_never
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
@@ -22,18 +27,14 @@ from confluent_kafka.admin import AdminClient
 from fink_tui.config import Settings
 from fink_tui.core.clients import ErrorTracker, make_admin, make_consumer
 from fink_tui.core.decode import Alert, AlertDecoder, DecodeFailure, MessageRef, SchemaInfo
-from fink_tui.core.errors import StreamError
+from fink_tui.core.errors import ErrorKind, StreamError, describe_kafka_error
 from fink_tui.core.events import (
-    AUTH_FAILED,
-    CONNECTED,
-    CONNECTING,
-    ERROR,
-    STOPPED,
-    UNREACHABLE,
     AlertsReceived,
+    AlertsShown,
     ApplyReset,
     Command,
     CommandFailed,
+    Connection,
     ConnectionChanged,
     Event,
     ForceSchema,
@@ -48,12 +49,21 @@ from fink_tui.core.events import (
 )
 from fink_tui.core.lag import LagSnapshot, fetch_lag
 from fink_tui.core.reset import ResetPlan, make_plan
+from fink_tui.core.source import Sink
 
 log = logging.getLogger(__name__)
 
-Sink = Callable[[Event], Any]
-"""Receives every event; returning False means the event was not taken."""
 LAG_TIMEOUT = 3.0
+"""Seconds a lag request may take (short: a blocked request delays commands and a stop)."""
+PROBE_INTERVAL = 1.5
+"""While no alert arrives, ask the broker for metadata this often, so a silent broker is
+noticed within a couple of seconds rather than at the next lag refresh."""
+PROBE_TIMEOUT = 1.0
+RETRY_FIRST = 0.5
+RETRY_MAX = 15.0
+"""Pauses between attempts after a failure grow from the first to the last, doubling."""
+TOPIC_RETRY = 5.0
+"""How often to look again for topics that do not exist (yet)."""
 
 
 def message_ref(msg: Message) -> MessageRef:
@@ -106,9 +116,9 @@ class StreamWorker(threading.Thread):
         batch_size: int = 500,
         poll_timeout: float = 0.25,
         lag_interval: float = 3.0,
-        backlog: Callable[[], int] | None = None,
         max_backlog: int = 20,
         forced: SchemaInfo | None = None,
+        confirm: bool = False,
     ) -> None:
         super().__init__(name="fink-tui-stream", daemon=True)
         self.settings = settings
@@ -116,19 +126,29 @@ class StreamWorker(threading.Thread):
         self.batch_size = batch_size
         self.poll_timeout = poll_timeout
         self.lag_interval = lag_interval
-        self.backlog = backlog
         self.max_backlog = max_backlog
+        self.confirm = confirm
+        """Store offsets only when the owner answers AlertsShown (else: once the sink took
+        the batch)."""
         self.decoder = AlertDecoder(forced)
         self.commands: queue.Queue[Command] = queue.Queue()
         self.stop_requested = threading.Event()
         self.tracker = ErrorTracker(settings)
-        self.state = ""
+        self.state: Connection | None = None
         self.paused = False
         self.delivered = 0
         """Alerts and failures handed to the sink so far."""
+        self.epoch = 0
+        """Bumped by every reset: an AlertsShown of an older epoch stores nothing."""
+        self.unconfirmed = 0
+        """Batches handed over and not confirmed yet (the owner's backlog)."""
         self._consumer: Consumer | None = None
         self._admin: AdminClient | None = None
+        self._topics: list[str] | None = None
+        self._missing: list[str] = []
         self._next_lag = 0.0
+        self._next_probe = 0.0
+        self._silent_since: float | None = None
 
     # --- owner side -----------------------------------------------------------------------
 
@@ -152,53 +172,81 @@ class StreamWorker(threading.Thread):
             log.exception("event sink failed on %s", type(event).__name__)
             return False
 
-    def _set_state(self, state: str, detail: str = "") -> None:
+    def _set_state(self, state: Connection, detail: str = "") -> None:
         if state != self.state:
             self.state = state
             self._emit(ConnectionChanged(state, self.settings.redact(detail)))
 
     def run(self) -> None:
-        self._set_state(CONNECTING, self.settings.servers)
+        self._set_state(Connection.CONNECTING, self.settings.servers)
         try:
             self._consumer = make_consumer(self.settings, self.tracker)
             self._admin = make_admin(self.settings, self.tracker)
-            topics = self._existing_topics()
-            if not topics:
-                return
-            self._consumer.subscribe(topics, on_assign=self._on_assign)
+        except StreamError as exc:  # settings that can never work: nothing to retry
+            self._set_state(Connection.ERROR, str(exc))
+            self._close()
+            return
+        failures = 0
+        try:
             while not self.stop_requested.is_set():
-                self._drain_commands()
-                # Lag requests block; while the broker is away they would delay a stop.
-                if time.monotonic() >= self._next_lag and self.state == CONNECTED:
-                    self._refresh_lag()
-                self._poll_once()
-                self._check_errors()
-                self._wait_for_owner()
-        except (StreamError, KafkaException, ValueError) as exc:
-            self._set_state(ERROR, str(exc))
-        except Exception as exc:  # a bug of ours: say so on screen rather than die silently
-            log.exception("stream worker failed")
-            self._set_state(ERROR, f"internal error: {type(exc).__name__}: {exc}")
+                try:
+                    self._step()
+                    failures = 0
+                except Exception as exc:
+                    failures += 1
+                    self._recover(exc, failures)
         finally:
             self._close()
 
-    def _existing_topics(self) -> list[str]:
-        """Wait for the broker's metadata (connected from then on), and leave out the topics
-        it does not have, saying so, rather than waiting on them in silence."""
-        assert self._admin is not None
-        while not self.stop_requested.is_set():
-            try:
-                names = set(self._admin.list_topics(timeout=0.5).topics)
-                break
-            except KafkaException:
-                self._admin.poll(0)  # serves the error callback: auth or unreachable
-                self._check_errors()
+    def _step(self) -> None:
+        """One turn of the loop: subscribe if not yet, commands, lag, one poll."""
+        if self._topics is None and not self._subscribe():
+            return
+        self._drain_commands()
+        now = time.monotonic()
+        if now >= self._next_lag and self.state == Connection.CONNECTED:
+            self._refresh_lag()
+        elif now >= self._next_probe:
+            self._probe()
+        self._poll_once()
+        self._check_errors()
+        self._wait_for_owner()
+
+    def _recover(self, exc: Exception, failures: int) -> None:
+        """Report a failure of the loop, wait (growing with each failure in a row), go on."""
+        delay = min(RETRY_FIRST * 2 ** (failures - 1), RETRY_MAX)
+        if isinstance(exc, KafkaException):
+            error = exc.args[0] if exc.args else None
+            text = describe_kafka_error(exc)
+            if isinstance(error, KafkaError) and error.fatal():
+                # The consumer cannot go on: a new one joins the group from the commits.
+                self._replace_consumer()
+        elif isinstance(exc, StreamError):
+            text = str(exc)
         else:
-            return []
+            log.exception("stream worker loop failed")
+            text = f"internal error: {type(exc).__name__}: {exc}"
+        self._set_state(Connection.RECONNECTING, f"{text}; next try in {delay:.0f} s")
+        self.stop_requested.wait(delay)
+
+    def _replace_consumer(self) -> None:
+        self._close_consumer()
+        self._consumer = make_consumer(self.settings, self.tracker)
+        self._topics = None
+
+    def _subscribe(self) -> bool:
+        """Subscribe once the broker's metadata answers (connected from then on), leaving out
+        the topics it does not have, saying so, rather than waiting on them in silence."""
+        assert self._admin is not None and self._consumer is not None
+        try:
+            names = set(self._admin.list_topics(timeout=PROBE_TIMEOUT).topics)
+        except KafkaException:
+            self._admin.poll(0)  # serves the error callback: auth or unreachable
+            self._check_errors()
+            return False
         self.tracker.clear()
-        self._set_state(CONNECTED, self.settings.servers)
         missing = [t for t in self.settings.topics if t not in names]
-        if missing:
+        if missing and missing != self._missing:
             self._emit(
                 CommandFailed(
                     "subscribe",
@@ -206,20 +254,32 @@ class StreamWorker(threading.Thread):
                     "not readable by you)",
                 )
             )
+        self._missing = missing
         topics = [t for t in self.settings.topics if t in names]
         if not topics:
-            self._set_state(ERROR, "none of the topics exists on this broker")
-        return topics
+            self._set_state(
+                Connection.ERROR,
+                f"none of the topics exists on this broker; looking again every {TOPIC_RETRY:g} s",
+            )
+            self.stop_requested.wait(TOPIC_RETRY)
+            return False
+        self._set_state(Connection.CONNECTED, self.settings.servers)
+        self._consumer.subscribe(topics, on_assign=self._on_assign)
+        self._topics = topics
+        return True
 
-    def _close(self) -> None:
+    def _close_consumer(self) -> None:
         if self._consumer is not None:
             try:
-                # close() commits the stored offsets: everything handed to the sink.
+                # close() commits the stored offsets: everything the owner confirmed.
                 self._consumer.close()
             except (KafkaException, RuntimeError) as exc:
                 log.warning("closing the consumer: %s", exc)
             self._consumer = None
-        self._set_state(STOPPED)
+
+    def _close(self) -> None:
+        self._close_consumer()
+        self._set_state(Connection.STOPPED, "the stream was stopped")
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         if self.paused and partitions:
@@ -227,8 +287,36 @@ class StreamWorker(threading.Thread):
             # and pause what was assigned.
             consumer.assign(partitions)
             consumer.pause(partitions)
+        self._answered()
+
+    def _answered(self) -> None:
+        """The broker answered: connected."""
         self.tracker.clear()
-        self._set_state(CONNECTED, self.settings.servers)
+        self._silent_since = None
+        self._set_state(Connection.CONNECTED, self.settings.servers)
+
+    def _silent(self, why: str) -> None:
+        """The broker did not answer: say so, and since when."""
+        if self._silent_since is None:
+            self._silent_since = time.time()
+        since = datetime.fromtimestamp(self._silent_since, tz=UTC).strftime("%H:%M:%S")
+        self._set_state(Connection.UNREACHABLE, f"no answer since {since} UTC, retrying ({why})")
+
+    def _probe(self) -> None:
+        """A cheap metadata request while nothing arrives: is the broker still there?"""
+        assert self._admin is not None
+        self._next_probe = time.monotonic() + PROBE_INTERVAL
+        try:
+            self._admin.list_topics(timeout=PROBE_TIMEOUT)
+        except KafkaException as exc:
+            self._admin.poll(0)
+            if self.tracker.kind is ErrorKind.AUTH:
+                self._check_errors()
+            else:
+                self._silent(describe_kafka_error(exc))
+            return
+        if self.state in (Connection.UNREACHABLE, Connection.RECONNECTING):
+            self._answered()
 
     def _poll_once(self) -> None:
         assert self._consumer is not None
@@ -239,15 +327,22 @@ class StreamWorker(threading.Thread):
         for error in errors:
             self._emit(CommandFailed("consume", self.settings.redact(error.str())))
         if alerts or failures:
-            self.tracker.clear()
-            self._set_state(CONNECTED, self.settings.servers)
-            if not self._emit(AlertsReceived(tuple(alerts), tuple(failures))):
+            self._answered()
+            self._next_probe = time.monotonic() + PROBE_INTERVAL
+            offsets = tuple((tp.topic, tp.partition, tp.offset) for tp in next_offsets(messages))
+            event = AlertsReceived(
+                tuple(alerts), tuple(failures), offsets=offsets, epoch=self.epoch
+            )
+            if not self._emit(event):
                 # The owner is gone (or failed): these were not seen, so not stored either.
                 self.stop_requested.set()
                 return
             self.delivered += len(alerts) + len(failures)
-            # Stored only now: the sink has them, so a commit may move past them.
-            self._store(next_offsets(messages))
+            if self.confirm:
+                self.unconfirmed += 1
+            else:
+                # The sink has them, so a commit may move past them.
+                self._store([TopicPartition(t, p, o) for t, p, o in offsets])
 
     def _store(self, offsets: list[TopicPartition]) -> None:
         """Store offsets for the next commit; partitions lost in a rebalance are skipped (their
@@ -259,20 +354,27 @@ class StreamWorker(threading.Thread):
             error = exc.args[0] if exc.args else None
             if not (isinstance(error, KafkaError) and error.code() == KafkaError._STATE):
                 raise
+            # Some partitions are not ours any more: store the others one by one.
+            if len(offsets) > 1:
+                for tp in offsets:
+                    self._store([tp])
 
     def _check_errors(self) -> None:
         kind = self.tracker.kind
-        if kind == "auth":
-            self._set_state(AUTH_FAILED, str(self.tracker.explain("authentication failed")))
-        elif kind == "unreachable" and (self.state != CONNECTED or self.tracker.all_down):
+        if kind is ErrorKind.AUTH:
+            self._set_state(
+                Connection.AUTH_FAILED, str(self.tracker.explain("authentication failed"))
+            )
+        elif kind is ErrorKind.UNREACHABLE and (
+            self.state != Connection.CONNECTED or self.tracker.all_down
+        ):
             # Once connected, a single dropped connection is routine; all brokers down is not.
-            self._set_state(UNREACHABLE, str(self.tracker.explain("broker unreachable")))
+            self._silent(str(self.tracker.explain("broker unreachable")))
 
     def _wait_for_owner(self) -> None:
-        """Slow down while the owner has not caught up with the events already sent."""
-        if self.backlog is None:
-            return
-        while self.backlog() > self.max_backlog and not self.stop_requested.is_set():
+        """Slow down while the owner has not caught up with the batches already sent."""
+        while self.unconfirmed > self.max_backlog and not self.stop_requested.is_set():
+            self._drain_commands()
             time.sleep(0.02)
 
     def _drain_commands(self) -> None:
@@ -284,44 +386,53 @@ class StreamWorker(threading.Thread):
             try:
                 self._handle(command)
             except (StreamError, KafkaException, ValueError) as exc:
-                text = str(exc.args[0].str() if isinstance(exc, KafkaException) else exc)
+                text = describe_kafka_error(exc) if isinstance(exc, KafkaException) else str(exc)
                 self._emit(CommandFailed(type(command).__name__, self.settings.redact(text)))
 
     def _handle(self, command: Command) -> None:
         assert self._consumer is not None and self._admin is not None
-        if isinstance(command, RefreshLag):
-            self._refresh_lag()
-        elif isinstance(command, SetPaused):
-            self.paused = command.paused
-            assignment = self._consumer.assignment()
-            if assignment:
-                if command.paused:
-                    self._consumer.pause(assignment)
-                else:
-                    self._consumer.resume(assignment)
-            self._emit(PauseChanged(command.paused))
-        elif isinstance(command, ForceSchema):
-            self.decoder = AlertDecoder(command.schema, forced_topics=command.topics)
-            self._emit(SchemaForced(command.schema, command.topics))
-        elif isinstance(command, PlanReset):
-            snapshot = self._snapshot()
-            plan = make_plan(
-                self._admin,
-                snapshot,
-                command.target,
-                command.topic,
-                command.partition,
-                self.settings.maxtimeout,
-            )
-            self._emit(ResetPlanned(plan))
-        elif isinstance(command, ApplyReset):
-            self._apply(command.plan)
+        match command:
+            case AlertsShown(offsets=offsets, epoch=epoch):
+                self.unconfirmed = max(self.unconfirmed - 1, 0)
+                if epoch == self.epoch:
+                    self._store([TopicPartition(t, p, o) for t, p, o in offsets])
+            case RefreshLag():
+                self._refresh_lag()
+            case SetPaused(paused=paused):
+                self.paused = paused
+                assignment = self._consumer.assignment()
+                if assignment:
+                    if paused:
+                        self._consumer.pause(assignment)
+                    else:
+                        self._consumer.resume(assignment)
+                self._emit(PauseChanged(paused))
+            case ForceSchema(schema=schema, topics=topics):
+                self.decoder = AlertDecoder(schema, forced_topics=topics)
+                self._emit(SchemaForced(schema, topics))
+            case PlanReset(target=target, topic=topic, partition=partition):
+                plan = make_plan(
+                    self._admin,
+                    self._snapshot(),
+                    target,
+                    topic,
+                    partition,
+                    self.settings.maxtimeout,
+                )
+                self._emit(ResetPlanned(plan))
+            case ApplyReset(plan=plan):
+                self._apply(plan)
+            case _:
+                assert_never(command)
 
     def _apply(self, plan: ResetPlan) -> None:
         """Commit the plan's offsets as a member of the group, and seek there at once."""
         assert self._consumer is not None
         moves = [TopicPartition(r.topic, r.partition, r.new) for r in plan.changes]
         if moves:
+            # Batches read before the reset and confirmed after it must not store their
+            # offsets over the new ones.
+            self.epoch += 1
             assigned = {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
             mine = [tp for tp in moves if (tp.topic, tp.partition) in assigned]
             if mine:
@@ -342,7 +453,6 @@ class StreamWorker(threading.Thread):
     def _snapshot(self) -> LagSnapshot:
         assert self._admin is not None
         try:
-            # Short: a blocked request here delays commands and a stop.
             timeout = min(self.settings.maxtimeout, LAG_TIMEOUT)
             return fetch_lag(self._admin, self.settings.group_id, self.settings.topics, timeout)
         except StreamError as exc:
@@ -350,11 +460,48 @@ class StreamWorker(threading.Thread):
 
     def _refresh_lag(self) -> None:
         self._next_lag = time.monotonic() + self.lag_interval
+        self._next_probe = time.monotonic() + PROBE_INTERVAL  # a lag request is a probe too
         try:
             snapshot = self._snapshot()
         except StreamError as exc:
             self._check_errors()
-            if self.state not in (AUTH_FAILED, UNREACHABLE):
-                self._emit(CommandFailed("lag", str(exc)))
+            if self.state != Connection.AUTH_FAILED:
+                self._silent(str(exc))
             return
+        if self.state in (Connection.UNREACHABLE, Connection.RECONNECTING):
+            self._answered()
         self._emit(LagUpdated(snapshot))
+
+
+class KafkaSource:
+    """The live source: a :class:`StreamWorker` thread reading the settings' group and
+    topics, storing offsets only for the alerts the owner confirms (:class:`AlertsShown`)."""
+
+    def __init__(
+        self, settings: Settings, *, forced: SchemaInfo | None = None, **options: float
+    ) -> None:
+        self.settings = settings
+        self.forced = forced
+        self.options = options
+        """Extra :class:`StreamWorker` options (lag_interval, batch_size, ...)."""
+        self.worker: StreamWorker | None = None
+
+    def start(self, sink: Sink) -> None:
+        if self.forced is not None:
+            sink(SchemaForced(self.forced))
+        self.worker = StreamWorker(
+            self.settings,
+            sink,
+            forced=self.forced,
+            confirm=True,
+            **self.options,  # type: ignore[arg-type]
+        )
+        self.worker.start()
+
+    def send(self, command: Command) -> None:
+        if self.worker is not None:
+            self.worker.send(command)
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()

@@ -208,8 +208,9 @@ def run_demo(args: argparse.Namespace) -> int:
             _wait_for_signal()
             return 0
         from fink_tui.app import FinkApp, finish
+        from fink_tui.core.worker import KafkaSource
 
-        app = FinkApp(settings)
+        app = FinkApp(settings, KafkaSource(settings))
         app.run()
         return finish(app)
     finally:

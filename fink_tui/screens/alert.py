@@ -37,13 +37,7 @@ class AlertScreen(Screen[None]):
     ]
     """Keys of the alert view."""
 
-    DEFAULT_CSS = """
-    AlertScreen #title { height: 1; background: $panel; padding: 0 1; }
-    AlertScreen #fields { width: 42%; border-right: solid $panel-lighten-2; }
-    AlertScreen #curve { height: 1fr; }
-    AlertScreen #legend { height: 1; padding: 0 1; }
-    AlertScreen #cutouts { height: 45%; min-height: 8; }
-    """
+    CSS_PATH = "alert.tcss"
 
     def __init__(self, alert: Alert) -> None:
         super().__init__()

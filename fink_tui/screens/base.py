@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, cast
 from textual.css.query import NoMatches
 from textual.screen import Screen
 
-from fink_tui.model import StreamState
+from fink_tui.model import Section, StreamState
 from fink_tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
@@ -15,7 +15,12 @@ if TYPE_CHECKING:
 
 
 class DashboardScreen(Screen[None]):
-    """A screen drawn from the app's :class:`StreamState`."""
+    """A screen drawn from the app's :class:`StreamState`, part by part, each part only when
+    the sections of the model it shows have changed since it was drawn."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._drawn: dict[str, object] = {}
 
     @property
     def fink(self) -> FinkApp:
@@ -31,10 +36,18 @@ class DashboardScreen(Screen[None]):
         try:
             self.update_view(state)
         except NoMatches:
-            pass
+            self._drawn.clear()  # drawn in part: all again next time
+
+    def stale(self, state: StreamState, part: str, *sections: Section, view: object = None) -> bool:
+        """Whether ``part`` must be drawn: ``sections`` of the model (or the view's own
+        settings, ``view``) changed since it last was. Noted as drawn when True."""
+        now = (state.revision(*sections), view)
+        if self._drawn.get(part) == now:
+            return False
+        self._drawn[part] = now
+        return True
 
     def update_view(self, state: StreamState) -> None:
-        """Redraw from the model (called a few times a second while shown)."""
-        bars = self.query(StatusBar)
-        if bars:
-            bars.first().show(state, self.fink.settings.group_id)
+        """Redraw what changed in the model (called a few times a second while shown)."""
+        if self.stale(state, "status", Section.STATUS, Section.RATES):
+            self.query_one(StatusBar).show(state, self.fink.settings.group_id)

@@ -21,17 +21,7 @@ class ConfirmResetModal(ModalScreen[bool]):
     ]
     """Keys of the confirmation."""
 
-    DEFAULT_CSS = """
-    ConfirmResetModal Label { width: 100%; }
-    ConfirmResetModal { align: center middle; }
-    ConfirmResetModal > Vertical {
-        width: 90; height: auto; max-height: 90%; border: thick $error; background: $surface;
-        padding: 1 2;
-    }
-    ConfirmResetModal DataTable { height: auto; max-height: 20; margin: 1 0; }
-    ConfirmResetModal Horizontal { height: auto; align-horizontal: right; }
-    ConfirmResetModal Button { margin-left: 2; }
-    """
+    CSS_PATH = "confirm_reset.tcss"
 
     def __init__(self, plan: ResetPlan) -> None:
         super().__init__()

@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input
 
 from fink_tui.core.events import SetPaused
-from fink_tui.model import StreamState
+from fink_tui.model import Section, StreamState
 from fink_tui.screens.base import DashboardScreen
 from fink_tui.widgets.alert_table import AlertTable
 from fink_tui.widgets.status_bar import StatusBar
@@ -36,10 +36,7 @@ class FeedScreen(DashboardScreen):
     ]
     """Keys of the feed."""
 
-    DEFAULT_CSS = """
-    FeedScreen #filter { dock: bottom; display: none; }
-    FeedScreen #filter.visible { display: block; }
-    """
+    CSS_PATH = "feed.tcss"
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -53,16 +50,18 @@ class FeedScreen(DashboardScreen):
     def update_view(self, state: StreamState) -> None:
         super().update_view(state)
         table = self.query_one(AlertTable)
-        table.show(list(state.alerts), state.version)
-        self.query_one(TopicSparklines).show(
-            {
-                topic: (f"{counter.per_second():.1f}/s", counter.buckets)
-                for topic, counter in state.rates.items()
-            }
-        )
-        table.border_title = f"{len(table.shown)} shown of {len(state.alerts)} kept" + (
-            f" — filter: {table.filter_text}" if table.filter_text else ""
-        )
+        if self.stale(state, "alerts", Section.ALERTS, view=table.filter_text):
+            table.show(list(state.alerts))
+            table.border_title = f"{len(table.shown)} shown of {len(state.alerts)} kept" + (
+                f" — filter: {table.filter_text}" if table.filter_text else ""
+            )
+        if self.stale(state, "rates", Section.RATES):
+            self.query_one(TopicSparklines).show(
+                {
+                    topic: (f"{counter.per_second():.1f}/s", counter.buckets)
+                    for topic, counter in state.rates.items()
+                }
+            )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # One key, two bindings: the footer shows the one that applies now.

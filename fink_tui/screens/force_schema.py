@@ -20,14 +20,7 @@ class ForceSchemaModal(ModalScreen[SchemaInfo | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="force.cancel")]
     """Keys of the dialog."""
 
-    DEFAULT_CSS = """
-    ForceSchemaModal Label { width: 100%; }
-    ForceSchemaModal { align: center middle; }
-    ForceSchemaModal > Vertical {
-        width: 90; height: auto; border: thick $accent; background: $surface; padding: 1 2;
-    }
-    ForceSchemaModal #error { color: $error; height: auto; }
-    """
+    CSS_PATH = "force_schema.tcss"
 
     def __init__(self, where: str = "every topic") -> None:
         super().__init__()

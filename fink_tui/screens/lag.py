@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Static
 
-from fink_tui.core.events import PlanReset, RefreshLag
+from fink_tui.core.events import Connection, PlanReset, RefreshLag
+from fink_tui.core.files import export_stem, write_table_files
 from fink_tui.core.reset import ResetTarget, scope_text
-from fink_tui.model import StreamState
+from fink_tui.model import Section, StreamState
 from fink_tui.screens.base import DashboardScreen
 from fink_tui.widgets.lag_table import LagTable
 from fink_tui.widgets.status_bar import StatusBar
@@ -69,24 +71,31 @@ class LagScreen(DashboardScreen):
     def compose(self) -> ComposeResult:
         yield StatusBar()
         yield Static("waiting for the first lag snapshot…", id="lag-summary")
-        yield LagTable(id="lag-table")
+        table = LagTable(id="lag-table")
+        table.show_empty = self.fink.show_empty_partitions
+        yield table
         yield TopicSparklines(id="trends")
         yield Footer()
 
     def update_view(self, state: StreamState) -> None:
         super().update_view(state)
         table = self.query_one(LagTable)
+        if not self.stale(state, "lag", Section.LAG, Section.STATUS, view=table.show_empty):
+            return
         table.show(state.lag)
         if state.lag is not None:
             when = datetime.fromtimestamp(state.lag.taken_at, tz=UTC).strftime("%H:%M:%S")
             hidden = "" if table.show_empty else "  (empty partitions hidden: e shows them)"
+            live = state.connection.state == Connection.CONNECTED
             self.query_one("#lag-summary", Static).update(
                 Text.assemble(
                     "group ",
                     (state.lag.group, "bold"),
                     " — total lag ",
                     (f"{state.lag.lag:,}", "bold"),
-                    f" — snapshot {when} UTC{hidden}",
+                    f" — snapshot {when} UTC",
+                    ("" if live else ("  STALE: the broker does not answer", "bold red")),
+                    hidden,
                 )
             )
         self.query_one(TopicSparklines).show(
@@ -116,6 +125,7 @@ class LagScreen(DashboardScreen):
     def action_refresh_lag(self) -> None:
         """Take a lag snapshot now."""
         self.fink.send_command(RefreshLag())
+        self.notify("asking the broker…", title="Lag", timeout=2, markup=False)
 
     def action_toggle_empty(self) -> None:
         """Show or hide partitions with nothing committed and nothing to read."""
@@ -142,13 +152,15 @@ class LagScreen(DashboardScreen):
 
     def action_export(self) -> None:
         """Save the table as an SVG screenshot, plus CSV and JSON, in the export folder."""
-        from fink_tui.export import export_lag_files
-
         snapshot = self.fink.state.lag
         if snapshot is None:
             return
+        folder = self.fink.directories.exports
+        stem = export_stem(snapshot)
         try:
-            paths = export_lag_files(self.app, snapshot, self.fink.directories.exports)
+            folder.mkdir(parents=True, exist_ok=True)
+            svg = Path(self.app.save_screenshot(filename=f"{stem}.svg", path=str(folder)))
+            paths = [svg, *write_table_files(snapshot, folder, stem)]
         except OSError as exc:
             self.fink.report_error(f"cannot export the lag table: {exc}")
             return

@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet
 
 from fink_tui.core.reset import ResetTarget, parse_target, parse_time
+from fink_tui.textual_compat import highlighted_index
 
 CHOICES = (
     ("earliest", "Earliest — read everything kept again"),
@@ -31,17 +32,7 @@ class ResetOffsetsModal(ModalScreen[ResetTarget | None]):
     ]
     """Keys of the dialog."""
 
-    DEFAULT_CSS = """
-    ResetOffsetsModal Label { width: 100%; }
-    ResetOffsetsModal { align: center middle; }
-    ResetOffsetsModal > Vertical {
-        width: 72; height: auto; border: thick $warning; background: $surface; padding: 1 2;
-    }
-    ResetOffsetsModal #value { margin-top: 1; }
-    ResetOffsetsModal #error { color: $error; height: auto; }
-    ResetOffsetsModal Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
-    ResetOffsetsModal Button { margin-left: 2; }
-    """
+    CSS_PATH = "reset_offsets.tcss"
 
     def __init__(self, group: str, scope: str) -> None:
         super().__init__()
@@ -86,7 +77,7 @@ class ResetOffsetsModal(ModalScreen[ResetTarget | None]):
         if isinstance(focused, Button):
             focused.press()
         elif isinstance(focused, RadioSet):
-            highlighted = focused._selected  # the button under the cursor
+            highlighted = highlighted_index(focused)
             kind = CHOICES[highlighted or 0][0]
             focused.action_toggle_button()
             if kind in NEEDS_VALUE:

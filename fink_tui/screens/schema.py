@@ -16,7 +16,7 @@ from fink_tui.core.decode import SchemaInfo
 from fink_tui.core.events import ForceSchema
 from fink_tui.core.files import dump_failure, dump_schema
 from fink_tui.core.schema_diff import schema_diff
-from fink_tui.model import SchemaSeen, StreamState
+from fink_tui.model import SchemaSeen, Section, StreamState
 from fink_tui.screens.base import DashboardScreen
 from fink_tui.widgets.schema_tree import SchemaTree
 from fink_tui.widgets.status_bar import StatusBar
@@ -71,18 +71,10 @@ class SchemaScreen(DashboardScreen):
     ]
     """Keys of the schema screen."""
 
-    DEFAULT_CSS = """
-    SchemaScreen #left { width: 55%; }
-    SchemaScreen #schemas { height: 1fr; }
-    SchemaScreen #failures { height: 1fr; border-top: solid $panel-lighten-2; }
-    SchemaScreen #tree { height: 1fr; border-left: solid $panel-lighten-2; }
-    SchemaScreen #diff { height: auto; max-height: 14; border-left: solid $panel-lighten-2;
-                         border-top: solid $panel-lighten-2; padding: 0 1; }
-    """
+    CSS_PATH = "schema.tcss"
 
     def __init__(self) -> None:
         super().__init__()
-        self._shown_version = -1
         self._tree_for: str | None = None
         self._schemas_signature: object = None
 
@@ -112,12 +104,11 @@ class SchemaScreen(DashboardScreen):
 
     def update_view(self, state: StreamState) -> None:
         super().update_view(state)
-        if state.version == self._shown_version:
-            return
-        self._fill_schemas(state)
-        self._fill_failures(state)
-        self._show_selected()
-        self._shown_version = state.version  # only once drawn: the widgets may not be there yet
+        if self.stale(state, "schemas", Section.SCHEMAS):
+            self._fill_schemas(state)
+            self._show_selected()
+        if self.stale(state, "failures", Section.FAILURES):
+            self._fill_failures(state)
 
     def _fill_schemas(self, state: StreamState) -> None:
         table = self._schemas()

@@ -55,19 +55,14 @@ class AlertTable(DataTable[str | Text]):
         self.max_rows = max_rows
         self.filter_text = ""
         self.shown: dict[str, Alert] = {}
-        self._signature: tuple[int, int, str] = (-1, -1, "")
 
     def on_mount(self) -> None:
         for name in COLUMNS:
             # Long Livestream topic names would push the class column off a 120-column screen.
             self.add_column(name, key=name, width=FIXED_WIDTHS.get(name))
 
-    def show(self, alerts: list[Alert], version: int) -> None:
+    def show(self, alerts: list[Alert]) -> None:
         """Show ``alerts`` (oldest first, as the model keeps them) newest first."""
-        signature = (version, len(alerts), self.filter_text)
-        if signature == self._signature:
-            return
-        self._signature = signature
         needle = self.filter_text.lower()
         rows: list[tuple[str, Alert, tuple[str, ...]]] = []
         seen: set[str] = set()

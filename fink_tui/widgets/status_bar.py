@@ -5,14 +5,15 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from fink_tui.core.events import AUTH_FAILED, CONNECTED, ERROR, UNREACHABLE
+from fink_tui.core.events import Connection
 from fink_tui.model import StreamState
 
 STATE_STYLES = {
-    CONNECTED: "bold green",
-    AUTH_FAILED: "bold red",
-    UNREACHABLE: "bold red",
-    ERROR: "bold red",
+    Connection.CONNECTED: "bold green",
+    Connection.AUTH_FAILED: "bold red",
+    Connection.UNREACHABLE: "bold red",
+    Connection.ERROR: "bold red",
+    Connection.STOPPED: "bold red",
 }
 
 
@@ -28,8 +29,8 @@ class StatusBar(Static):
         conn = state.connection
         text = Text()
         text.append("● ", STATE_STYLES.get(conn.state, "bold yellow"))
-        text.append(conn.state, STATE_STYLES.get(conn.state, "yellow"))
-        if conn.detail and conn.state != CONNECTED:
+        text.append(conn.state.value, STATE_STYLES.get(conn.state, "yellow"))
+        if conn.detail and conn.state != Connection.CONNECTED:
             text.append(f" ({conn.detail})", "dim")
         text.append("  │  group ", "dim")
         text.append(group or "-", "bold")

@@ -19,19 +19,23 @@ class TopicSparkline(Horizontal):
     TopicSparkline > Sparkline { width: 1fr; }
     """
 
-    def __init__(self, topic: str) -> None:
+    def __init__(self, topic: str, figure: str = "", history: Sequence[float] = ()) -> None:
         super().__init__()
         self.topic = topic
+        self.figure = figure
+        self.history = [float(v) for v in history] or [0.0]
 
     def compose(self) -> ComposeResult:
         yield Label(self.topic)
-        yield Label("", classes="figure")
-        yield Sparkline([])
+        yield Label(self.figure, classes="figure")
+        yield Sparkline(self.history)
 
     def show(self, figure: str, history: Sequence[float]) -> None:
         """Redraw with the figure text and the values, oldest first."""
-        self.query_one(".figure", Label).update(figure)
-        self.query_one(Sparkline).data = [float(v) for v in history] or [0.0]
+        self.figure, self.history = figure, [float(v) for v in history] or [0.0]
+        if self.is_mounted and self.children:
+            self.query_one(".figure", Label).update(self.figure)
+            self.query_one(Sparkline).data = self.history
 
 
 class TopicSparklines(VerticalScroll):
@@ -45,10 +49,8 @@ class TopicSparklines(VerticalScroll):
         """``rows`` maps each topic to (figure text, history)."""
         existing = {row.topic: row for row in self.query(TopicSparkline)}
         for topic in sorted(rows):
-            if topic not in existing:
-                existing[topic] = TopicSparkline(topic)
-                self.mount(existing[topic])
-        for topic, (figure, history) in rows.items():
-            row = existing[topic]
-            if row.is_mounted and row.children:
-                row.show(figure, history)
+            figure, history = rows[topic]
+            if topic in existing:
+                existing[topic].show(figure, history)
+            else:
+                self.mount(TopicSparkline(topic, figure, history))

@@ -1,0 +1,34 @@
+"""The only place fink-tui touches Textual's private API; tests/test_textual_compat.py fails
+as soon as a Textual release changes any of it.
+
+- A crash report without local variables: Textual's own report prints every local of the
+  traceback, and locals can hold credentials. :class:`QuietCrashApp` overrides the private
+  ``App._fatal_error`` to hand the traceback to :meth:`QuietCrashApp.crash_report` instead, and
+  closes the app the way Textual does (``App._close_messages_no_wait``).
+- The radio button under a :class:`~textual.widgets.RadioSet`'s cursor, which Textual keeps in
+  the private ``RadioSet._selected``.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+from textual.app import App
+from textual.widgets import RadioSet
+
+
+class QuietCrashApp(App[int]):
+    """An App whose unhandled errors go to :meth:`crash_report`, never to the terminal."""
+
+    def crash_report(self, traceback_text: str) -> None:
+        """Record an unhandled error (the app then closes)."""
+
+    def _fatal_error(self) -> None:
+        self.crash_report(traceback.format_exc())
+        self._close_messages_no_wait()
+
+
+def highlighted_index(radio_set: RadioSet) -> int | None:
+    """The index of the button under the radio set's cursor (None: none)."""
+    index = radio_set._selected
+    return index if isinstance(index, int) else None

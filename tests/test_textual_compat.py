@@ -1,0 +1,56 @@
+"""Textual's private API that fink-tui relies on (all of it in fink_tui/textual_compat.py):
+these fail as soon as a Textual release renames or removes any of it."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+from textual.app import App
+from textual.widgets import RadioButton, RadioSet
+
+from fink_tui.textual_compat import QuietCrashApp, highlighted_index
+
+
+def test_app_private_crash_hooks_exist() -> None:
+    """App._fatal_error (overridden) and App._close_messages_no_wait (called) are there."""
+    assert callable(getattr(App, "_fatal_error", None))
+    assert inspect.signature(App._fatal_error).parameters.keys() == {"self"}
+    assert callable(getattr(App, "_close_messages_no_wait", None))
+    assert "_fatal_error" in QuietCrashApp.__dict__
+
+
+async def test_crash_goes_to_crash_report_not_the_terminal() -> None:
+    """An error in a handler reaches crash_report with its traceback, and the app closes."""
+    reports: list[str] = []
+
+    class Crashing(QuietCrashApp):
+        def crash_report(self, traceback_text: str) -> None:
+            reports.append(traceback_text)
+
+        def on_mount(self) -> None:
+            raise RuntimeError("boom")
+
+    app = Crashing()
+    with pytest.raises(RuntimeError, match="boom"):  # run_test re-raises it for the test
+        async with app.run_test() as pilot:
+            await pilot.pause()
+    assert reports and "RuntimeError: boom" in reports[0]
+
+
+async def test_radio_set_highlight_is_read() -> None:
+    """RadioSet keeps the highlighted button's index in ``_selected``."""
+
+    class Radios(App[None]):
+        def compose(self):  # type: ignore[no-untyped-def]
+            with RadioSet():
+                yield RadioButton("a")
+                yield RadioButton("b")
+
+    app = Radios()
+    async with app.run_test() as pilot:
+        radios = app.query_one(RadioSet)
+        radios.focus()
+        await pilot.press("down")
+        await pilot.pause()
+        assert highlighted_index(radios) == 1
