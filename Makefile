@@ -31,9 +31,10 @@ test: $(STAMP) ## run the whole test suite (starts its own broker)
 test-snapshot-update: $(STAMP) ## rewrite the SVG snapshots after a deliberate UI change
 	$(PY) -m pytest tests/test_snapshots.py --snapshot-update
 
-lint: $(STAMP) ## ruff and mypy --strict
+lint: $(STAMP) ## ruff, mypy --strict and the import-layer contract (tests/test_layers.py)
 	$(VENV)/bin/ruff check fink_tui tests bench
 	$(VENV)/bin/mypy
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_layers.py tests/test_textual_compat.py
 
 bench: $(STAMP) ## decode and lag benchmarks against their anchors, on the real broker
 	$(PY) bench/bench.py

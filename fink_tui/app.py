@@ -12,7 +12,7 @@ from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from fink_tui.config import Directories, Settings, search_directories
+from fink_tui.config import Directories, Settings, require_connection, search_directories
 from fink_tui.core.decode import SchemaError, load_schema_file
 from fink_tui.core.events import (
     AlertsReceived,
@@ -235,13 +235,7 @@ def run_app(settings: Settings) -> int:
         except SchemaError as exc:
             print(f"fink-tui: {exc}", file=sys.stderr)
             return 2
-    if not settings.topics:
-        print(
-            "fink-tui: no topics set: pass --topics T1,T2 or list them in your fink-client "
-            "credentials (see `fink-tui topics`)",
-            file=sys.stderr,
-        )
-        return 2
+    require_connection(settings)  # one message that says all that is missing
     settings.kafka_config()  # raises a clear ConfigError before the screen opens
     app = FinkApp(settings, KafkaSource(settings, forced=forced))
     app.run()

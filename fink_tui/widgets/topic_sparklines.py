@@ -30,12 +30,21 @@ class TopicSparkline(Horizontal):
         yield Label(self.figure, classes="figure")
         yield Sparkline(self.history)
 
+    def on_mount(self) -> None:
+        # What was shown while the row was still composing.
+        self._draw()
+
     def show(self, figure: str, history: Sequence[float]) -> None:
         """Redraw with the figure text and the values, oldest first."""
         self.figure, self.history = figure, [float(v) for v in history] or [0.0]
-        if self.is_mounted and self.children:
-            self.query_one(".figure", Label).update(self.figure)
-            self.query_one(Sparkline).data = self.history
+        self._draw()
+
+    def _draw(self) -> None:
+        labels, lines = self.query(".figure").results(Label), self.query(Sparkline)
+        for label in labels:
+            label.update(self.figure)
+        for line in lines:
+            line.data = self.history
 
 
 class TopicSparklines(VerticalScroll):
