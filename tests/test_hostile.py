@@ -1,0 +1,120 @@
+"""Poison messages through the real broker (issue 13): ``fink-tui poll`` shows every good alert,
+lists every bad message with its offset, exits 0 and commits to the end of the topic."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+
+from fink_tui.cli import main
+from fink_tui.core.decode import AlertDecoder, DecodeFailure, MessageRef
+from tests.helpers import FAST_GROUP, ZTF_ALERTS, produce, unique, wire_messages
+
+FAST = [arg for key, value in FAST_GROUP for arg in ("-X", f"{key}={value}")]
+GOOD = 500
+BAD = 500
+
+
+def zigzag(n: int) -> bytes:
+    """``n`` as an Avro long: zigzag, then a base-128 varint."""
+    n = (n << 1) ^ (n >> 63)
+    out = bytearray()
+    while n > 0x7F:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def hostile_messages(count: int) -> list[tuple[bytes | None, bytes]]:
+    """``count`` messages that must not decode, of every kind the fuzzing found, the same each
+    run: the issue's reproductions (a key of 5,000 digits, a key nested 5,000 deep, 5,000
+    recursive nodes that crashed fastavro, 2**62 nulls that ate 3 GB), no key, empty values,
+    truncated, bit-flipped and random values, keys that are not JSON or not a schema, a
+    decimal too long to convert."""
+    rng = random.Random(13)
+    ztf = wire_messages(ZTF_ALERTS)
+    node = (
+        b'{"type":"record","name":"node","fields":[{"name":"v","type":"int"},'
+        b'{"name":"next","type":["null","node"]}]}'
+    )
+    nulls = (
+        b'{"type":"record","name":"r","fields":[{"name":"a","type":'
+        b'{"type":"array","items":"null"}}]}'
+    )
+    decimal = (
+        b'{"type":"record","name":"d","fields":[{"name":"x","type":'
+        b'{"type":"bytes","logicalType":"decimal","precision":1000000,"scale":2}}]}'
+    )
+
+    def flipped(value: bytes) -> bytes:
+        data = bytearray(value)
+        for _ in range(rng.randint(1, 4)):
+            data[rng.randrange(min(len(data), 2048))] ^= 1 << rng.randrange(8)
+        return bytes(data)
+
+    makers = [
+        lambda key, value: (b"1" * 5000, value),
+        lambda key, value: (b"[" * 5000 + b"]" * 5000, value),
+        lambda key, value: (node, b"\x02\x02" * 5000 + b"\x02\x00"),
+        lambda key, value: (nulls, zigzag(2**62) + b"\x00"),
+        lambda key, value: (None, value),
+        lambda key, value: (key, b""),
+        lambda key, value: (key, value[: rng.randrange(len(value))]),
+        lambda key, value: (key, flipped(value)),
+        lambda key, value: (key, rng.randbytes(rng.randrange(1, 200))),
+        lambda key, value: (rng.randbytes(rng.randrange(1, 100)), value),
+        lambda key, value: (b'{"type": "record", "name": 3}', value),
+        lambda key, value: (b'{"type":"record","name":"\xff","fields":[]}', value),
+        lambda key, value: (decimal, zigzag(50_000) + b"\x7f" * 50_000),
+    ]
+    decoder = AlertDecoder()
+    messages: list[tuple[bytes | None, bytes]] = []
+    while len(messages) < count:
+        key, value = ztf[rng.randrange(len(ztf))]
+        bad = makers[len(messages) % len(makers)](key, value)
+        # A bit flip can land where it changes nothing: keep only what really fails.
+        if isinstance(decoder.decode(MessageRef("t", 0, 0), *bad), DecodeFailure):
+            messages.append(bad)
+    return messages
+
+
+@pytest.mark.broker
+def test_poll_goes_past_500_poison_messages(
+    capsys: pytest.CaptureFixture[str], broker: Any
+) -> None:
+    """500 hostile messages between 500 good ZTF alerts (bad at even offsets, good at odd):
+    every good alert printed, every bad one listed on stderr with its offset, exit 0, and the
+    group committed at the end of the topic."""
+    topic, group = unique("fink_hostile_ztf"), unique("g_hostile")
+    broker.create_topics({topic: 1})
+    ztf = wire_messages(ZTF_ALERTS)
+    bad = hostile_messages(BAD)
+    good = [ztf[n % len(ztf)] for n in range(GOOD)]
+    produce(
+        broker.bootstrap,
+        topic,
+        [message for pair in zip(bad, good, strict=True) for message in pair],
+        partition=0,
+    )
+    argv = ["poll", "--limit", str(GOOD), "--servers", broker.bootstrap, "--group-id", group]
+    code = main([*argv, "--topics", topic, "--maxtimeout", "5", *FAST])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "Traceback" not in err
+    lines = out.splitlines()
+    assert len(lines) == GOOD and all(topic in line for line in lines)
+    listed = [line for line in err.splitlines() if ": cannot decode: " in line]
+    assert len(listed) == BAD
+    for offset in range(0, 2 * BAD, 2):
+        assert f"{topic} [0] offset {offset}: cannot decode: " in listed[offset // 2]
+    reader = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group})
+    try:
+        [committed] = reader.committed([TopicPartition(topic, 0)], timeout=10)
+        _, high = reader.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
+    finally:
+        reader.close()
+    assert committed.offset == high == GOOD + BAD
