@@ -37,7 +37,7 @@ from typing import Any
 import fastavro
 from fastavro._read_py import schemaless_reader as python_schemaless_reader
 from fastavro.read import LOGICAL_READERS
-from fastavro.schema import to_parsing_canonical_form
+from fastavro.schema import SchemaParseException, UnknownType, to_parsing_canonical_form
 
 from fink_tui.core.survey import AlertSummary, schema_survey, summarize, summary_schema
 
@@ -109,7 +109,12 @@ def schema_info(schema: dict[str, Any], *, forced: bool = False) -> SchemaInfo:
     except RecursionError as exc:
         raise SchemaError(f"not a schema fink-tui reads: it nests too deep ({exc})") from exc
     except Exception as exc:  # fastavro and the survey mapping raise many kinds on odd JSON
-        raise SchemaError(f"not a valid Avro schema: {_one_line(exc)}") from exc
+        text = _one_line(exc)
+        if isinstance(exc, UnknownType):
+            text = f"it names a type it does not define: {text}"
+        elif not isinstance(exc, SchemaParseException):
+            text = f"{type(exc).__name__}: {text}"
+        raise SchemaError(f"not a valid Avro schema: {text}") from exc
     digest = hashlib.sha256(canonical.encode()).hexdigest()[:16]
     return SchemaInfo(
         digest, schema, parsed, forced, survey, summary_parsed, read_parsed, shape.recursive
