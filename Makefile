@@ -36,8 +36,9 @@ lint: $(STAMP) ## ruff, mypy --strict and the import-layer contract (tests/test_
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -q -p no:cacheprovider tests/test_layers.py tests/test_textual_compat.py
 
-bench: $(STAMP) ## decode and lag benchmarks against their anchors, on the real broker
+bench: $(STAMP) ## decode, lag and app (keys, ingest, CPU, memory) benchmarks against their anchors
 	$(PY) bench/bench.py
+	$(PY) bench/app_bench.py
 
 screenshots: $(STAMP) ## regenerate the README screenshots (docs/*.svg) from the app itself
 	$(PY) -m fink_tui.demo.screenshots docs

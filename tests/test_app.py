@@ -216,6 +216,7 @@ async def test_pause_filter_open_and_save(stream, isolated_env: Path) -> None:  
         assert all(a.ref.topic == stream["lsst"] for a in table.shown.values())
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, AlertScreen))
+        await until(pilot, lambda: bool(app.screen.query("#fields")))  # decoded by a thread
         await pilot.press("s")
         await pilot.pause()
     saved = list((isolated_env / "data_dir" / "alerts").glob("*.avro"))
@@ -281,3 +282,44 @@ async def test_alert_text_is_never_read_as_markup() -> None:
         await pilot.press("escape", "2", "3")
         await pilot.pause()
     assert app.return_code in (0, None)
+
+
+async def test_feed_follows_new_alerts_until_the_user_moves() -> None:
+    """On the newest row the feed follows new alerts (tail -f); moved down, the cursor stays
+    on its alert and the title counts the alerts that arrived above it."""
+    from fink_tui.config import Settings
+    from fink_tui.core.decode import Alert, AlertDecoder, MessageRef
+    from fink_tui.core.events import AlertsReceived
+
+    decoder = AlertDecoder()
+    messages = wire_messages(ZTF_ALERTS)
+
+    def batch(start: int, n: int) -> AlertsReceived:
+        found = [
+            decoder.decode(MessageRef("fink_x_ztf", 0, i), *messages[i % 31])
+            for i in range(start, start + n)
+        ]
+        return AlertsReceived(tuple(a for a in found if isinstance(a, Alert)), ())
+
+    source = ReplaySource([batch(0, 10)])
+    app = FinkApp(Settings(servers="127.0.0.1:9", group_id="g", topics=("fink_x_ztf",)), source)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.refresh_views()
+        await pilot.pause()
+        table = app.screen.query_one(AlertTable)
+        assert table.selected_key() == "fink_x_ztf/0/9"
+        source.play([batch(10, 5)])
+        app.refresh_views()
+        await pilot.pause()
+        assert table.selected_key() == "fink_x_ztf/0/14" and table.cursor_row == 0
+        await pilot.press("down", "down")
+        assert table.selected_key() == "fink_x_ztf/0/12"
+        source.play([batch(15, 4)])
+        app.refresh_views()
+        await pilot.pause()
+        assert table.selected_key() == "fink_x_ztf/0/12" and table.new_above == 4
+        assert "4 new above" in str(table.border_title)
+        await pilot.press("home")
+        await pilot.pause()
+        assert table.cursor_row == 0 and table.new_above == 0

@@ -105,11 +105,16 @@ class TestFeedScreen:
         assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=run_before)
 
     def test_alert_detail(self, snap_compare) -> None:  # type: ignore[no-untyped-def]
-        """Enter opens the newest ZTF alert: fields, light curve with limits, cutouts."""
+        """Enter opens the newest ZTF alert: position, brightness and time in the title; fields,
+        light curve with limits, cutouts (filled by a thread once decoded)."""
 
         async def run_before(pilot: Pilot[int]) -> None:
             await settle(pilot)
             await pilot.press("slash", *"ztf", "enter", "enter")
+            for _ in range(200):
+                if pilot.app.screen.query("#cutouts CutoutView"):
+                    break
+                await pilot.pause(0.05)
             await pilot.pause(0.3)
 
         assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=run_before)

@@ -72,7 +72,11 @@ class ReplaySource:
 
     def start(self, sink: Sink) -> None:
         self.sink = sink
-        for event in self.events:
+        self.play(self.events)
+
+    def play(self, events: Iterable[Event]) -> None:
+        """Send more recorded events now (after :meth:`start`)."""
+        for event in events:
             self._emit(event)
 
     def send(self, command: Command) -> None:

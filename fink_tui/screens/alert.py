@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from fink_tui.core.decode import Alert
+from fink_tui.core.decode import Alert, RecordError
 from fink_tui.core.files import save_alert
-from fink_tui.core.survey import CUTOUT_FIELDS, cutout_bytes, light_curve
-from fink_tui.widgets.cutout import CutoutView
+from fink_tui.core.survey import CUTOUT_FIELDS, LightCurvePoint, cutout_bytes, light_curve
+from fink_tui.widgets.cutout import CutoutPicture, CutoutView, prepare_cutout
 from fink_tui.widgets.fields_tree import FieldsTree
 from fink_tui.widgets.light_curve import LightCurvePlot, legend
 
@@ -42,31 +43,71 @@ class AlertScreen(Screen[None]):
     def __init__(self, alert: Alert) -> None:
         super().__init__()
         self.alert = alert
-        self.record = alert.record()
+        self.record: dict[str, Any] | None = None
+        """The whole alert, once decoded (off the UI thread)."""
 
     def compose(self) -> ComposeResult:
         s, r = self.alert.summary, self.alert.ref
+        where = f"{s.ra:.5f} {s.dec:+.5f}" if s.ra is not None and s.dec is not None else ""
+        when = s.time.strftime("%Y-%m-%d %H:%M:%S UTC") if s.time else ""
         title = Text.assemble(
             (s.object_id or "?", "bold"),
-            f"  source {s.source_id}  ",
-            ("│", "dim"),
-            f"  {r.topic} [{r.partition}] offset {r.offset}  ",
+            f"  {where}  {s.brightness} {s.band}  {when}  ",
             ("│", "dim"),
             f"  {s.classification}  ",
-            (f"│ schema {self.alert.schema.fingerprint}", "dim"),
+            ("│", "dim"),
+            (f"  {r.topic} [{r.partition}] offset {r.offset}  source {s.source_id}", "dim"),
         )
         yield Static(title, id="title")
-        with Horizontal():
-            yield FieldsTree(self.record, id="fields")
-            with Vertical():
-                points = light_curve(self.record, s.survey)
-                yield Static(legend(points, s.survey), id="legend")
-                yield LightCurvePlot(points, s.survey, id="curve")
-                with Horizontal(id="cutouts"):
-                    for name in CUTOUT_FIELDS:
-                        label = name.removeprefix("cutout")
-                        yield CutoutView(label, cutout_bytes(self.record, name))
+        yield Horizontal(Static("decoding the whole alert…", id="loading"), id="body")
         yield Footer()
+
+    def on_mount(self) -> None:
+        # Decoding an LSST alert in full and reading its FITS cutouts takes tens of ms: the
+        # screen shows at once, and fills when a thread has done the work.
+        self._load()
+
+    @work(thread=True, exclusive=True)
+    def _load(self) -> None:
+        survey = self.alert.summary.survey
+        try:
+            record = self.alert.record()
+        except RecordError as exc:
+            self.app.call_from_thread(self._failed, str(exc))
+            return
+        points = light_curve(record, survey)
+        pictures = [
+            prepare_cutout(name.removeprefix("cutout"), cutout_bytes(record, name))
+            for name in CUTOUT_FIELDS
+        ]
+        self.app.call_from_thread(self._fill, record, points, pictures)
+
+    def _fill(
+        self, record: dict[str, Any], points: list[LightCurvePoint], pictures: list[CutoutPicture]
+    ) -> None:
+        if not self.is_attached:  # closed while the thread worked
+            self.alert.forget_record()
+            return
+        self.record = record
+        survey = self.alert.summary.survey
+        body = self.query_one("#body", Horizontal)
+        body.remove_children()
+        body.mount_all(
+            [
+                FieldsTree(record, id="fields"),
+                Vertical(
+                    Static(legend(points, survey), id="legend"),
+                    LightCurvePlot(points, survey, id="curve"),
+                    Horizontal(*(CutoutView(p) for p in pictures), id="cutouts"),
+                ),
+            ]
+        )
+
+    def _failed(self, reason: str) -> None:
+        if not self.is_attached:
+            return
+        self.query_one("#loading", Static).update(Text(reason, style="bold red"))
+        cast("FinkApp", self.app).report_error(reason)
 
     def on_unmount(self) -> None:
         # The feed keeps the raw bytes only: a decoded LSST alert weighs megabytes.
@@ -79,7 +120,7 @@ class AlertScreen(Screen[None]):
         try:
             folder.mkdir(parents=True, exist_ok=True)
             path = save_alert(self.alert, folder)
-        except OSError as exc:
+        except (OSError, RecordError) as exc:
             app.report_error(f"cannot save the alert: {exc}")
             return
         self.notify(str(path), title="Alert saved", markup=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from textual import events
 from textual.css.query import NoMatches
 from textual.screen import Screen
 
@@ -21,13 +22,20 @@ class DashboardScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._drawn: dict[str, object] = {}
+        self._theme_drawn: str | None = None
 
     @property
     def fink(self) -> FinkApp:
         """The app, typed."""
         return cast("FinkApp", self.app)
 
-    def on_screen_resume(self) -> None:
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Textual restyles every widget of a screen it shows again, which empties the tables'
+        # render caches: a mode switch took hundreds of ms. Styles only change with the theme.
+        theme = self.app.theme
+        if theme == self._theme_drawn:
+            event.refresh_styles = False
+        self._theme_drawn = theme
         self.redraw(self.fink.state)
 
     def redraw(self, state: StreamState) -> None:

@@ -52,9 +52,7 @@ class FeedScreen(DashboardScreen):
         table = self.query_one(AlertTable)
         if self.stale(state, "alerts", Section.ALERTS, view=table.filter_text):
             table.show(list(state.alerts))
-            table.border_title = f"{len(table.shown)} shown of {len(state.alerts)} kept" + (
-                f" — filter: {table.filter_text}" if table.filter_text else ""
-            )
+            self._title(table)
         if self.stale(state, "rates", Section.RATES):
             self.query_one(TopicSparklines).show(
                 {
@@ -62,6 +60,19 @@ class FeedScreen(DashboardScreen):
                     for topic, counter in state.rates.items()
                 }
             )
+
+    def _title(self, table: AlertTable) -> None:
+        kept = len(self.fink.state.alerts)
+        title = f"{len(table.shown)} shown of {kept} kept"
+        if table.filter_text:
+            title += f" — filter: {table.filter_text}"
+        if table.new_above:
+            title += f" — {table.new_above} new above ↑"
+        table.border_title = title
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if isinstance(event.data_table, AlertTable):
+            self._title(event.data_table)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # One key, two bindings: the footer shows the one that applies now.

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from fink_tui.core.decode import Alert
-from fink_tui.widgets.table_cursor import cursor_row_key, move_cursor_to_key
+from fink_tui.widgets.table_cursor import RowTable, cursor_row_key, move_cursor_to_key
 
 # The source id comes last: on a narrow screen it is the one to scroll for.
 COLUMNS = ("Time (UTC)", "Topic", "Object", "Class", "Mag / Flux", "Band", "RA", "Dec", "Source")
@@ -43,8 +43,11 @@ def alert_cells(alert: Alert) -> tuple[str, ...]:
     )
 
 
-class AlertTable(DataTable[str | Text]):
-    """Alerts newest first; redrawn from the model, keeping the cursor on its alert."""
+class AlertTable(RowTable):
+    """Alerts newest first, drawn from the model: new rows are added and dropped ones removed
+    (never a rebuild for a new batch). While the cursor is on the newest row the view follows
+    new alerts, like ``tail -f``; once the user moves away it stays on their alert, and
+    :attr:`new_above` counts what arrived above it."""
 
     DEFAULT_CSS = """
     AlertTable { height: 1fr; }
@@ -55,39 +58,88 @@ class AlertTable(DataTable[str | Text]):
         self.max_rows = max_rows
         self.filter_text = ""
         self.shown: dict[str, Alert] = {}
+        """The rows, by key, newest first."""
+        self.new_above = 0
+        """Alerts that arrived above the cursor since the user moved away from the top."""
+        self._first_cell: dict[str, Text] = {}
+        self._drawn_filter = ""
 
     def on_mount(self) -> None:
         for name in COLUMNS:
             # Long Livestream topic names would push the class column off a 120-column screen.
             self.add_column(name, key=name, width=FIXED_WIDTHS.get(name))
 
-    def show(self, alerts: list[Alert]) -> None:
-        """Show ``alerts`` (oldest first, as the model keeps them) newest first."""
+    def _wanted(self, alerts: list[Alert]) -> list[tuple[str, Alert]]:
+        """The rows to show: newest first, each alert once, filtered, at most ``max_rows``."""
         needle = self.filter_text.lower()
-        rows: list[tuple[str, Alert, tuple[str, ...]]] = []
+        rows: list[tuple[str, Alert]] = []
         seen: set[str] = set()
         for alert in reversed(alerts):
             key = alert_key(alert)
             if key in seen:  # read again after a reset: the newest copy is the row
                 continue
             seen.add(key)
-            cells = alert_cells(alert)
-            if needle and not any(needle in c.lower() for c in cells):
+            if needle and not any(needle in c.lower() for c in alert_cells(alert)):
                 continue
-            rows.append((key, alert, cells))
+            rows.append((key, alert))
             if len(rows) >= self.max_rows:
                 break
+        return rows
+
+    def show(self, alerts: list[Alert]) -> None:
+        """Show ``alerts`` (oldest first, as the model keeps them) newest first."""
+        rows = self._wanted(alerts)
         current = self.selected_key()
-        self.clear()
-        self.shown = {}
-        for key, alert, cells in rows:
-            # Text, not str: a DataTable reads str cells as markup, and alert text is data.
-            styled = [Text(cell) for cell in cells]
-            styled[5].stylize(BAND_STYLES.get(cells[5], ""))
-            self.add_row(*styled, key=key)
-            self.shown[key] = alert
-        if current in self.shown:
+        following = current is None or self.cursor_row == 0
+        wanted = {key for key, _ in rows}
+        gone = [key for key in self.shown if key not in wanted]
+        new = [(key, alert) for key, alert in rows if key not in self.shown]
+        if (
+            self.filter_text != self._drawn_filter
+            or len(gone) + len(new) > self.max_rows // 2
+            or any(self.shown[key] is not alert for key, alert in rows if key in self.shown)
+        ):
+            self._rebuild(rows)
+        elif gone or new:
+            for key in gone:
+                self.remove_row(key)
+                del self.shown[key]
+                del self._first_cell[key]
+            for key, alert in new:
+                self._add(key, alert)
+            rank = {id(self._first_cell[key]): i for i, (key, _) in enumerate(rows)}
+            self.sort(key=lambda cells: rank[id(cells[0])])
+            self.shown = {key: alert for key, alert in rows}
+        else:
+            return
+        if following or current not in self.shown:
+            self.new_above = 0
+            if self.row_count:
+                self.move_cursor(row=0, animate=False)
+        else:
+            self.new_above += len(new)
             move_cursor_to_key(self, current)
+
+    def _rebuild(self, rows: list[tuple[str, Alert]]) -> None:
+        self.clear()
+        self.shown, self._first_cell = {}, {}
+        self._drawn_filter = self.filter_text
+        for key, alert in rows:
+            self._add(key, alert)
+            self.shown[key] = alert
+
+    def _add(self, key: str, alert: Alert) -> None:
+        cells = alert_cells(alert)
+        # Text, not str: a DataTable reads str cells as markup, and alert text is data.
+        styled = [Text(cell) for cell in cells]
+        styled[5].stylize(BAND_STYLES.get(cells[5], ""))
+        self.add_row(*styled, key=key)
+        self._first_cell[key] = styled[0]
+        self.shown[key] = alert
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.cursor_row == 0:
+            self.new_above = 0
 
     def selected_key(self) -> str | None:
         """The key of the row under the cursor, if any."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from astropy.io import fits
@@ -38,6 +39,27 @@ def cutout_image(pixels: np.ndarray) -> PILImage.Image:
     return PILImage.fromarray((np.flipud(scaled) * 255).astype(np.uint8), mode="L")
 
 
+@dataclass(frozen=True)
+class CutoutPicture:
+    """A cutout ready to draw: its title and picture, or why there is none."""
+
+    title: str
+    image: PILImage.Image | None = None
+    problem: str = ""
+
+
+def prepare_cutout(title: str, data: bytes | None) -> CutoutPicture:
+    """Read and scale a cutout (slow: FITS and zscale; run it off the UI thread)."""
+    if data is None:
+        return CutoutPicture(title, problem="no cutout in this alert")
+    try:
+        pixels = cutout_array(data)
+        height, width = pixels.shape
+        return CutoutPicture(f"{title} {width}×{height}", cutout_image(pixels))
+    except (OSError, ValueError) as exc:
+        return CutoutPicture(title, problem=f"cannot read this cutout: {exc}")
+
+
 class CutoutView(Vertical):
     """One titled cutout, or why it cannot be shown."""
 
@@ -49,22 +71,13 @@ class CutoutView(Vertical):
     CutoutView > .missing { color: $text-muted; }
     """
 
-    def __init__(self, title: str, data: bytes | None, *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, picture: CutoutPicture, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
-        self.title = title
-        self.data = data
+        self.picture = picture
 
     def compose(self) -> ComposeResult:
-        if self.data is None:
-            yield Label(self.title)
-            yield Label("no cutout in this alert", classes="missing")
-            return
-        try:
-            pixels = cutout_array(self.data)
-        except (OSError, ValueError) as exc:
-            yield Label(self.title)
-            yield Label(f"cannot read this cutout: {exc}", classes="missing")
-            return
-        height, width = pixels.shape
-        yield Label(f"{self.title} {width}×{height}")
-        yield HalfcellImage(cutout_image(pixels))
+        yield Label(self.picture.title)
+        if self.picture.image is None:
+            yield Label(self.picture.problem, classes="missing")
+        else:
+            yield HalfcellImage(self.picture.image)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from fink_tui.core.lag import LagSnapshot
-from fink_tui.widgets.table_cursor import cursor_row_key, move_cursor_to_key
+from fink_tui.widgets.table_cursor import RowTable, cursor_row_key, move_cursor_to_key
 
 COLUMNS = ("Topic [Partition]", "Committed", "Low", "High", "Lag")
 TOTAL = "total"
@@ -23,7 +22,7 @@ def parse_row_key(key: str) -> tuple[str, int | None]:
     return topic, None if part == TOTAL else int(part)
 
 
-class LagTable(DataTable[str | Text]):
+class LagTable(RowTable):
     """The figures of ``fink-tui lag``, one row a partition, keeping the cursor's row."""
 
     DEFAULT_CSS = """

@@ -1,0 +1,382 @@
+"""The app as a person feels it, measured on a real terminal, against ``fink-tui poll``.
+
+``make bench`` runs it after bench/bench.py (or ``.venv/bin/python bench/app_bench.py``). One
+run starts an embedded broker on a loopback port, fills a topic with real ZTF alerts (the 31
+alerts of ``../shared/fink-data/ztf/ztf-alerts.avro`` repeated), and prints, side by side:
+
+1. Ingest: seconds from process start until the group's committed offsets reach the end of the
+   topic, for ``fink-tui poll`` (stdout to /dev/null) and for the dashboard in a pseudo-terminal
+   of 160x45, each with a fresh group, on the same alerts. The app commits an offset only once
+   its alert is in the model the screens draw from, so "committed" means "the app has it".
+2. Keys: keypress -> the screen shows its effect, read from what the app writes to the terminal
+   (escape sequences stripped, then a marker text searched: the lag screen's footer for ``2``,
+   PAUSED for space, ...). Measured idle, and while alerts pour in (a producer keeps a second
+   topic flowing). Median, p99 (here: the largest of the samples) and the count.
+3. CPU and memory of the app process: CPU % of one core over 10 s idle on each screen; RSS
+   sampled every 0.5 s during the ingest (peak).
+
+Targets (issue "Keeps up with the stream"): app ingest >= 0.9x poll; every key < 100 ms at p99,
+idle and while ingesting; idle < 2 % of a core; peak RSS < 250 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import re
+import select
+import statistics
+import struct
+import subprocess
+import sys
+import termios
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from confluent_kafka.admin import AdminClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench import ZTF_ALERTS, produce, repeated, wire_messages  # noqa: E402
+from fink_tui.core.lag import fetch_lag  # noqa: E402
+from fink_tui.demo.broker import FAST_JOIN, EmbeddedBroker  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+FINK_TUI = [sys.executable, "-m", "fink_tui"]
+SIZE = (160, 45)
+ANSI = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]|\x1b\][^\x07]*\x07")
+KEY_TARGET_MS = 100.0
+IDLE_TARGET = 2.0
+RSS_TARGET_MB = 250.0
+INGEST_TARGET = 0.9
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
+def fast_flags() -> list[str]:
+    return [arg for key, value in FAST_JOIN for arg in ("-X", f"{key}={value}")]
+
+
+def connection(bootstrap: str, group: str, topics: Sequence[str]) -> list[str]:
+    return ["--servers", bootstrap, "--group-id", group, "--topics", ",".join(topics)]
+
+
+# --- a process on a pseudo-terminal -----------------------------------------------------------
+
+
+@dataclass
+class PtyApp:
+    """The dashboard in a pseudo-terminal; what it writes is kept, stripped of escapes."""
+
+    process: subprocess.Popen[bytes]
+    fd: int
+    text: bytearray = field(default_factory=bytearray)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def start(cls, args: Sequence[str], env: dict[str, str]) -> PtyApp:
+        master, slave = os.openpty()
+        cols, rows = SIZE
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        process = subprocess.Popen(
+            list(args),
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env={**env, "TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows)},
+            start_new_session=True,
+            cwd=ROOT,
+        )
+        os.close(slave)
+        app = cls(process, master)
+        threading.Thread(target=app._read, daemon=True).start()
+        return app
+
+    def _read(self) -> None:
+        pending = b""
+        while True:
+            try:
+                ready, _, _ = select.select([self.fd], [], [], 0.2)
+                if not ready:
+                    if self.process.poll() is not None:
+                        return
+                    continue
+                data = os.read(self.fd, 1 << 16)
+            except OSError:
+                return
+            if not data:
+                return
+            data = pending + data
+            # An escape sequence cut at the end of a read is kept for the next one.
+            cut = data.rfind(b"\x1b")
+            if cut >= 0 and cut > len(data) - 32 and not ANSI.match(data, cut):
+                data, pending = data[:cut], data[cut:]
+            else:
+                pending = b""
+            with self.lock:
+                self.text.extend(ANSI.sub(b"", data))
+
+    def mark(self) -> int:
+        with self.lock:
+            return len(self.text)
+
+    def seen_since(self, start: int, marker: bytes) -> bool:
+        with self.lock:
+            return marker in self.text[start:]
+
+    def press(self, key: bytes, marker: bytes, timeout: float = 10.0) -> float:
+        """Seconds from writing ``key`` until ``marker`` is drawn. After a lone escape a
+        terminal app waits to tell it from the start of a sequence: the next key waits too
+        (as a person's would), or ESC 3 would read as Alt+3."""
+        start = self.mark()
+        began = time.perf_counter()
+        os.write(self.fd, key)
+        while time.perf_counter() - began < timeout:
+            if self.seen_since(start, marker):
+                return time.perf_counter() - began
+            time.sleep(0.002)
+        raise TimeoutError(f"{marker!r} never drawn after {key!r}")
+
+    def escape(self, marker: bytes) -> None:
+        """Escape (not measured), then a pause a person would make anyway."""
+        self.press(b"\x1b", marker)
+        time.sleep(0.3)
+
+    def wait_for(self, marker: bytes, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.seen_since(0, marker):
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"{marker!r} never drawn")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.write(self.fd, b"q")
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        os.close(self.fd)
+
+
+# --- process figures ----------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its children that were waited for."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(x) for x in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def tree_pids(pid: int) -> list[int]:
+    """The process and its descendants (decoding processes count too)."""
+    pids, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        pids.append(p)
+        children = Path(f"/proc/{p}/task/{p}/children")
+        if children.exists():
+            todo.extend(int(c) for c in children.read_text().split())
+    return pids
+
+
+def tree_cpu(pid: int) -> float:
+    total = 0.0
+    for p in tree_pids(pid):
+        try:
+            total += cpu_seconds(p)
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
+def tree_rss(pid: int) -> float:
+    total = 0.0
+    for p in tree_pids(pid):
+        try:
+            total += rss_mb(p)
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
+def idle_cpu_percent(pid: int, seconds: float) -> float:
+    before, began = tree_cpu(pid), time.perf_counter()
+    time.sleep(seconds)
+    return 100 * (tree_cpu(pid) - before) / (time.perf_counter() - began)
+
+
+# --- ingest -----------------------------------------------------------------------------------
+
+
+def wait_caught_up(
+    admin: AdminClient, group: str, topic: str, deadline: float, proc: subprocess.Popen[bytes]
+) -> float:
+    """Seconds until the group's lag on ``topic`` is 0 (sampling RSS on the way)."""
+    began = time.perf_counter()
+    while time.perf_counter() - began < deadline:
+        snapshot = fetch_lag(admin, group, [topic], 10)
+        committed = [p.committed for t in snapshot.topics for p in t.partitions]
+        if snapshot.lag == 0 and all(c is not None for c in committed):
+            return time.perf_counter() - began
+        if proc.poll() is not None:
+            raise RuntimeError(f"the process ended early with code {proc.returncode}")
+        time.sleep(0.1)
+    raise TimeoutError(f"{group} did not catch up in {deadline:.0f} s")
+
+
+def sample_rss(pid: int, stop: threading.Event, peak: list[float]) -> None:
+    while not stop.is_set():
+        try:
+            peak[0] = max(peak[0], tree_rss(pid))
+        except (FileNotFoundError, ProcessLookupError):
+            return
+        stop.wait(0.5)
+
+
+@dataclass
+class KeyTimes:
+    samples: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, name: str, seconds: float) -> None:
+        self.samples.setdefault(name, []).append(seconds * 1000)
+
+    def rows(self) -> list[str]:
+        out = []
+        for name, values in self.samples.items():
+            p99 = max(values)
+            ok = verdict(p99 < KEY_TARGET_MS)
+            out.append(
+                f"  {name:<34} median {statistics.median(values):7.1f} ms   "
+                f"p99 {p99:7.1f} ms   (n={len(values)}, target < {KEY_TARGET_MS:.0f}: {ok})"
+            )
+        return out
+
+
+def key_round(app: PtyApp, times: KeyTimes, label: str, rounds: int) -> None:
+    """Each key a person uses, several times, from the feed and back to it."""
+    for _ in range(rounds):
+        times.add(f"{label}: 2 (feed -> lag)", app.press(b"2", b"Reset partition"))
+        times.add(f"{label}: p (reset dialog)", app.press(b"p", b"Show plan"))
+        app.escape(b"Reset partition")
+        times.add(f"{label}: 3 (lag -> schema)", app.press(b"3", b"Force schema"))
+        times.add(f"{label}: 1 (-> feed)", app.press(b"1", b"Filter"))
+        times.add(f"{label}: space (pause)", app.press(b" ", b"PAUSED"))
+        times.add(f"{label}: space (resume)", app.press(b" ", b"Pause"))
+        times.add(f"{label}: / (filter box)", app.press(b"/", b"filter: text"))
+        app.escape(b"Filter")
+        times.add(f"{label}: enter (open alert)", app.press(b"\r", b"Save .avro"))
+        app.escape(b"Filter")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--alerts", type=int, default=6200, help="ZTF alerts to ingest")
+    parser.add_argument("--rounds", type=int, default=6, help="key rounds, idle and busy")
+    args = parser.parse_args(argv)
+
+    env = dict(os.environ)
+    env.pop("TEXTUAL_THEME", None)
+    messages = repeated(wire_messages(ZTF_ALERTS), args.alerts)
+    with EmbeddedBroker() as broker:
+        topic, busy = "fink_bench_app_ztf", "fink_bench_busy_ztf"
+        broker.create_topics({topic: 4, busy: 2})
+        produce(broker.bootstrap, [(topic, i % 4, k, v) for i, (k, v) in enumerate(messages)])
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+        print(f"{args.alerts} real ZTF alerts on 4 partitions; terminal {SIZE[0]}x{SIZE[1]}")
+
+        # 1. poll, then the app, each with its own group.
+        poll_cmd = [
+            *FINK_TUI,
+            "poll",
+            *connection(broker.bootstrap, "bench_poll", [topic]),
+            *fast_flags(),
+        ]
+        poll = subprocess.Popen(poll_cmd, stdout=subprocess.DEVNULL, cwd=ROOT, env=env)
+        poll_s = wait_caught_up(admin, "bench_poll", topic, 300, poll)
+        poll.terminate()
+        poll.wait(10)
+
+        app_cmd = [*FINK_TUI, *connection(broker.bootstrap, "bench_app", [topic, busy])]
+        app_cmd += fast_flags()
+        app = PtyApp.start(app_cmd, env)
+        peak = [0.0]
+        stop = threading.Event()
+        threading.Thread(target=sample_rss, args=(app.process.pid, stop, peak), daemon=True).start()
+        try:
+            app_s = wait_caught_up(admin, "bench_app", topic, 300, app.process)
+            stop.set()
+            ratio = poll_s / app_s
+            print("\n1. Ingest (process start -> all committed)")
+            n = args.alerts
+            print(f"  fink-tui poll              {poll_s:6.2f} s  {n / poll_s:7.0f} alerts/s")
+            print(
+                f"  fink-tui app (160x45 pty)  {app_s:6.2f} s  {n / app_s:7.0f} alerts/s"
+                f"   = {ratio:.2f}x poll"
+                f" (target >= {INGEST_TARGET}: {verdict(ratio >= INGEST_TARGET)})"
+            )
+            print(
+                f"  app peak RSS during ingest {peak[0]:6.0f} MB"
+                f"   (target < {RSS_TARGET_MB:.0f}: {verdict(peak[0] < RSS_TARGET_MB)})"
+            )
+
+            # 3. idle CPU on each screen.
+            print("\n3. Idle CPU of the app (10 s each, no traffic)")
+            for key, marker, name in (
+                (b"2", b"Reset partition", "lag"),
+                (b"3", b"Force schema", "schema"),
+                (b"1", b"Filter", "feed"),
+            ):
+                app.press(key, marker)
+                time.sleep(1.0)
+                cpu = idle_cpu_percent(app.process.pid, 10)
+                met = verdict(cpu < IDLE_TARGET)
+                print(f"  {name:<8} {cpu:5.1f} % of a core (target < {IDLE_TARGET:.0f}: {met})")
+
+            # 2. keys, idle then while alerts pour in.
+            times = KeyTimes()
+            key_round(app, times, "idle", args.rounds)
+            flowing = threading.Event()
+            flow_messages = repeated(wire_messages(ZTF_ALERTS), 200)
+
+            def pour() -> None:
+                i = 0
+                while not flowing.is_set():
+                    batch = [(busy, (i + j) % 2, k, v) for j, (k, v) in enumerate(flow_messages)]
+                    produce(broker.bootstrap, batch)
+                    i += len(batch)
+
+            pourer = threading.Thread(target=pour, daemon=True)
+            pourer.start()
+            time.sleep(2)
+            try:
+                key_round(app, times, "ingesting", args.rounds)
+            finally:
+                flowing.set()
+                pourer.join(30)
+            print("\n2. Keypress -> screen shows it")
+            print("\n".join(times.rows()))
+        finally:
+            stop.set()
+            app.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
