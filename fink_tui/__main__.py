@@ -6,4 +6,6 @@ import sys
 
 from fink_tui.cli import main
 
-sys.exit(main())
+# Guarded: decoding processes are started with spawn, which imports this module again.
+if __name__ == "__main__":
+    sys.exit(main())

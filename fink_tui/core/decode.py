@@ -283,17 +283,23 @@ class AlertDecoder:
             why = f"message does not decode ({_one_line(exc)})"
             return DecodeFailure(ref, why, None, key, value)
 
-    def _decode(
-        self, ref: MessageRef, key: bytes | None, value: bytes | None
-    ) -> Alert | DecodeFailure:
+    def schema_info_for(self, ref: MessageRef, key: bytes | None) -> SchemaInfo | str:
+        """The schema a message is decoded with (forced, or its key's), or why there is none."""
         if self.forced is not None and (
             self.forced_topics is None or ref.topic in self.forced_topics
         ):
-            info: SchemaInfo | str = self.forced
-        elif not key:
-            return DecodeFailure(ref, NO_KEY, None, key, value)
-        else:
-            info = self.schema_for_key(key)
+            return self.forced
+        if not key:
+            return NO_KEY
+        try:
+            return self.schema_for_key(key)
+        except Exception as exc:  # a last resort, as in decode
+            return f"key does not parse ({_one_line(exc)})"
+
+    def _decode(
+        self, ref: MessageRef, key: bytes | None, value: bytes | None
+    ) -> Alert | DecodeFailure:
+        info = self.schema_info_for(ref, key)
         if isinstance(info, str):
             return DecodeFailure(ref, info, None, key, value)
         if not value:

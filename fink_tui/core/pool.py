@@ -1,0 +1,247 @@
+"""Decoding in other processes, so the GIL of the process that draws the screen stays free.
+
+:class:`DecodePipeline` takes each consumed batch of messages (:meth:`DecodePipeline.put`) and
+hands back, in the order they were put, the batches whose decoding is done
+(:meth:`DecodePipeline.ready`): meanwhile the caller goes on consuming. With ``workers`` > 0
+the values are decoded by a pool of processes (started with *spawn*: forking a process that
+runs librdkafka's threads is unsafe); each process parses each distinct key once and sends
+back only the summaries — the raw bytes and the parsed schema stay here. With ``workers`` = 0
+the batch is decoded here, on the caller's thread, as before.
+
+Nothing is lost if a decoding process dies: the batch is decoded again here, and the pool is
+started anew for the next ones. Any other failure of the pool does the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from fink_tui.core.decode import Alert, AlertDecoder, DecodeFailure, MessageRef, SchemaInfo
+from fink_tui.core.survey import AlertSummary
+
+log = logging.getLogger(__name__)
+
+Decoded = Alert | DecodeFailure
+Outcome = tuple[AlertSummary, None] | tuple[None, str]
+"""What a decoding process answers for one message: the summary, or the failure's reason."""
+
+
+class RawMessage(Protocol):
+    """The parts of a consumed message the pipeline reads (confluent_kafka's Message has them)."""
+
+    def topic(self) -> str | None: ...
+    def partition(self) -> int | None: ...
+    def offset(self) -> int | None: ...
+    def key(self) -> bytes | None: ...
+    def value(self) -> bytes | None: ...
+    def error(self) -> Any: ...
+    def timestamp(self) -> tuple[int, int]: ...
+
+
+def default_workers() -> int:
+    """One decoding process per core but one (the screen and the consumer need one)."""
+    return max((os.cpu_count() or 1) - 1, 1)
+
+
+# --- the decoding process ---------------------------------------------------------------------
+
+_DECODER: AlertDecoder | None = None
+
+
+def _start_process(forced: dict[str, Any] | None, topics: frozenset[str] | None) -> None:
+    from fink_tui.core.decode import schema_info
+
+    global _DECODER
+    _DECODER = AlertDecoder(
+        schema_info(forced, forced=True) if forced is not None else None, forced_topics=topics
+    )
+
+
+def _decode_groups(
+    groups: list[tuple[bytes | None, list[tuple[MessageRef, bytes | None]]]],
+) -> list[list[Outcome]]:
+    """In a decoding process: each group's messages share a key."""
+    assert _DECODER is not None
+    out: list[list[Outcome]] = []
+    for key, items in groups:
+        answers: list[Outcome] = []
+        for ref, value in items:
+            result = _DECODER.decode(ref, key, value)
+            answers.append(
+                (result.summary, None) if isinstance(result, Alert) else (None, result.reason)
+            )
+        out.append(answers)
+    return out
+
+
+# --- this side ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Batch:
+    """One consumed batch on its way through decoding."""
+
+    messages: list[Any]
+    """The consumed messages, in order (errors included)."""
+    tag: object
+    """Whatever the caller wants back with it (e.g. the reset epoch it was read in)."""
+    results: list[Decoded | None]
+    """One per message: the decoded alert or failure; None for Kafka-level errors."""
+    future: Future[list[list[Outcome]]] | None = None
+    groups: list[tuple[bytes | None, list[int]]] | None = None
+
+    @property
+    def alerts(self) -> list[Alert]:
+        return [r for r in self.results if isinstance(r, Alert)]
+
+    @property
+    def failures(self) -> list[DecodeFailure]:
+        return [r for r in self.results if isinstance(r, DecodeFailure)]
+
+
+def message_ref(msg: RawMessage) -> MessageRef:
+    """Where a consumed message sits."""
+    kind, stamp = msg.timestamp()
+    return MessageRef(
+        str(msg.topic()), int(msg.partition() or 0), int(msg.offset() or 0), stamp if kind else None
+    )
+
+
+class DecodePipeline:
+    """Consumed batches in, decoded batches out, in order; decoding in other processes."""
+
+    def __init__(
+        self,
+        workers: int = 0,
+        forced: SchemaInfo | None = None,
+        forced_topics: frozenset[str] | None = None,
+        depth: int = 3,
+    ) -> None:
+        self.workers = workers
+        self.depth = depth
+        """Batches in flight at most: :meth:`full` says when to wait instead of consuming."""
+        self.decoder = AlertDecoder(forced, forced_topics=forced_topics)
+        """Decodes here: keys' schemas for the alerts, and whole batches without a pool."""
+        self.restarts = 0
+        """How often the pool was started anew after a failure (for tests)."""
+        self._forced = (forced.schema if forced else None, forced_topics)
+        self._pool: ProcessPoolExecutor | None = None
+        self._queue: deque[Batch] = deque()
+
+    # --- setup --------------------------------------------------------------------------------
+
+    def force(self, schema: SchemaInfo | None, topics: frozenset[str] | None) -> None:
+        """Decode with ``schema`` (on ``topics``) from the next batch on."""
+        self.decoder = AlertDecoder(schema, forced_topics=topics)
+        self._forced = (schema.schema if schema else None, topics)
+        self._stop_pool()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_process,
+                initargs=self._forced,
+            )
+        return self._pool
+
+    def _stop_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def close(self) -> None:
+        """Stop the decoding processes (batches in flight are dropped: nothing was stored)."""
+        self._queue.clear()
+        self._stop_pool()
+
+    # --- flow ---------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def full(self) -> bool:
+        """Whether enough batches are in flight that the caller should wait for them."""
+        return len(self._queue) >= self.depth
+
+    def put(self, messages: Sequence[Any], tag: object = None) -> None:
+        """Start decoding a consumed batch."""
+        batch = Batch(list(messages), tag, [None] * len(messages))
+        groups: dict[bytes | None, list[int]] = {}
+        for i, msg in enumerate(batch.messages):
+            if msg.error() is None:
+                groups.setdefault(msg.key(), []).append(i)
+        batch.groups = list(groups.items())
+        if self.workers > 0 and groups:
+            payload = [
+                (key, [(message_ref(batch.messages[i]), batch.messages[i].value()) for i in idx])
+                for key, idx in batch.groups
+            ]
+            try:
+                batch.future = self._executor().submit(_decode_groups, payload)
+            except Exception as exc:  # a broken pool: decode here, start anew next time
+                self._restart(exc)
+        self._queue.append(batch)
+
+    def ready(self, wait: float | None = 0.0) -> list[Batch]:
+        """The decoded batches at the head of the line, in order. ``wait``: seconds to wait
+        for the first one (None: as long as it takes)."""
+        done: list[Batch] = []
+        while self._queue:
+            batch = self._queue[0]
+            if batch.future is not None and not batch.future.done():
+                if done or wait == 0.0:
+                    break
+                try:
+                    batch.future.exception(timeout=wait)
+                except TimeoutError:
+                    break
+            self._queue.popleft()
+            self._finish(batch)
+            done.append(batch)
+        return done
+
+    def _finish(self, batch: Batch) -> None:
+        outcomes: list[list[Outcome]] | None = None
+        if batch.future is not None:
+            try:
+                outcomes = batch.future.result()
+            except Exception as exc:  # a process died (or the pool broke): decode here
+                self._restart(exc)
+        assert batch.groups is not None
+        for g, (key, idx) in enumerate(batch.groups):
+            for n, i in enumerate(idx):
+                msg = batch.messages[i]
+                ref = message_ref(msg)
+                if outcomes is None:
+                    batch.results[i] = self.decoder.decode(ref, key, msg.value())
+                    continue
+                summary, reason = outcomes[g][n]
+                batch.results[i] = self._build(ref, key, msg.value(), summary, reason)
+
+    def _build(
+        self,
+        ref: MessageRef,
+        key: bytes | None,
+        value: bytes | None,
+        summary: AlertSummary | None,
+        reason: str | None,
+    ) -> Decoded:
+        info = self.decoder.schema_info_for(ref, key)
+        fingerprint = info.fingerprint if isinstance(info, SchemaInfo) else None
+        if summary is None or not isinstance(info, SchemaInfo) or not value:
+            return DecodeFailure(ref, reason or str(info), fingerprint, key, value)
+        return Alert(ref, info, summary, value)
+
+    def _restart(self, exc: BaseException) -> None:
+        log.warning("decoding process failed (%s): decoding here, starting anew", exc)
+        self.restarts += 1
+        self._stop_pool()

@@ -1,0 +1,158 @@
+"""Decoding in other processes: the same results as decoding here, in order, and nothing lost
+when a decoding process is killed mid-batch."""
+
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import dataclass
+
+from fink_tui.core.decode import Alert, AlertDecoder, DecodeFailure, MessageRef, load_schema_file
+from fink_tui.core.pool import Decoded, DecodePipeline
+from tests.helpers import LSST_ALERTS, SCHEMA_25, ZTF_ALERTS, wire_messages
+
+
+@dataclass
+class FakeMessage:
+    """What the pipeline reads of a consumed message (confluent_kafka's Message has the same)."""
+
+    topic_: str
+    partition_: int
+    offset_: int
+    key_: bytes | None
+    value_: bytes | None
+    error_: object = None
+
+    def topic(self) -> str:
+        return self.topic_
+
+    def partition(self) -> int:
+        return self.partition_
+
+    def offset(self) -> int:
+        return self.offset_
+
+    def key(self) -> bytes | None:
+        return self.key_
+
+    def value(self) -> bytes | None:
+        return self.value_
+
+    def error(self) -> object:
+        return self.error_
+
+    def timestamp(self) -> tuple[int, int]:
+        return (1, 1_700_000_000_000 + self.offset_)
+
+
+def messages(start: int = 0) -> list[FakeMessage]:
+    """Real ZTF and LSST alerts interleaved, one truncated, one without a key."""
+    ztf, lsst = list(wire_messages(ZTF_ALERTS)), list(wire_messages(LSST_ALERTS))
+    out: list[FakeMessage] = []
+    for i in range(40):
+        key, value = ztf[i % len(ztf)] if i % 4 else lsst[i % len(lsst)]
+        if i == 7:
+            value = value[:200]
+        if i == 9:
+            key = None
+        out.append(FakeMessage("fink_t", i % 3, start + i, key, value))
+    return out
+
+
+def same(a: Decoded | None, b: Decoded) -> None:
+    assert a is not None and type(a) is type(b) and a.ref == b.ref
+    if isinstance(b, Alert):
+        assert isinstance(a, Alert)
+        assert a.summary == b.summary and a.schema.fingerprint == b.schema.fingerprint
+        assert a.value == b.value
+    else:
+        assert isinstance(a, DecodeFailure)
+        assert (a.reason, a.fingerprint, a.key, a.value) == (
+            b.reason,
+            b.fingerprint,
+            b.key,
+            b.value,
+        )
+
+
+def reference(batch: list[FakeMessage], decoder: AlertDecoder | None = None) -> list[Decoded]:
+    decoder = decoder or AlertDecoder()
+    return [
+        decoder.decode(
+            MessageRef(m.topic_, m.partition_, m.offset_, 1_700_000_000_000 + m.offset_),
+            m.key_,
+            m.value_,
+        )
+        for m in batch
+    ]
+
+
+def test_processes_give_the_same_results_in_order() -> None:
+    """Three batches through one decoding process: each message decodes as it does here, and
+    the batches come back in the order they were put."""
+    pipeline = DecodePipeline(workers=1)
+    try:
+        batches = [messages(n * 100) for n in range(3)]
+        for n, batch in enumerate(batches):
+            pipeline.put(batch, tag=n)
+        done = []
+        while len(done) < 3:
+            done.extend(pipeline.ready(wait=None))
+        assert [b.tag for b in done] == [0, 1, 2]
+        for batch, got in zip(batches, done, strict=True):
+            for a, b in zip(got.results, reference(batch), strict=True):
+                same(a, b)
+        assert len(done[0].alerts) == 38 and len(done[0].failures) == 2
+    finally:
+        pipeline.close()
+
+
+def test_without_workers_it_decodes_here() -> None:
+    """workers=0: the batch is decoded on the caller's thread, same results."""
+    pipeline = DecodePipeline(workers=0)
+    batch = messages()
+    pipeline.put(batch)
+    (got,) = pipeline.ready()
+    for a, b in zip(got.results, reference(batch), strict=True):
+        same(a, b)
+
+
+def test_a_killed_decoding_process_loses_nothing() -> None:
+    """The decoding process is SIGKILLed with a batch in flight: the batch is decoded here
+    instead, every message accounted for, and the next batch goes through a new pool."""
+    pipeline = DecodePipeline(workers=1)
+    try:
+        pipeline.put(messages(0))
+        pipeline.ready(wait=None)  # the process is up
+        pool = pipeline._pool
+        assert pool is not None
+        pids = list(pool._processes)  # noqa: SLF001 - the test needs the child's pid
+        big = messages(100) * 5
+        pipeline.put(big)
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        (got,) = pipeline.ready(wait=None)
+        assert pipeline.restarts == 1
+        for a, b in zip(got.results, reference(big), strict=True):
+            same(a, b)
+        pipeline.put(messages(1000))
+        (after,) = pipeline.ready(wait=None)
+        assert len(after.alerts) == 38 and pipeline._pool is not None
+    finally:
+        pipeline.close()
+
+
+def test_forced_schema_reaches_the_processes() -> None:
+    """A forced schema decodes in the processes exactly as here (the old ZTF schema forced on
+    the current alerts fails them the same way)."""
+    forced = load_schema_file(SCHEMA_25)
+    pipeline = DecodePipeline(workers=1)
+    try:
+        pipeline.force(forced, None)
+        batch = messages()
+        pipeline.put(batch)
+        (got,) = pipeline.ready(wait=None)
+        for a, b in zip(got.results, reference(batch, AlertDecoder(forced)), strict=True):
+            same(a, b)
+    finally:
+        pipeline.close()
