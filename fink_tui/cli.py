@@ -181,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dump-schema", metavar="DIR", help="write each distinct schema once")
     p.add_argument("--json", action="store_true", help="one JSON object per alert")
     p.add_argument(
+        "--workers",
+        type=_whole(0, 64, zero="0: decode in this process"),
+        default=None,
+        help="decoding processes (default: one per core but one; 0: decode in this process)",
+    )
+    p.add_argument(
         "--idle",
         type=_number("a number of seconds, 0 or more (0: never)", 0, math.inf),
         default=0.0,

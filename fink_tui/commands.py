@@ -24,12 +24,13 @@ from fink_tui.core.clients import (
     make_consumer,
     wait_for_metadata,
 )
-from fink_tui.core.decode import Alert, AlertDecoder, SchemaInfo, load_schema_file
+from fink_tui.core.decode import Alert, SchemaInfo, load_schema_file
 from fink_tui.core.errors import ErrorKind, StreamError, UsageError
 from fink_tui.core.files import dump_schema, ensure_dir, save_alert
 from fink_tui.core.lag import LagSnapshot, fetch_lag
+from fink_tui.core.pool import DecodePipeline, batch_errors, default_workers
 from fink_tui.core.reset import apply_plan_admin, make_plan, parse_target
-from fink_tui.core.worker import decode_batch, next_offsets
+from fink_tui.core.worker import next_offsets
 
 MAX_SCHEMA_BYTES = 10_000_000
 """An Avro schema is tens of kilobytes; a file this big is not one."""
@@ -211,7 +212,8 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
     """
     save_dir = ensure_dir(args.save) if args.save else None
     schema_dir = ensure_dir(args.dump_schema) if args.dump_schema else None
-    decoder = AlertDecoder(forced_schema(settings))
+    workers = default_workers() if args.workers is None else args.workers
+    pipeline = DecodePipeline(workers, forced_schema(settings))
     tracker = ErrorTracker(settings)
     check_topics(make_admin(settings, tracker), settings.topics, tracker, settings.maxtimeout)
     consumer = make_consumer(settings, tracker)
@@ -223,60 +225,71 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
 
     consumer.subscribe(list(settings.topics), on_assign=on_assign)
     shown = failed = saved = unsaved = 0
+    in_flight = 0  # messages consumed and still being decoded
     dumped: set[str] = set()
     finished = False
     try:
         while not args.limit or shown < args.limit:
-            want = args.limit - shown if args.limit else 100
-            messages = consumer.consume(min(want, 100), timeout=0.5)
+            # Batches are decoded by other processes while the next ones are consumed; the
+            # decoded ones are printed in order, and only then are their offsets stored.
+            enough = bool(args.limit) and shown + in_flight >= args.limit
+            wait = 0.2 if pipeline.full() or enough else 0.0
+            for batch in pipeline.ready(wait=wait):
+                in_flight -= len(batch.messages)
+                for error in batch_errors(batch.messages):
+                    print(f"fink-tui: {settings.redact(error.str())}", file=sys.stderr)
+                for failure in batch.failures:
+                    failed += 1
+                    r = failure.ref
+                    print(
+                        f"fink-tui: {r.topic} [{r.partition}] offset {r.offset}: cannot decode: "
+                        f"{failure.reason}",
+                        file=sys.stderr,
+                    )
+                for alert in batch.alerts:
+                    if args.json:
+                        print(json.dumps(alert_json(alert)))
+                    else:
+                        print(alert_line(alert))
+                    if save_dir is not None:
+                        try:
+                            save_alert(alert, save_dir)
+                            saved += 1
+                        except ValueError as exc:  # the whole alert does not decode
+                            unsaved += 1
+                            r = alert.ref
+                            reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+                            print(
+                                f"fink-tui: {r.topic} [{r.partition}] offset {r.offset}: "
+                                f"not saved: {reason}",
+                                file=sys.stderr,
+                            )
+                    if schema_dir is not None and alert.schema.fingerprint not in dumped:
+                        dumped.add(alert.schema.fingerprint)
+                        dump_schema(alert.schema, schema_dir)
+                    shown += 1
+                sys.stdout.flush()
+                consumer.store_offsets(offsets=next_offsets(batch.messages))
+            if pipeline.full() or enough:
+                continue
+            want = args.limit - shown - in_flight if args.limit else 100
+            messages = consumer.consume(min(want, 100), timeout=0.05 if len(pipeline) else 0.5)
             if tracker.kind is ErrorKind.AUTH:
                 raise tracker.explain("authentication failed")
             if not messages:
                 idle = time.monotonic() - active_since if active_since is not None else 0.0
-                if args.idle and idle > args.idle:
+                if args.idle and idle > args.idle and not len(pipeline):
                     break
                 continue
             active_since = time.monotonic()
-            alerts, failures, errors = decode_batch(decoder, messages)
-            for error in errors:
-                print(f"fink-tui: {settings.redact(error.str())}", file=sys.stderr)
-            for failure in failures:
-                failed += 1
-                r = failure.ref
-                print(
-                    f"fink-tui: {r.topic} [{r.partition}] offset {r.offset}: cannot decode: "
-                    f"{failure.reason}",
-                    file=sys.stderr,
-                )
-            for alert in alerts:
-                if args.json:
-                    print(json.dumps(alert_json(alert)))
-                else:
-                    print(alert_line(alert))
-                if save_dir is not None:
-                    try:
-                        save_alert(alert, save_dir)
-                        saved += 1
-                    except ValueError as exc:  # the whole alert does not decode (RecordError)
-                        unsaved += 1
-                        r = alert.ref
-                        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-                        print(
-                            f"fink-tui: {r.topic} [{r.partition}] offset {r.offset}: "
-                            f"not saved: {reason}",
-                            file=sys.stderr,
-                        )
-                if schema_dir is not None and alert.schema.fingerprint not in dumped:
-                    dumped.add(alert.schema.fingerprint)
-                    dump_schema(alert.schema, schema_dir)
-                shown += 1
-            sys.stdout.flush()
-            consumer.store_offsets(offsets=next_offsets(messages))
+            pipeline.put(messages)
+            in_flight += len(messages)
         finished = True
     except KeyboardInterrupt:
         finished = True  # say what was saved, then exit as interrupted
         raise
     finally:
+        pipeline.close()
         consumer.close()
         if finished:
             _poll_summary(save_dir, saved, unsaved, schema_dir, len(dumped), failed)

@@ -245,3 +245,14 @@ class DecodePipeline:
         log.warning("decoding process failed (%s): decoding here, starting anew", exc)
         self.restarts += 1
         self._stop_pool()
+
+
+def batch_errors(messages: Sequence[Any]) -> list[Any]:
+    """The Kafka-level errors among consumed messages (end-of-partition notices left out)."""
+    from confluent_kafka import KafkaError
+
+    return [
+        msg.error()
+        for msg in messages
+        if msg.error() is not None and msg.error().code() != KafkaError._PARTITION_EOF
+    ]
