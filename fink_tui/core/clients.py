@@ -85,8 +85,28 @@ def _base(settings: Settings, tracker: ErrorTracker, **overrides: Any) -> dict[s
     return conf
 
 
-def consumer_config(settings: Settings, tracker: ErrorTracker, **overrides: Any) -> dict[str, Any]:
-    """The configuration of a consumer of the settings' group (at-least-once offsets)."""
+DASHBOARD_DEFAULTS: dict[str, Any] = {
+    # The dashboard's worker commits the stored offsets itself, while the broker answers:
+    # librdkafka's final auto-commit in close() waits on a silent broker for minutes, and
+    # quitting must not.
+    "enable.auto.commit": False,
+    # A request the broker never answers (a black-holed link) fails after this, not after
+    # librdkafka's 60 s: close() waits for requests in flight.
+    "socket.timeout.ms": 10_000,
+    # Come back within ~2 s of the broker's return (librdkafka's backoff grows to 10 s).
+    "reconnect.backoff.max.ms": 2_000,
+}
+"""Consumer settings of the dashboard's worker (``-X`` settings still win, but
+auto-commit: the worker commits)."""
+
+
+def consumer_config(
+    settings: Settings, tracker: ErrorTracker, *, dashboard: bool = False, **overrides: Any
+) -> dict[str, Any]:
+    """The configuration of a consumer of the settings' group (at-least-once offsets);
+    ``dashboard``: the worker's, which commits by itself."""
+    if dashboard:
+        overrides = {**DASHBOARD_DEFAULTS, **overrides}
     if not settings.group_id:
         raise StreamError(
             "no consumer group set: pass --group-id, or register with fink-client (groupid)"
@@ -94,12 +114,17 @@ def consumer_config(settings: Settings, tracker: ErrorTracker, **overrides: Any)
     conf = _base(settings, tracker, **{**CONSUMER_DEFAULTS, **overrides})
     # Whatever -X says, offsets are stored by fink-tui only once alerts are handed over.
     conf["enable.auto.offset.store"] = False
+    if dashboard:
+        conf["enable.auto.commit"] = False
     return conf
 
 
-def make_consumer(settings: Settings, tracker: ErrorTracker, **overrides: Any) -> Consumer:
-    """A consumer of the settings' group, with at-least-once offset handling."""
-    conf = consumer_config(settings, tracker, **overrides)
+def make_consumer(
+    settings: Settings, tracker: ErrorTracker, *, dashboard: bool = False, **overrides: Any
+) -> Consumer:
+    """A consumer of the settings' group, with at-least-once offset handling (``dashboard``:
+    see :data:`DASHBOARD_DEFAULTS`)."""
+    conf = consumer_config(settings, tracker, dashboard=dashboard, **overrides)
     try:
         return Consumer(conf)
     except KafkaException as exc:

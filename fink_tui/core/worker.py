@@ -18,6 +18,8 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import assert_never
 
@@ -59,10 +61,17 @@ PROBE_INTERVAL = 1.5
 """While no alert arrives, ask the broker for metadata this often, so a silent broker is
 noticed within a couple of seconds rather than at the next lag refresh."""
 PROBE_TIMEOUT = 1.0
+SILENT_AFTER = 2.0
+"""A request unanswered this long means the broker is silent (said before it times out)."""
 RETRY_FIRST = 0.5
 RETRY_MAX = 15.0
 """Pauses between attempts after a failure grow from the first to the last, doubling."""
 TOPIC_RETRY = 5.0
+COMMIT_INTERVAL = 1.0
+"""How often the stored offsets are committed, while the broker answers."""
+FRESH = SILENT_AFTER
+"""A commit is sent only if the broker answered this recently: one left in flight to a
+silent broker would hold ``close()`` (and quitting) until it times out."""
 """How often to look again for topics that do not exist (yet)."""
 
 
@@ -149,6 +158,14 @@ class StreamWorker(threading.Thread):
         self._next_lag = 0.0
         self._next_probe = 0.0
         self._silent_since: float | None = None
+        self._answered_at = 0.0
+        self._stored = False
+        """Offsets were stored since the last commit."""
+        self._next_commit = 0.0
+        self._requests: ThreadPoolExecutor | None = None
+        self._pending: tuple[str, float, Future[object]] | None = None
+        """The lag request or probe in flight (on a helper thread, so the consumer is
+        polled meanwhile: a slow answer would otherwise cost the group membership)."""
 
     # --- owner side -----------------------------------------------------------------------
 
@@ -180,7 +197,7 @@ class StreamWorker(threading.Thread):
     def run(self) -> None:
         self._set_state(Connection.CONNECTING, self.settings.servers)
         try:
-            self._consumer = make_consumer(self.settings, self.tracker)
+            self._consumer = make_consumer(self.settings, self.tracker, dashboard=True)
             self._admin = make_admin(self.settings, self.tracker)
         except StreamError as exc:  # settings that can never work: nothing to retry
             self._set_state(Connection.ERROR, str(exc))
@@ -203,14 +220,21 @@ class StreamWorker(threading.Thread):
         if self._topics is None and not self._subscribe():
             return
         self._drain_commands()
+        self._background()
+        self._poll_once()
+        self._check_errors()
+        self._wait_for_owner()
+
+    def _background(self) -> None:
+        """Requests that run beside the consumer: lag or probe, and the commit."""
+        self._collect()
         now = time.monotonic()
         if now >= self._next_lag and self.state == Connection.CONNECTED:
             self._refresh_lag()
         elif now >= self._next_probe:
             self._probe()
-        self._poll_once()
-        self._check_errors()
-        self._wait_for_owner()
+        if now >= self._next_commit:
+            self._commit()
 
     def _recover(self, exc: Exception, failures: int) -> None:
         """Report a failure of the loop, wait (growing with each failure in a row), go on."""
@@ -231,7 +255,7 @@ class StreamWorker(threading.Thread):
 
     def _replace_consumer(self) -> None:
         self._close_consumer()
-        self._consumer = make_consumer(self.settings, self.tracker)
+        self._consumer = make_consumer(self.settings, self.tracker, dashboard=True)
         self._topics = None
 
     def _subscribe(self) -> bool:
@@ -268,16 +292,39 @@ class StreamWorker(threading.Thread):
         self._topics = topics
         return True
 
+    def _commit(self) -> None:
+        """Commit the stored offsets (what the owner confirmed), without waiting, if the
+        broker answered just now."""
+        self._next_commit = time.monotonic() + COMMIT_INTERVAL
+        if not self._stored or self._consumer is None:
+            return
+        if self.state != Connection.CONNECTED or time.monotonic() - self._answered_at > FRESH:
+            return
+        self._stored = False
+        try:
+            self._consumer.commit(asynchronous=True)
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            if not (isinstance(error, KafkaError) and error.code() == KafkaError._NO_OFFSET):
+                raise
+
     def _close_consumer(self) -> None:
         if self._consumer is not None:
             try:
-                # close() commits the stored offsets: everything the owner confirmed.
+                # The last confirmed offsets, if the broker is there to take them (close()
+                # itself commits nothing: see DASHBOARD_DEFAULTS).
+                self._commit()
                 self._consumer.close()
             except (KafkaException, RuntimeError) as exc:
                 log.warning("closing the consumer: %s", exc)
             self._consumer = None
 
     def _close(self) -> None:
+        if self._requests is not None:
+            # A request in flight ends by its own timeout; nobody waits for it.
+            self._requests.shutdown(wait=False, cancel_futures=True)
+            self._requests = None
+            self._pending = None
         self._close_consumer()
         self._set_state(Connection.STOPPED, "the stream was stopped")
 
@@ -293,6 +340,7 @@ class StreamWorker(threading.Thread):
         """The broker answered: connected."""
         self.tracker.clear()
         self._silent_since = None
+        self._answered_at = time.monotonic()
         self._set_state(Connection.CONNECTED, self.settings.servers)
 
     def _silent(self, why: str) -> None:
@@ -306,17 +354,47 @@ class StreamWorker(threading.Thread):
         """A cheap metadata request while nothing arrives: is the broker still there?"""
         assert self._admin is not None
         self._next_probe = time.monotonic() + PROBE_INTERVAL
+        self._request("probe", self._admin.list_topics, timeout=PROBE_TIMEOUT)
+
+    def _request(self, kind: str, call: Callable[..., object], **kwargs: object) -> None:
+        """Send a request on the helper thread, unless one is in flight already."""
+        if self._pending is not None:
+            return
+        if self._requests is None:
+            self._requests = ThreadPoolExecutor(1, thread_name_prefix="fink-tui-requests")
+        self._pending = (kind, time.monotonic(), self._requests.submit(call, **kwargs))
+
+    def _collect(self) -> None:
+        """The answer of the request in flight, if it came: lag to the owner, and whether
+        the broker answers."""
+        if self._pending is None:
+            return
+        kind, sent, future = self._pending
+        if not future.done():
+            now = time.monotonic()
+            if now - sent > SILENT_AFTER and now - self._answered_at > SILENT_AFTER:
+                self._silent(f"no answer in {SILENT_AFTER:g} s")
+            return
+        self._pending = None
         try:
-            self._admin.list_topics(timeout=PROBE_TIMEOUT)
-        except KafkaException as exc:
-            self._admin.poll(0)
+            result = future.result()
+        except Exception as exc:
+            if self._admin is not None:
+                self._admin.poll(0)  # serves the error callback: auth or unreachable
             if self.tracker.kind is ErrorKind.AUTH:
                 self._check_errors()
-            else:
+            elif isinstance(exc, KafkaException):
                 self._silent(describe_kafka_error(exc))
+            elif isinstance(exc, StreamError):
+                self._silent(str(self.tracker.explain(str(exc))))
+            else:
+                self._silent(f"{type(exc).__name__}: {exc}")
             return
+        self._answered_at = time.monotonic()
         if self.state in (Connection.UNREACHABLE, Connection.RECONNECTING):
             self._answered()
+        if kind == "lag" and isinstance(result, LagSnapshot):
+            self._emit(LagUpdated(result))
 
     def _poll_once(self) -> None:
         assert self._consumer is not None
@@ -350,6 +428,7 @@ class StreamWorker(threading.Thread):
         assert self._consumer is not None
         try:
             self._consumer.store_offsets(offsets=offsets)
+            self._stored = True
         except KafkaException as exc:
             error = exc.args[0] if exc.args else None
             if not (isinstance(error, KafkaError) and error.code() == KafkaError._STATE):
@@ -375,6 +454,7 @@ class StreamWorker(threading.Thread):
         """Slow down while the owner has not caught up with the batches already sent."""
         while self.unconfirmed > self.max_backlog and not self.stop_requested.is_set():
             self._drain_commands()
+            self._background()
             time.sleep(0.02)
 
     def _drain_commands(self) -> None:
@@ -459,18 +539,18 @@ class StreamWorker(threading.Thread):
             raise self.tracker.explain(str(exc)) from exc
 
     def _refresh_lag(self) -> None:
+        assert self._admin is not None
         self._next_lag = time.monotonic() + self.lag_interval
         self._next_probe = time.monotonic() + PROBE_INTERVAL  # a lag request is a probe too
-        try:
-            snapshot = self._snapshot()
-        except StreamError as exc:
-            self._check_errors()
-            if self.state != Connection.AUTH_FAILED:
-                self._silent(str(exc))
-            return
-        if self.state in (Connection.UNREACHABLE, Connection.RECONNECTING):
-            self._answered()
-        self._emit(LagUpdated(snapshot))
+        timeout = min(self.settings.maxtimeout, LAG_TIMEOUT)
+        self._request(
+            "lag",
+            fetch_lag,
+            admin=self._admin,
+            group=self.settings.group_id,
+            topics=self.settings.topics,
+            timeout=timeout,
+        )
 
 
 class KafkaSource:
