@@ -29,8 +29,10 @@ from fink_tui.core.events import (
 from fink_tui.core.lag import LagSnapshot
 
 MAX_ALERTS = 2000
-MAX_ALERT_BYTES = 128 * 1024 * 1024
-"""Raw bytes of the kept alerts (an LSST alert can weigh 300 kB): the oldest go first."""
+MAX_ALERT_BYTES = 64 * 1024 * 1024
+"""Raw bytes of the kept alerts (a ZTF alert weighs ~50 kB, an LSST one up to 300 kB): the
+oldest go first. With the interpreter (~80 MB) and librdkafka's prefetch queue, this keeps the
+app under 250 MB however long it runs (bench/README.md)."""
 MAX_FAILURES = 500
 MAX_SCHEMAS = 64
 RATE_BUCKETS = 60

@@ -144,3 +144,37 @@ def test_times_before_1970_are_refused() -> None:
     """-1 and -2 ms would mean latest and earliest to the broker: such times are an error."""
     with pytest.raises(ValueError, match="before 1970"):
         parse_target("1969-12-31T23:59:59.999Z")
+
+
+def test_a_future_time_is_refused() -> None:
+    """A time after now has no alerts: refused in words, rather than planned back to 0."""
+    with pytest.raises(ValueError, match="in the future"):
+        parse_target("2030-01-01")
+
+
+def test_no_offset_for_a_time_means_the_end() -> None:
+    """Apache Kafka answers offset -1, the test broker offset 0 with timestamp -1: both are
+    "nothing at or after that time", and the partition goes to its end."""
+    from fink_tui.core.reset import time_answer
+
+    assert time_answer(-1, -1) == -1
+    assert time_answer(0, -1) == -1
+    assert time_answer(7, 1_700_000_000_000) == 7
+    plan = plan_reset(SNAP, ResetTarget("time", 123), "a", time_offsets={("a", 0): -1, ("a", 1): 3})
+    assert news(plan) == {("a", 0): 10, ("a", 1): 3}
+
+
+def test_plan_totals_what_is_read_again_and_skipped() -> None:
+    """The plan says how many alerts are read again and skipped; a first commit at the start
+    of a partition is not a move."""
+    snap = build_snapshot(
+        "g",
+        {"a": [0, 1, 2]},
+        {("a", 0): 5, ("a", 1): 2},
+        {("a", 0): (0, 10), ("a", 1): (0, 8), ("a", 2): (3, 3)},
+    )
+    plan = plan_reset(snap, ResetTarget("offset", 4), "a")
+    assert [r.delta for r in plan.rows] == [-1, 2, 0]
+    assert (plan.reread, plan.skipped, len(plan.moves)) == (1, 2, 2)
+    assert plan.summary() == "2 of 3 partition(s) move: 1 alert(s) read again, 2 skipped"
+    assert plan.to_text().endswith(plan.summary())

@@ -147,6 +147,20 @@ class TestLagScreen:
         assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
+    def test_reset_confirmation_fits_80x24(self, snap_compare) -> None:  # type: ignore[no-untyped-def]
+        """At 80x24 the plan of a reset of everything fits, totals and y/n included."""
+        app = snapshot_app("lag")
+
+        async def run_before(pilot: Pilot[int]) -> None:
+            await settle(pilot)
+            assert app.state.lag is not None
+            plan = plan_reset(app.state.lag, ResetTarget("latest", 0, -5))
+            app.push_screen(ConfirmResetModal(plan))
+            await pilot.pause()
+
+        assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
 class TestSchemaScreen:
     def test_schema(self, snap_compare) -> None:  # type: ignore[no-untyped-def]
         """Schemas seen with versions, the decode failure, the selected schema's tree."""

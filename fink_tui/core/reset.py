@@ -8,6 +8,9 @@ returns — unlike fink-client's ``-start_at``, which waits for the next rebalan
 
 from __future__ import annotations
 
+import concurrent.futures
+import enum
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,29 +21,46 @@ from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-d
 from fink_tui.core.errors import StreamError, describe_kafka_error
 from fink_tui.core.lag import LagSnapshot, PartitionLag, table_row
 
-KINDS = ("earliest", "latest", "offset", "time", "current")
+FUTURE_SLACK_MS = 60_000
+"""A time up to this far ahead of the clock is taken as now (clocks differ a little)."""
+
+
+class TargetKind(enum.StrEnum):
+    """The base of a reset target."""
+
+    EARLIEST = "earliest"
+    LATEST = "latest"
+    OFFSET = "offset"
+    TIME = "time"
+    CURRENT = "current"
 
 
 @dataclass(frozen=True, slots=True)
 class ResetTarget:
     """Where to move: a base (earliest, latest, an offset, a time, current) plus a shift."""
 
-    kind: str
+    kind: TargetKind
     value: int = 0
     """The offset for ``offset``; milliseconds since the epoch for ``time``."""
     shift: int = 0
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", TargetKind(self.kind))  # "earliest" works too
+
     def describe(self) -> str:
         """Short text for plans and confirmations."""
-        if self.kind == "offset":
-            base = f"offset {self.value}"
-        elif self.kind == "time":
-            when = datetime.fromtimestamp(self.value / 1000, tz=UTC)
-            base = f"time {when:%Y-%m-%d %H:%M:%S} UTC"
-        else:
-            base = self.kind
+        match self.kind:
+            case TargetKind.OFFSET:
+                base = f"offset {self.value}"
+            case TargetKind.TIME:
+                when = datetime.fromtimestamp(self.value / 1000, tz=UTC)
+                base = f"time {when:%Y-%m-%d %H:%M:%S} UTC"
+            case _:
+                base = self.kind.value
         if self.shift:
-            return f"{base} {self.shift:+d}" if self.kind != "current" else f"shift {self.shift:+d}"
+            if self.kind is TargetKind.CURRENT:
+                return f"shift {self.shift:+d}"
+            return f"{base} {self.shift:+d}"
         return base
 
 
@@ -57,6 +77,10 @@ def parse_time(text: str) -> int:
     millis = int(when.timestamp() * 1000)
     if millis < 0:  # -1 and -2 mean latest and earliest to a broker
         raise ValueError(f"a time before 1970 has no alerts: {text!r}")
+    if millis > time.time() * 1000 + FUTURE_SLACK_MS:
+        raise ValueError(
+            f"{text!r} is in the future: no alert has that time yet (use 'latest' for the end)"
+        )
     return millis
 
 
@@ -65,18 +89,18 @@ def parse_target(to: str | None, shift: int = 0) -> ResetTarget:
     if to is None or not to.strip():
         if not shift:
             raise ValueError("say where to: --to earliest|latest|<offset>|<ISO time>, or --shift N")
-        return ResetTarget("current", 0, shift)
+        return ResetTarget(TargetKind.CURRENT, 0, shift)
     text = to.strip().lower()
     if text in ("earliest", "beginning", "start"):
-        return ResetTarget("earliest", 0, shift)
+        return ResetTarget(TargetKind.EARLIEST, 0, shift)
     if text in ("latest", "end"):
-        return ResetTarget("latest", 0, shift)
+        return ResetTarget(TargetKind.LATEST, 0, shift)
     if text.lstrip("-").isdigit():
         offset = int(text)
         if offset < 0:
             raise ValueError(f"an offset is 0 or more, got {offset}")
-        return ResetTarget("offset", offset, shift)
-    return ResetTarget("time", parse_time(to), shift)
+        return ResetTarget(TargetKind.OFFSET, offset, shift)
+    return ResetTarget(TargetKind.TIME, parse_time(to), shift)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +116,14 @@ class PlannedOffset:
 
     @property
     def changes(self) -> bool:
-        """Whether applying moves this partition."""
+        """Whether applying writes a new committed offset for this partition."""
         return self.current != self.new
+
+    @property
+    def delta(self) -> int:
+        """Alerts skipped (> 0) or to read again (< 0). A group that never committed reads
+        from the start, so a first commit at the start moves nothing."""
+        return self.new - (self.low if self.current is None else max(self.current, self.low))
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +138,33 @@ class ResetPlan:
 
     @property
     def changes(self) -> tuple[PlannedOffset, ...]:
-        """Only the partitions that move."""
+        """The partitions whose committed offset is written."""
         return tuple(r for r in self.rows if r.changes)
+
+    @property
+    def moves(self) -> tuple[PlannedOffset, ...]:
+        """The partitions where reading really moves (not a first commit at the start)."""
+        return tuple(r for r in self.rows if r.delta)
+
+    @property
+    def reread(self) -> int:
+        """Alerts that will be read again."""
+        return sum(-r.delta for r in self.rows if r.delta < 0)
+
+    @property
+    def skipped(self) -> int:
+        """Alerts that will be skipped, never read."""
+        return sum(r.delta for r in self.rows if r.delta > 0)
+
+    def summary(self) -> str:
+        """``3 of 10 partitions move: 1,200 alerts read again, 40 skipped``."""
+        text = f"{len(self.moves)} of {len(self.rows)} partition(s) move"
+        effects = []
+        if self.reread:
+            effects.append(f"{self.reread:,} alert(s) read again")
+        if self.skipped:
+            effects.append(f"{self.skipped:,} skipped")
+        return text + (": " + ", ".join(effects) if effects else "")
 
     def to_text(self) -> str:
         """The plan as a table."""
@@ -123,6 +178,7 @@ class ResetPlan:
             lines.append(table_row(f"{r.topic} [{r.partition}]", current, r.new) + mark)
         if not self.rows:
             lines.append("(no partitions in scope)")
+        lines.append(self.summary())
         return "\n".join(lines)
 
 
@@ -170,13 +226,13 @@ def plan_reset(
     """
     rows = []
     for p in select_partitions(snapshot, topic, partition):
-        if target.kind == "earliest":
+        if target.kind is TargetKind.EARLIEST:
             base = p.low
-        elif target.kind == "latest":
+        elif target.kind is TargetKind.LATEST:
             base = p.high
-        elif target.kind == "offset":
+        elif target.kind is TargetKind.OFFSET:
             base = target.value
-        elif target.kind == "time":
+        elif target.kind is TargetKind.TIME:
             if time_offsets is None or (p.topic, p.partition) not in time_offsets:
                 raise ValueError("a time reset needs the offsets for that time")
             found = time_offsets[(p.topic, p.partition)]
@@ -199,9 +255,18 @@ def offsets_for_time(
         futures = admin.list_offsets(
             {tp: OffsetSpec.for_timestamp(when_ms) for tp in tps}, request_timeout=timeout
         )
-        return {(tp.topic, tp.partition): futures[tp].result(timeout=timeout).offset for tp in tps}
+        answers = {(tp.topic, tp.partition): futures[tp].result(timeout=timeout) for tp in tps}
     except KafkaException as exc:
         raise StreamError(describe_kafka_error(exc)) from exc
+    except concurrent.futures.TimeoutError as exc:
+        raise StreamError(f"the servers did not answer in {timeout:g} s") from exc
+    return {where: time_answer(info.offset, info.timestamp) for where, info in answers.items()}
+
+
+def time_answer(offset: int, timestamp: int) -> int:
+    """A broker's answer to "the first offset at or after this time": -1 when there is none.
+    Apache Kafka says offset -1; the test broker says offset 0 with timestamp -1."""
+    return -1 if offset < 0 or timestamp < 0 else offset
 
 
 def make_plan(
@@ -214,7 +279,7 @@ def make_plan(
 ) -> ResetPlan:
     """A plan from a fresh snapshot, asking the broker for time offsets when needed."""
     time_offsets = None
-    if target.kind == "time":
+    if target.kind is TargetKind.TIME:
         scope = select_partitions(snapshot, topic, partition)
         time_offsets = offsets_for_time(admin, scope, target.value, timeout)
     return plan_reset(snapshot, target, topic, partition, time_offsets)

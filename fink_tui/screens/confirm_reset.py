@@ -37,21 +37,23 @@ class ConfirmResetModal(ModalScreen[bool]):
                     (plan.group, "bold"),
                     f", {plan.scope}, to ",
                     (plan.target.describe(), "bold"),
-                    f": {moving} of {len(plan.rows)} partition(s) move.",
+                    ": ",
+                    (plan.summary(), "yellow"),
+                    ".  y applies, n cancels.",
                 )
             )
             table: DataTable[str | Text] = DataTable(show_cursor=False)
             table.add_columns("Topic [Partition]", "Current", "", "New", "Messages")
             for r in plan.rows:
                 current = "-" if r.current is None else f"{r.current:,}"
-                delta = r.new - (r.current if r.current is not None else r.low)
-                style = "bold" if r.changes else "dim"
+                delta = r.delta
+                style = "bold" if delta else "dim"
                 table.add_row(
                     Text(f"{r.topic} [{r.partition}]", style=style),
                     Text(current, justify="right", style=style),
                     "→",
                     Text(f"{r.new:,}", justify="right", style=style),
-                    Text(self._effect(r.current, delta), style="yellow" if r.changes else "dim"),
+                    Text(self._effect(r.current, delta), style="yellow" if delta else "dim"),
                 )
             yield table
             with Horizontal():

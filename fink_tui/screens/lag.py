@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -11,7 +10,7 @@ from textual.binding import Binding
 from textual.widgets import Footer, Static
 
 from fink_tui.core.events import Connection, PlanReset, RefreshLag
-from fink_tui.core.files import export_stem, write_table_files
+from fink_tui.core.files import export_stem, write_table_files, write_text_atomic
 from fink_tui.core.reset import ResetTarget, scope_text
 from fink_tui.model import Section, StreamState
 from fink_tui.screens.base import DashboardScreen
@@ -159,7 +158,8 @@ class LagScreen(DashboardScreen):
         stem = export_stem(snapshot)
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            svg = Path(self.app.save_screenshot(filename=f"{stem}.svg", path=str(folder)))
+            svg = folder / f"{stem}.svg"
+            write_text_atomic(svg, self.app.export_screenshot(title=f"fink-tui lag — {stem}"))
             paths = [svg, *write_table_files(snapshot, folder, stem)]
         except OSError as exc:
             self.fink.report_error(f"cannot export the lag table: {exc}")

@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet
 
-from fink_tui.core.reset import ResetTarget, parse_target, parse_time
+from fink_tui.core.reset import ResetTarget, TargetKind, parse_target, parse_time
 from fink_tui.textual_compat import highlighted_index
 
 CHOICES = (
@@ -100,17 +100,23 @@ class ResetOffsetsModal(ModalScreen[ResetTarget | None]):
         value = self.query_one("#value", Input).value.strip()
         try:
             if kind == "shift":
-                target = parse_target(None, int(value))
+                try:
+                    shift = int(value)
+                except ValueError:
+                    raise ValueError(
+                        f"a shift is a whole number of alerts, e.g. -100 or 50: {value!r}"
+                    ) from None
+                target = parse_target(None, shift)
             elif kind in ("offset", "time"):
                 if not value:
                     raise ValueError(f"type the {kind} first")
                 # The choice says what the text is: 20261124 is a date here, not an offset.
                 target = (
-                    ResetTarget("time", parse_time(value))
+                    ResetTarget(TargetKind.TIME, parse_time(value))
                     if kind == "time"
                     else (parse_target(value))
                 )
-                if kind == "offset" and target.kind != "offset":
+                if kind == "offset" and target.kind is not TargetKind.OFFSET:
                     raise ValueError(f"not an offset: {value!r}")
             else:
                 target = parse_target(kind)
