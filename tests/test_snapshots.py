@@ -94,6 +94,10 @@ class TestFeedScreen:
         """Both surveys' alerts newest first, rates per topic, the status line."""
         assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=settle)
 
+    def test_feed_80x24(self, snap_compare) -> None:  # type: ignore[no-untyped-def]
+        """At 80 columns the feed keeps time, object, class and brightness, whole columns."""
+        assert snap_compare(snapshot_app(), terminal_size=(80, 24), run_before=settle)
+
     def test_feed_filtered(self, snap_compare) -> None:  # type: ignore[no-untyped-def]
         """The / filter keeps the rows that mention the typed text."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input
@@ -50,7 +52,8 @@ class FeedScreen(DashboardScreen):
     def update_view(self, state: StreamState) -> None:
         super().update_view(state)
         table = self.query_one(AlertTable)
-        if self.stale(state, "alerts", Section.ALERTS, view=table.filter_text):
+        table.today = datetime.fromtimestamp(state.clock(), tz=UTC).date()
+        if self.stale(state, "alerts", Section.ALERTS, view=(table.filter_text, table.today)):
             table.show(list(state.alerts))
             self._title(table)
         if self.stale(state, "rates", Section.RATES):

@@ -2,15 +2,56 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+
 from rich.text import Text
+from textual import events
 from textual.widgets import DataTable
 
 from fink_tui.core.decode import Alert
 from fink_tui.widgets.table_cursor import RowTable, cursor_row_key, move_cursor_to_key
 
-# The source id comes last: on a narrow screen it is the one to scroll for.
-COLUMNS = ("Time (UTC)", "Topic", "Object", "Class", "Mag / Flux", "Band", "RA", "Dec", "Source")
-FIXED_WIDTHS = {"Topic": 26, "Class": 20}
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the feed: its width, and which go first when the screen is narrow."""
+
+    name: str
+    width: int
+    rank: int
+    """0 is shown always; higher ranks only if there is room, lowest first."""
+
+
+COLUMNS = (
+    Column("Time (UTC)", 19, 0),
+    Column("Topic", 24, 5),
+    Column("Object", 18, 1),
+    Column("Class", 20, 2),
+    Column("Mag / Flux", 12, 3),
+    Column("Band", 4, 4),
+    Column("RA", 10, 6),
+    Column("Dec", 10, 6),
+    Column("Source id", 19, 7),
+)
+"""In the order shown; the id, class, brightness and time matter most."""
+CELL_PADDING = 2
+SCROLLBAR = 2
+
+
+def columns_for(width: int) -> tuple[int, ...]:
+    """The columns that fit ``width`` cells, whole: by rank, in the order shown."""
+    budget = width - SCROLLBAR
+    chosen: list[int] = []
+    for rank in sorted({c.rank for c in COLUMNS}):
+        group = [i for i, c in enumerate(COLUMNS) if c.rank == rank]
+        need = sum(COLUMNS[i].width + CELL_PADDING for i in group)
+        if need <= budget or rank == 0:
+            chosen.extend(group)
+            budget -= need
+    return tuple(sorted(chosen))
+
+
 BAND_STYLES = {
     "u": "magenta",
     "g": "green",
@@ -27,11 +68,15 @@ def alert_key(alert: Alert) -> str:
     return f"{r.topic}/{r.partition}/{r.offset}"
 
 
-def alert_cells(alert: Alert) -> tuple[str, ...]:
-    """The shown text of an alert, one string per column (also what the filter searches)."""
+def alert_cells(alert: Alert, today: date | None = None) -> tuple[str, ...]:
+    """The text of an alert, one string per column (also what the filter searches): the
+    time with its date unless it is ``today``."""
     s = alert.summary
+    when = ""
+    if s.time:
+        when = s.time.strftime("%H:%M:%S" if s.time.date() == today else "%Y-%m-%d %H:%M:%S")
     return (
-        s.time.strftime("%m-%d %H:%M:%S") if s.time else "",
+        when,
         alert.ref.topic.removeprefix("fink_"),
         s.object_id or f"{alert.ref.partition}:{alert.ref.offset}",
         s.classification,
@@ -61,13 +106,31 @@ class AlertTable(RowTable):
         """The rows, by key, newest first."""
         self.new_above = 0
         """Alerts that arrived above the cursor since the user moved away from the top."""
+        self.today: date | None = None
+        """Times of this day are shown without their date."""
         self._first_cell: dict[str, Text] = {}
         self._drawn_filter = ""
+        self._drawn_today: date | None = None
+        self._columns: tuple[int, ...] = ()
+
+    def _set_columns(self, width: int) -> bool:
+        """Choose the columns for ``width``; True if they changed (the rows must be redrawn)."""
+        chosen = columns_for(width)
+        if chosen == self._columns:
+            return False
+        self._columns = chosen
+        rows = list(self.shown.items())
+        self.clear(columns=True)
+        for i in chosen:
+            self.add_column(COLUMNS[i].name, key=COLUMNS[i].name, width=COLUMNS[i].width)
+        self._rebuild(rows)
+        return True
 
     def on_mount(self) -> None:
-        for name in COLUMNS:
-            # Long Livestream topic names would push the class column off a 120-column screen.
-            self.add_column(name, key=name, width=FIXED_WIDTHS.get(name))
+        self._set_columns(self.size.width or 160)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._set_columns(event.size.width)
 
     def _wanted(self, alerts: list[Alert]) -> list[tuple[str, Alert]]:
         """The rows to show: newest first, each alert once, filtered, at most ``max_rows``."""
@@ -79,7 +142,7 @@ class AlertTable(RowTable):
             if key in seen:  # read again after a reset: the newest copy is the row
                 continue
             seen.add(key)
-            if needle and not any(needle in c.lower() for c in alert_cells(alert)):
+            if needle and not any(needle in c.lower() for c in alert_cells(alert, self.today)):
                 continue
             rows.append((key, alert))
             if len(rows) >= self.max_rows:
@@ -96,6 +159,7 @@ class AlertTable(RowTable):
         new = [(key, alert) for key, alert in rows if key not in self.shown]
         if (
             self.filter_text != self._drawn_filter
+            or self.today != self._drawn_today
             or len(gone) + len(new) > self.max_rows // 2
             or any(self.shown[key] is not alert for key, alert in rows if key in self.shown)
         ):
@@ -123,16 +187,17 @@ class AlertTable(RowTable):
     def _rebuild(self, rows: list[tuple[str, Alert]]) -> None:
         self.clear()
         self.shown, self._first_cell = {}, {}
-        self._drawn_filter = self.filter_text
+        self._drawn_filter, self._drawn_today = self.filter_text, self.today
         for key, alert in rows:
             self._add(key, alert)
             self.shown[key] = alert
 
     def _add(self, key: str, alert: Alert) -> None:
-        cells = alert_cells(alert)
+        cells = alert_cells(alert, self.today)
         # Text, not str: a DataTable reads str cells as markup, and alert text is data.
-        styled = [Text(cell) for cell in cells]
-        styled[5].stylize(BAND_STYLES.get(cells[5], ""))
+        styled = [Text(cells[i], no_wrap=True, overflow="ellipsis") for i in self._columns]
+        if 5 in self._columns:
+            styled[self._columns.index(5)].stylize(BAND_STYLES.get(cells[5], ""))
         self.add_row(*styled, key=key)
         self._first_cell[key] = styled[0]
         self.shown[key] = alert
