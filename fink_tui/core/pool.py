@@ -52,15 +52,24 @@ def default_workers() -> int:
 
 # --- the decoding process ---------------------------------------------------------------------
 
-_DECODER: AlertDecoder | None = None
+_DECODER: Any = None
+"""In a decoding process: the batch decoder (Rust reader where verified, fastavro else)."""
 
 
 def _start_process(forced: dict[str, Any] | None, topics: frozenset[str] | None) -> None:
     from fink_tui.core.decode import schema_info
+    from fink_tui.core.fastread import BatchDecoder
 
+    # The Rust reader prints a panic on a corrupt value (caught, and decoded again) to the
+    # standard error, which is the dashboard's terminal: not here.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
     global _DECODER
-    _DECODER = AlertDecoder(
-        schema_info(forced, forced=True) if forced is not None else None, forced_topics=topics
+    _DECODER = BatchDecoder(
+        AlertDecoder(
+            schema_info(forced, forced=True) if forced is not None else None, forced_topics=topics
+        )
     )
 
 
@@ -68,12 +77,16 @@ def _decode_groups(
     groups: list[tuple[bytes | None, list[tuple[MessageRef, bytes | None]]]],
 ) -> list[list[Outcome]]:
     """In a decoding process: each group's messages share a key."""
+    from fink_tui.core.fastread import decode_messages
+
     assert _DECODER is not None
+    flat = [(ref, key, value) for key, items in groups for ref, value in items]
+    results = iter(decode_messages(_DECODER.decoder, flat, batch=_DECODER))
     out: list[list[Outcome]] = []
-    for key, items in groups:
+    for _key, items in groups:
         answers: list[Outcome] = []
-        for ref, value in items:
-            result = _DECODER.decode(ref, key, value)
+        for _item in items:
+            result = next(results)
             answers.append(
                 (result.summary, None) if isinstance(result, Alert) else (None, result.reason)
             )
