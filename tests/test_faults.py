@@ -48,7 +48,7 @@ from tests.helpers import (
 )
 
 LONG = os.environ.get("FINK_TUI_LONG_FAULTS", "") not in ("", "0")
-OUTAGE = float(os.environ.get("FINK_TUI_FAULT_SECONDS", "30" if LONG else "3"))
+OUTAGE = float(os.environ.get("FINK_TUI_FAULT_SECONDS", "30" if LONG else "4"))
 """Seconds each outage lasts."""
 PRODUCER_ID = "fink-test-producer"
 """The client.id the proxy never cuts."""
