@@ -41,7 +41,15 @@ from confluent_kafka.admin import AdminClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench import ZTF_ALERTS, produce, repeated, wire_messages  # noqa: E402
+from bench import (  # noqa: E402
+    ZTF_ALERTS,
+    handle_finkclient,
+    handle_raw,
+    produce,
+    read_with,
+    repeated,
+    wire_messages,
+)
 from fink_tui.core.lag import fetch_lag  # noqa: E402
 from fink_tui.demo.broker import FAST_JOIN, EmbeddedBroker  # noqa: E402
 
@@ -222,6 +230,52 @@ def idle_cpu_percent(pid: int, seconds: float) -> float:
     return 100 * (tree_cpu(pid) - before) / (time.perf_counter() - began)
 
 
+# --- poll against raw consumption -------------------------------------------------------------
+
+LSST_ALERTS = ZTF_ALERTS.parents[1] / "lsst" / "lsst-alerts.avro"
+POLL_TARGET = 0.5
+
+
+def poll_rate(bootstrap: str, group: str, topic: str, n: int, workers: int | None) -> float:
+    """Alerts/s of ``fink-tui poll``, from its first printed alert to its n-th."""
+    cmd = [*FINK_TUI, "poll", "--limit", str(n), *connection(bootstrap, group, [topic])]
+    cmd += fast_flags() + (["--workers", str(workers)] if workers is not None else [])
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT)
+    assert proc.stdout is not None
+    first = last = 0.0
+    lines = 0
+    for _ in proc.stdout:
+        last = time.perf_counter()
+        if not lines:
+            first = last
+        lines += 1
+    proc.wait(60)
+    if lines < n:
+        raise RuntimeError(f"poll printed {lines} of {n} alerts")
+    return (lines - 1) / (last - first)
+
+
+def bench_poll(broker: EmbeddedBroker, survey: str, path: Path, n: int) -> None:
+    topic = f"fink_bench_poll_{survey}"
+    broker.create_topics({topic: 4})
+    messages = repeated(wire_messages(path), n)
+    produce(broker.bootstrap, [(topic, i % 4, k, v) for i, (k, v) in enumerate(messages)])
+    raw = read_with(broker.bootstrap, f"raw_{survey}", topic, n, handle_raw)
+    raw_rate = raw.alerts / raw.seconds
+    fink = read_with(broker.bootstrap, f"fc_{survey}", topic, n, handle_finkclient)
+    print(f"\n0. {survey.upper()}: {n} real alerts, 4 partitions (alerts/s, and x raw)")
+    print(f"  raw Consumer.consume, no decoding   {raw_rate:8.0f}   1.00x")
+    fc = fink.alerts / fink.seconds
+    print(f"  fink-client's way (full decode)     {fc:8.0f}   {fc / raw_rate:.2f}x")
+    for workers, name in ((0, "poll, decoding in-process"), (None, "poll, decoding processes")):
+        rate = poll_rate(broker.bootstrap, f"poll_{survey}_{workers}", topic, n, workers)
+        ratio = rate / raw_rate
+        met = (
+            f"(target >= {POLL_TARGET}: {verdict(ratio >= POLL_TARGET)})" if workers is None else ""
+        )
+        print(f"  fink-tui {name:<27}{rate:8.0f}   {ratio:.2f}x {met}")
+
+
 # --- ingest -----------------------------------------------------------------------------------
 
 
@@ -289,12 +343,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--alerts", type=int, default=6200, help="ZTF alerts to ingest")
     parser.add_argument("--rounds", type=int, default=6, help="key rounds, idle and busy")
+    parser.add_argument("--lsst", type=int, default=700, help="LSST alerts for the poll bench")
+    parser.add_argument("--skip-poll", action="store_true", help="leave out the poll bench")
     args = parser.parse_args(argv)
 
     env = dict(os.environ)
     env.pop("TEXTUAL_THEME", None)
     messages = repeated(wire_messages(ZTF_ALERTS), args.alerts)
     with EmbeddedBroker() as broker:
+        if not args.skip_poll:
+            bench_poll(broker, "ztf", ZTF_ALERTS, args.alerts)
+            bench_poll(broker, "lsst", LSST_ALERTS, args.lsst)
         topic, busy = "fink_bench_app_ztf", "fink_bench_busy_ztf"
         broker.create_topics({topic: 4, busy: 2})
         produce(broker.bootstrap, [(topic, i % 4, k, v) for i, (k, v) in enumerate(messages)])

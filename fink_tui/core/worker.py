@@ -28,7 +28,7 @@ from confluent_kafka.admin import AdminClient
 
 from fink_tui.config import Settings
 from fink_tui.core.clients import ErrorTracker, make_admin, make_consumer
-from fink_tui.core.decode import Alert, AlertDecoder, DecodeFailure, MessageRef, SchemaInfo
+from fink_tui.core.decode import AlertDecoder, SchemaInfo
 from fink_tui.core.errors import ErrorKind, StreamError, describe_kafka_error
 from fink_tui.core.events import (
     AlertsReceived,
@@ -50,6 +50,7 @@ from fink_tui.core.events import (
     SetPaused,
 )
 from fink_tui.core.lag import LagSnapshot, fetch_lag
+from fink_tui.core.pool import Batch, DecodePipeline, batch_errors, default_workers
 from fink_tui.core.reset import ResetPlan, make_plan
 from fink_tui.core.source import Sink
 
@@ -73,35 +74,6 @@ FRESH = SILENT_AFTER
 """A commit is sent only if the broker answered this recently: one left in flight to a
 silent broker would hold ``close()`` (and quitting) until it times out."""
 """How often to look again for topics that do not exist (yet)."""
-
-
-def message_ref(msg: Message) -> MessageRef:
-    """Where a consumed message sits."""
-    kind, stamp = msg.timestamp()
-    return MessageRef(
-        str(msg.topic()),
-        int(msg.partition() or 0),
-        int(msg.offset() or 0),
-        stamp if kind else None,
-    )
-
-
-def decode_batch(
-    decoder: AlertDecoder, messages: list[Message]
-) -> tuple[list[Alert], list[DecodeFailure], list[KafkaError]]:
-    """Decode a batch of consumed messages; Kafka-level errors are returned apart."""
-    alerts: list[Alert] = []
-    failures: list[DecodeFailure] = []
-    errors: list[KafkaError] = []
-    for msg in messages:
-        error = msg.error()
-        if error is not None:
-            if error.code() != KafkaError._PARTITION_EOF:
-                errors.append(error)
-            continue
-        result = decoder.decode(message_ref(msg), msg.key(), msg.value())
-        (alerts if isinstance(result, Alert) else failures).append(result)  # type: ignore[arg-type]
-    return alerts, failures, errors
 
 
 def next_offsets(messages: list[Message]) -> list[TopicPartition]:
@@ -128,6 +100,7 @@ class StreamWorker(threading.Thread):
         max_backlog: int = 20,
         forced: SchemaInfo | None = None,
         confirm: bool = False,
+        workers: int = 0,
     ) -> None:
         super().__init__(name="fink-tui-stream", daemon=True)
         self.settings = settings
@@ -139,7 +112,8 @@ class StreamWorker(threading.Thread):
         self.confirm = confirm
         """Store offsets only when the owner answers AlertsShown (else: once the sink took
         the batch)."""
-        self.decoder = AlertDecoder(forced)
+        self.pipeline = DecodePipeline(workers, forced)
+        """Decodes consumed batches (in ``workers`` other processes) while the next are read."""
         self.commands: queue.Queue[Command] = queue.Queue()
         self.stop_requested = threading.Event()
         self.tracker = ErrorTracker(settings)
@@ -166,6 +140,11 @@ class StreamWorker(threading.Thread):
         self._pending: tuple[str, float, Future[object]] | None = None
         """The lag request or probe in flight (on a helper thread, so the consumer is
         polled meanwhile: a slow answer would otherwise cost the group membership)."""
+
+    @property
+    def decoder(self) -> AlertDecoder:
+        """The decoder of this side (keys' schemas, and batches when there is no pool)."""
+        return self.pipeline.decoder
 
     # --- owner side -----------------------------------------------------------------------
 
@@ -320,6 +299,7 @@ class StreamWorker(threading.Thread):
             self._consumer = None
 
     def _close(self) -> None:
+        self.pipeline.close()
         if self._requests is not None:
             # A request in flight ends by its own timeout; nobody waits for it.
             self._requests.shutdown(wait=False, cancel_futures=True)
@@ -397,20 +377,35 @@ class StreamWorker(threading.Thread):
             self._emit(LagUpdated(result))
 
     def _poll_once(self) -> None:
+        """Hand over what is decoded, then read the next batch while others decode."""
         assert self._consumer is not None
-        messages = self._consumer.consume(self.batch_size, timeout=self.poll_timeout)
-        if not messages:
+        pipeline = self.pipeline
+        self._deliver(pipeline.ready())
+        if pipeline.full():  # enough in flight: wait for the oldest instead of reading
+            self._deliver(pipeline.ready(wait=self.poll_timeout))
             return
-        alerts, failures, errors = decode_batch(self.decoder, messages)
-        for error in errors:
-            self._emit(CommandFailed("consume", self.settings.redact(error.str())))
-        if alerts or failures:
+        timeout = 0.01 if len(pipeline) else self.poll_timeout
+        messages = self._consumer.consume(self.batch_size, timeout=timeout)
+        if messages:
+            for error in batch_errors(messages):
+                self._emit(CommandFailed("consume", self.settings.redact(error.str())))
+            pipeline.put(messages, tag=self.epoch)
+        elif len(pipeline):
+            self._deliver(pipeline.ready(wait=self.poll_timeout))
+
+    def _deliver(self, batches: list[Batch]) -> None:
+        """Decoded batches to the owner, in order; offsets stored once the owner has them."""
+        for batch in batches:
+            alerts, failures = batch.alerts, batch.failures
+            if not (alerts or failures):
+                continue
             self._answered()
             self._next_probe = time.monotonic() + PROBE_INTERVAL
-            offsets = tuple((tp.topic, tp.partition, tp.offset) for tp in next_offsets(messages))
-            event = AlertsReceived(
-                tuple(alerts), tuple(failures), offsets=offsets, epoch=self.epoch
+            offsets = tuple(
+                (tp.topic, tp.partition, tp.offset) for tp in next_offsets(batch.messages)
             )
+            epoch = batch.tag if isinstance(batch.tag, int) else self.epoch
+            event = AlertsReceived(tuple(alerts), tuple(failures), offsets=offsets, epoch=epoch)
             if not self._emit(event):
                 # The owner is gone (or failed): these were not seen, so not stored either.
                 self.stop_requested.set()
@@ -418,7 +413,7 @@ class StreamWorker(threading.Thread):
             self.delivered += len(alerts) + len(failures)
             if self.confirm:
                 self.unconfirmed += 1
-            else:
+            elif epoch == self.epoch:
                 # The sink has them, so a commit may move past them.
                 self._store([TopicPartition(t, p, o) for t, p, o in offsets])
 
@@ -488,7 +483,7 @@ class StreamWorker(threading.Thread):
                         self._consumer.resume(assignment)
                 self._emit(PauseChanged(paused))
             case ForceSchema(schema=schema, topics=topics):
-                self.decoder = AlertDecoder(schema, forced_topics=topics)
+                self.pipeline.force(schema, topics)
                 self._emit(SchemaForced(schema, topics))
             case PlanReset(target=target, topic=topic, partition=partition):
                 plan = make_plan(
@@ -558,10 +553,18 @@ class KafkaSource:
     topics, storing offsets only for the alerts the owner confirms (:class:`AlertsShown`)."""
 
     def __init__(
-        self, settings: Settings, *, forced: SchemaInfo | None = None, **options: float
+        self,
+        settings: Settings,
+        *,
+        forced: SchemaInfo | None = None,
+        workers: int | None = None,
+        **options: float,
     ) -> None:
         self.settings = settings
         self.forced = forced
+        self.workers = default_workers() if workers is None else workers
+        """Decoding processes (default: one per core but one; 0: decode on the worker
+        thread)."""
         self.options = options
         """Extra :class:`StreamWorker` options (lag_interval, batch_size, ...)."""
         self.worker: StreamWorker | None = None
@@ -574,6 +577,7 @@ class KafkaSource:
             sink,
             forced=self.forced,
             confirm=True,
+            workers=self.workers,
             **self.options,  # type: ignore[arg-type]
         )
         self.worker.start()
