@@ -90,10 +90,14 @@ def committed(stream: dict[str, str]) -> dict[tuple[str, int], int | None]:
 
 async def test_feed_lists_alerts_and_the_schema_screen_the_failure(stream) -> None:  # type: ignore[no-untyped-def]
     """The feed shows both surveys; the malformed message is on the schema screen with its
-    topic/partition/offset, and the alerts after it still arrived."""
+    topic/partition/offset, and the alerts after it still arrived. They were decoded in a
+    decoding process, not on the app's side (no pool failure made it fall back)."""
     app = make_app(stream)
     async with app.run_test(size=SIZE) as pilot:
         await consumed(pilot, app)
+        assert isinstance(app.source, KafkaSource) and app.source.worker is not None
+        pipeline = app.source.worker.pipeline
+        assert pipeline.workers >= 1 and pipeline.restarts == 0
         table = app.screen.query_one(AlertTable)
         assert table.row_count == 11
         objects = {a.summary.object_id for a in table.shown.values()}

@@ -17,6 +17,9 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -45,6 +48,20 @@ class RawMessage(Protocol):
     def timestamp(self) -> tuple[int, int]: ...
 
 
+def start_helper_process() -> None:
+    """Start multiprocessing's resource tracker while ``sys.stderr`` is the real one: it hands
+    that descriptor to the tracker, and under a running Textual app sys.stderr is a capture
+    object whose descriptor is no file ("bad value(s) in fds_to_keep"). Cheap once running."""
+    from multiprocessing import resource_tracker
+
+    saved = sys.stderr
+    try:
+        sys.stderr = sys.__stderr__ or saved
+        resource_tracker.ensure_running()
+    finally:
+        sys.stderr = saved
+
+
 def default_workers() -> int:
     """One decoding process per core but one (the screen and the consumer need one)."""
     return max((os.cpu_count() or 1) - 1, 1)
@@ -65,12 +82,20 @@ def _start_process(forced: dict[str, Any] | None, topics: frozenset[str] | None)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
+    # A parent killed outright (kill -9) leaves no one to stop this process: it goes too.
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     global _DECODER
     _DECODER = BatchDecoder(
         AlertDecoder(
             schema_info(forced, forced=True) if forced is not None else None, forced_topics=topics
         )
     )
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def _decode_groups(
@@ -158,6 +183,7 @@ class DecodePipeline:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            start_helper_process()
             self._pool = ProcessPoolExecutor(
                 self.workers,
                 mp_context=multiprocessing.get_context("spawn"),

@@ -50,7 +50,13 @@ from fink_tui.core.events import (
     SetPaused,
 )
 from fink_tui.core.lag import LagSnapshot, fetch_lag
-from fink_tui.core.pool import Batch, DecodePipeline, batch_errors, default_workers
+from fink_tui.core.pool import (
+    Batch,
+    DecodePipeline,
+    batch_errors,
+    default_workers,
+    start_helper_process,
+)
 from fink_tui.core.reset import ResetPlan, make_plan
 from fink_tui.core.source import Sink
 
@@ -565,6 +571,8 @@ class KafkaSource:
         self.workers = default_workers() if workers is None else workers
         """Decoding processes (default: one per core but one; 0: decode on the worker
         thread)."""
+        if self.workers:
+            start_helper_process()  # now, before a Textual app owns sys.stderr
         self.options = options
         """Extra :class:`StreamWorker` options (lag_interval, batch_size, ...)."""
         self.worker: StreamWorker | None = None

@@ -107,6 +107,7 @@ class FeedScreen(DashboardScreen):
         box.value = ""
         box.remove_class("visible")
         self._apply_filter("")
+        self.query_one(AlertTable).focus()  # keys go back to the rows, not the hidden box
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
