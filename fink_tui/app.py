@@ -100,7 +100,7 @@ class FinkApp(QuietCrashApp):
         self._ui_thread = threading.get_ident()
         self.switch_mode(self.initial_mode)
         self.source.start(self._post_event)
-        self.set_interval(REFRESH_SECONDS, self.refresh_views)
+        self.set_interval(REFRESH_SECONDS, self._tick)
 
     def on_unmount(self) -> None:
         self.source.stop()
@@ -177,13 +177,17 @@ class FinkApp(QuietCrashApp):
 
         self.push_screen(ConfirmResetModal(event.plan), decided)
 
-    def refresh_views(self) -> None:
-        """Redraw the shown dashboard screen (a few times a second), also under a dialog."""
+    def _tick(self) -> None:
+        self.refresh_views(steady=True)
+
+    def refresh_views(self, steady: bool = False) -> None:
+        """Redraw the shown dashboard screen, also under a dialog: now, or (``steady``, the
+        timer's few times a second) at the pace each part of the screen keeps."""
         self.state.tick()
         for screen in reversed(self.screen_stack):
             if isinstance(screen, DashboardScreen):
                 with self.batch_update():
-                    screen.redraw(self.state)
+                    screen.redraw(self.state, steady)
                 return
             if not screen.is_modal:
                 return

@@ -192,15 +192,16 @@ class DecodePipeline:
             )
         return self._pool
 
-    def _stop_pool(self) -> None:
+    def _stop_pool(self, wait: bool = False) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=wait, cancel_futures=True)
             self._pool = None
 
     def close(self) -> None:
-        """Stop the decoding processes (batches in flight are dropped: nothing was stored)."""
+        """Stop the decoding processes (batches in flight are dropped: nothing was stored),
+        waiting for them to end so that nothing is left behind."""
         self._queue.clear()
-        self._stop_pool()
+        self._stop_pool(wait=True)
 
     # --- flow ---------------------------------------------------------------------------------
 

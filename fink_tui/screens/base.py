@@ -23,6 +23,8 @@ class DashboardScreen(Screen[None]):
         super().__init__()
         self._drawn: dict[str, object] = {}
         self._theme_drawn: str | None = None
+        self.steady = False
+        """Whether the redraw under way is a timer's (see :meth:`redraw`)."""
 
     @property
     def fink(self) -> FinkApp:
@@ -38,9 +40,11 @@ class DashboardScreen(Screen[None]):
         self._theme_drawn = theme
         self.redraw(self.fink.state)
 
-    def redraw(self, state: StreamState) -> None:
+    def redraw(self, state: StreamState, steady: bool = False) -> None:
         """Redraw now if the screen's widgets are there (a mode being switched to may still
-        be composing: the next refresh tick draws it)."""
+        be composing: the next refresh tick draws it). ``steady``: a timer's redraw, which a
+        part that changes faster than anyone reads may skip."""
+        self.steady = steady
         try:
             self.update_view(state)
         except NoMatches:

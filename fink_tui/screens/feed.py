@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from textual.app import ComposeResult
@@ -14,6 +15,9 @@ from fink_tui.screens.base import DashboardScreen
 from fink_tui.widgets.alert_table import AlertTable
 from fink_tui.widgets.status_bar import StatusBar
 from fink_tui.widgets.topic_sparklines import TopicSparklines
+
+TABLE_PACE = 0.5
+"""Seconds between two redraws of the alert table by the refresh timer."""
 
 
 class FeedScreen(DashboardScreen):
@@ -40,6 +44,11 @@ class FeedScreen(DashboardScreen):
 
     CSS_PATH = "feed.tcss"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._table_view: object = None
+        self._table_at = 0.0
+
     def compose(self) -> ComposeResult:
         yield StatusBar()
         yield AlertTable(id="alerts")
@@ -53,9 +62,14 @@ class FeedScreen(DashboardScreen):
         super().update_view(state)
         table = self.query_one(AlertTable)
         table.today = datetime.fromtimestamp(state.clock(), tz=UTC).date()
-        if self.stale(state, "alerts", Section.ALERTS, view=(table.filter_text, table.today)):
+        view = (table.filter_text, table.today)
+        now = time.monotonic()
+        if self.steady and view == self._table_view and now - self._table_at < TABLE_PACE:
+            pass  # rows pouring in: drawn twice a second, leaving the UI free for keys
+        elif self.stale(state, "alerts", Section.ALERTS, view=view):
             table.show(list(state.alerts))
             self._title(table)
+            self._table_view, self._table_at = view, now
         if self.stale(state, "rates", Section.RATES):
             self.query_one(TopicSparklines).show(
                 {
