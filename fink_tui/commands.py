@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -214,6 +216,9 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
     schema_dir = ensure_dir(args.dump_schema) if args.dump_schema else None
     workers = default_workers() if args.workers is None else args.workers
     pipeline = DecodePipeline(workers, forced_schema(settings))
+    # SIGTERM (a cron timeout, `kill`) ends the poll as Ctrl-C does: what was printed is
+    # committed, the decoding processes are stopped, and the summary is said.
+    previous = signal.signal(signal.SIGTERM, _interrupt) if _main_thread() else None
     tracker = ErrorTracker(settings)
     check_topics(make_admin(settings, tracker), settings.topics, tracker, settings.maxtimeout)
     consumer = make_consumer(settings, tracker)
@@ -289,11 +294,21 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
         finished = True  # say what was saved, then exit as interrupted
         raise
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         pipeline.close()
         consumer.close()
         if finished:
             _poll_summary(save_dir, saved, unsaved, schema_dir, len(dumped), failed)
     return 0
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _poll_summary(
