@@ -15,6 +15,7 @@ from fink_tui.core.decode import (
     SchemaError,
     load_schema_file,
 )
+from fink_tui.core.wire import avro_long
 from tests.helpers import (
     LSST_ALERTS,
     OLD_ZTF_ALERT,
@@ -235,17 +236,6 @@ NULL_ARRAY_SCHEMA = (
 )
 
 
-def zigzag(n: int) -> bytes:
-    """``n`` as an Avro long: zigzag, then a base-128 varint."""
-    n = (n << 1) ^ (n >> 63)
-    out = bytearray()
-    while n > 0x7F:
-        out.append(n & 0x7F | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
 def test_key_with_a_number_over_python_s_digit_limit() -> None:
     """``b"1" * 5000``: json.loads raises a bare ValueError (4,300 digits); a failure instead."""
     failure = _failure(AlertDecoder().decode(REF, b"1" * 5000, b"\x00"))
@@ -286,7 +276,7 @@ def test_array_of_items_that_take_no_bytes_is_refused() -> None:
     """A count of 2**62 nulls in 11 bytes made fastavro build a list until 3 GB: the schema is
     refused when the key is parsed, once."""
     decoder = AlertDecoder()
-    value = zigzag(2**62) + b"\x00"
+    value = avro_long(2**62) + b"\x00"
     assert len(value) == 11
     for _ in range(3):
         failure = _failure(decoder.decode(REF, NULL_ARRAY_SCHEMA, value))
@@ -304,11 +294,11 @@ def test_huge_counts_and_lengths_end_at_the_bytes() -> None:
     """Counts and lengths that claim more than the value holds end as truncated values."""
     decoder = AlertDecoder()
     cases = {
-        '{"type":"map","values":"null"}': zigzag(2**62) + b"\x00",
-        '{"type":"array","items":"boolean"}': zigzag(2**62) + b"\x01",
-        '{"type":"array","items":"int"}': zigzag(-(2**62)) + zigzag(2**62) + b"\x02",
-        '{"type":"record","name":"s","fields":[{"name":"s","type":"string"}]}': zigzag(2**62),
-        '{"type":"record","name":"b","fields":[{"name":"b","type":"bytes"}]}': zigzag(-5) + b"x",
+        '{"type":"map","values":"null"}': avro_long(2**62) + b"\x00",
+        '{"type":"array","items":"boolean"}': avro_long(2**62) + b"\x01",
+        '{"type":"array","items":"int"}': avro_long(-(2**62)) + avro_long(2**62) + b"\x02",
+        '{"type":"record","name":"s","fields":[{"name":"s","type":"string"}]}': avro_long(2**62),
+        '{"type":"record","name":"b","fields":[{"name":"b","type":"bytes"}]}': avro_long(-5) + b"x",
         '{"type":"fixed","name":"f","size":1000000000000}': b"x",
     }
     for key, value in cases.items():
@@ -325,9 +315,9 @@ def test_long_decimal_is_a_failure_not_a_hang() -> None:
         b'{"type":"bytes","logicalType":"decimal","precision":1000000000,"scale":2}}]}'
     )
     long_value = b"\x7f" + b"\xff" * 99_999
-    failure = _failure(AlertDecoder().decode(REF, key, zigzag(len(long_value)) + long_value))
+    failure = _failure(AlertDecoder().decode(REF, key, avro_long(len(long_value)) + long_value))
     assert "decimal of 100,000 bytes" in failure.reason
-    alert = AlertDecoder().decode(REF, key, zigzag(2) + b"\x30\x39")
+    alert = AlertDecoder().decode(REF, key, avro_long(2) + b"\x30\x39")
     assert isinstance(alert, Alert) and alert.record() == {"x": Decimal("123.45")}
 
 

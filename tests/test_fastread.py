@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from fink_tui.core import fastread
 from fink_tui.core.decode import Alert, AlertDecoder, DecodeFailure, MessageRef
 from fink_tui.core.fastread import BatchDecoder, Verdict, decode_messages, summary_difference
-from fink_tui.core.wire import encode
+from fink_tui.core.wire import avro_long, encode
 from tests.helpers import FINK_DATA, LSST_ALERTS, ZTF_ALERTS, wire_messages
 
 AVRO_FILES = sorted(FINK_DATA.glob("*/*.avro"))
@@ -324,7 +324,7 @@ def test_container_block_is_what_fastavro_reads() -> None:
     values = [v for _, v in wire_messages(ZTF_ALERTS)[:3]]
     marker = b"M" * fastread.MARKER_BYTES
     data = marker.join(values) + marker
-    block = fastread._long(3) + fastread._long(len(data)) + data + plan.sync
+    block = avro_long(3) + avro_long(len(data)) + data + plan.sync
     records = list(fastavro.reader(io.BytesIO(plan.header + block)))
     assert [r["candid"] for r in records] == [
         fastavro.schemaless_reader(io.BytesIO(v), info.parsed)["candid"] for v in values

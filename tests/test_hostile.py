@@ -11,22 +11,12 @@ from confluent_kafka import Consumer, TopicPartition
 
 from fink_tui.cli import main
 from fink_tui.core.decode import AlertDecoder, DecodeFailure, MessageRef
+from fink_tui.core.wire import avro_long
 from tests.helpers import FAST_GROUP, ZTF_ALERTS, produce, unique, wire_messages
 
 FAST = [arg for key, value in FAST_GROUP for arg in ("-X", f"{key}={value}")]
 GOOD = 500
 BAD = 500
-
-
-def zigzag(n: int) -> bytes:
-    """``n`` as an Avro long: zigzag, then a base-128 varint."""
-    n = (n << 1) ^ (n >> 63)
-    out = bytearray()
-    while n > 0x7F:
-        out.append(n & 0x7F | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
 
 
 def hostile_messages(count: int) -> list[tuple[bytes | None, bytes]]:
@@ -60,7 +50,7 @@ def hostile_messages(count: int) -> list[tuple[bytes | None, bytes]]:
         lambda key, value: (b"1" * 5000, value),
         lambda key, value: (b"[" * 5000 + b"]" * 5000, value),
         lambda key, value: (node, b"\x02\x02" * 5000 + b"\x02\x00"),
-        lambda key, value: (nulls, zigzag(2**62) + b"\x00"),
+        lambda key, value: (nulls, avro_long(2**62) + b"\x00"),
         lambda key, value: (None, value),
         lambda key, value: (key, b""),
         lambda key, value: (key, value[: rng.randrange(len(value))]),
@@ -69,7 +59,7 @@ def hostile_messages(count: int) -> list[tuple[bytes | None, bytes]]:
         lambda key, value: (rng.randbytes(rng.randrange(1, 100)), value),
         lambda key, value: (b'{"type": "record", "name": 3}', value),
         lambda key, value: (b'{"type":"record","name":"\xff","fields":[]}', value),
-        lambda key, value: (decimal, zigzag(50_000) + b"\x7f" * 50_000),
+        lambda key, value: (decimal, avro_long(50_000) + b"\x7f" * 50_000),
     ]
     decoder = AlertDecoder()
     messages: list[tuple[bytes | None, bytes]] = []

@@ -47,6 +47,7 @@ from typing import Any
 
 from fink_tui.core.decode import Alert, AlertDecoder, DecodeFailure, MessageRef, SchemaInfo
 from fink_tui.core.survey import AlertSummary, summarize, summary_schema
+from fink_tui.core.wire import avro_long
 
 Message = tuple[MessageRef, bytes | None, bytes | None]
 """A message as the consumer hands it over: where it sits, its key and its value."""
@@ -367,12 +368,12 @@ def _plan_for(info: SchemaInfo) -> _SchemaPlan:
     sync = os.urandom(16)
     header = (
         b"Obj\x01"
-        + _long(2)
+        + avro_long(2)
         + _bytes(b"avro.schema")
         + _bytes(json.dumps(extended, separators=(",", ":")).encode())
         + _bytes(b"avro.codec")
         + _bytes(b"null")
-        + _long(0)
+        + avro_long(0)
         + sync
     )
     columns = (*(name for name, _ in shape), END_FIELD)
@@ -422,19 +423,8 @@ def _nullable_record(avro_type: Any) -> dict[str, Any] | None:
 # --- the container block ------------------------------------------------------------------------
 
 
-def _long(n: int) -> bytes:
-    """Avro's zig-zag varint encoding of ``n``."""
-    n = (n << 1) ^ (n >> 63)
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
 def _bytes(data: bytes) -> bytes:
-    return _long(len(data)) + data
+    return avro_long(len(data)) + data
 
 
 def _read_block(plan: _SchemaPlan, info: SchemaInfo, values: list[bytes]) -> list[dict[str, Any]]:
@@ -445,7 +435,7 @@ def _read_block(plan: _SchemaPlan, info: SchemaInfo, values: list[bytes]) -> lis
     marker = os.urandom(MARKER_BYTES)
     data = marker.join(values) + marker if values else b""
     if values:
-        block = _long(len(values)) + _long(len(data)) + data + plan.sync
+        block = avro_long(len(values)) + avro_long(len(data)) + data + plan.sync
     else:
         block = b""
     with _container_path(plan.header, block) as path:

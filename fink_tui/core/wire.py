@@ -52,3 +52,14 @@ def encode(record: Record, schema: Schema) -> tuple[bytes, bytes]:
     buffer = io.BytesIO()
     fastavro.schemaless_writer(buffer, parsed, record)
     return key, buffer.getvalue()
+
+
+def avro_long(n: int) -> bytes:
+    """``n`` in Avro's encoding of ints and longs: zig-zag, then a base-128 varint."""
+    n = (n << 1) ^ (n >> 63)
+    out = bytearray()
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
