@@ -108,3 +108,46 @@ def test_poll_goes_past_500_poison_messages(
     finally:
         reader.close()
     assert committed.offset == high == GOOD + BAD
+
+
+@pytest.mark.broker
+async def test_app_goes_past_500_poison_messages(broker: Any) -> None:
+    """The same 500 hostile and 500 good messages through the dashboard: every good alert
+    reaches the model, every bad one is listed with its offset on the schema screen, the keys
+    still work, and the group is committed at the end of the topic."""
+    from fink_tui.app import FinkApp
+    from fink_tui.core.worker import KafkaSource
+    from tests.helpers import settings_for
+
+    topic, group = unique("fink_hostile_app_ztf"), unique("g_hostile_app")
+    broker.create_topics({topic: 1})
+    ztf = wire_messages(ZTF_ALERTS)
+    bad = hostile_messages(BAD)
+    good = [ztf[n % len(ztf)] for n in range(GOOD)]
+    pairs = [message for pair in zip(bad, good, strict=True) for message in pair]
+    produce(broker.bootstrap, topic, pairs, partition=0)
+    settings = settings_for(broker.bootstrap, group, [topic])
+    app = FinkApp(settings, KafkaSource(settings, lag_interval=0.5))
+    async with app.run_test(size=(140, 40)) as pilot:
+        for _ in range(1200):
+            lag = app.state.lag
+            if app.state.alert_count >= GOOD and lag is not None and lag.lag == 0:
+                break
+            await pilot.pause(0.05)
+        assert app.state.alert_count == GOOD and app.state.failure_count == BAD
+        offsets = sorted(f.ref.offset for f in app.state.failures)
+        assert offsets == list(range(0, 2 * BAD, 2))
+        await pilot.press("3")
+        await pilot.pause()
+        app.refresh_views()
+        await pilot.pause()
+        assert app.screen.query_one("#failures").row_count == BAD
+        await pilot.press("1")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "FeedScreen"
+    reader = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group})
+    try:
+        [committed] = reader.committed([TopicPartition(topic, 0)], timeout=10)
+    finally:
+        reader.close()
+    assert committed.offset == GOOD + BAD
