@@ -73,7 +73,9 @@ _DECODER: Any = None
 """In a decoding process: the batch decoder (Rust reader where verified, fastavro else)."""
 
 
-def _start_process(forced: dict[str, Any] | None, topics: frozenset[str] | None) -> None:
+def _start_process(
+    parent: int, forced: dict[str, Any] | None, topics: frozenset[str] | None
+) -> None:
     from fink_tui.core.decode import schema_info
     from fink_tui.core.fastread import BatchDecoder
 
@@ -82,8 +84,9 @@ def _start_process(forced: dict[str, Any] | None, topics: frozenset[str] | None)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
-    # A parent killed outright (kill -9) leaves no one to stop this process: it goes too.
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    # A parent killed outright (kill -9) leaves no one to stop this process: it goes too —
+    # also when that happened before this process got here (``parent`` is passed down).
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     global _DECODER
     _DECODER = BatchDecoder(
         AlertDecoder(
@@ -188,7 +191,7 @@ class DecodePipeline:
                 self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start_process,
-                initargs=self._forced,
+                initargs=(os.getpid(), *self._forced),
             )
         return self._pool
 

@@ -67,6 +67,10 @@ class LagScreen(DashboardScreen):
     ]
     """Keys of the lag table."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._row_kind: bool | None = None
+
     def compose(self) -> ComposeResult:
         yield StatusBar()
         yield Static("waiting for the first lag snapshot…", id="lag-summary")
@@ -118,8 +122,13 @@ class LagScreen(DashboardScreen):
         return True
 
     def on_data_table_row_highlighted(self) -> None:
-        # Which reset keys apply depends on the row under the cursor.
-        self.refresh_bindings()
+        # Which reset keys apply depends on the kind of row under the cursor; the footer is
+        # rebuilt only when that kind changes (every lag refresh moves the cursor back).
+        selected = self.query_one(LagTable).selected()
+        kind = None if selected is None else (selected[1] is not None)
+        if kind != self._row_kind:
+            self._row_kind = kind
+            self.refresh_bindings()
 
     def action_refresh_lag(self) -> None:
         """Take a lag snapshot now."""
