@@ -156,3 +156,24 @@ def test_forced_schema_reaches_the_processes() -> None:
             same(a, b)
     finally:
         pipeline.close()
+
+
+def test_forcing_a_schema_with_batches_in_flight_loses_none() -> None:
+    """A schema forced while batches are being decoded stops the pool; those batches are
+    decoded here instead, none lost, and that is not counted as a failure."""
+    pipeline = DecodePipeline(workers=1)
+    try:
+        pipeline.put(messages(0))
+        pipeline.ready(wait=None)  # the process is up
+        batches = [messages(100 * n) * 3 for n in range(1, 4)]
+        for batch in batches:
+            pipeline.put(batch)
+        pipeline.force(None, None)
+        done = []
+        while len(done) < 3:
+            done.extend(pipeline.ready(wait=None))
+        for batch, got in zip(batches, done, strict=True):
+            assert all(r is not None for r in got.results) and len(got.results) == len(batch)
+        assert pipeline.restarts == 0
+    finally:
+        pipeline.close()

@@ -22,7 +22,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -247,6 +247,8 @@ class DecodePipeline:
                     batch.future.exception(timeout=wait)
                 except TimeoutError:
                     break
+                except CancelledError:
+                    pass  # the pool was stopped (a forced schema): decoded here below
             self._queue.popleft()
             self._finish(batch)
             done.append(batch)
@@ -257,6 +259,8 @@ class DecodePipeline:
         if batch.future is not None:
             try:
                 outcomes = batch.future.result()
+            except CancelledError:
+                pass  # the pool was stopped on purpose: decoded here
             except Exception as exc:  # a process died (or the pool broke): decode here
                 self._restart(exc)
         assert batch.groups is not None
