@@ -7,6 +7,7 @@ from datetime import date
 
 from rich.text import Text
 from textual import events
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 from fink_tui.core.decode import Alert
@@ -93,6 +94,18 @@ class AlertTable(RowTable):
     (never a rebuild for a new batch). While the cursor is on the newest row the view follows
     new alerts, like ``tail -f``; once the user moves away it stays on their alert, and
     :attr:`new_above` counts what arrived above it."""
+
+    BINDINGS = [
+        Binding(
+            "enter",
+            "select_cursor",
+            "Open",
+            tooltip="Fields, light curve and cutouts of the alert",
+            id="feed.open_row",
+        ),
+    ]
+    """Enter on a row opens its alert (the screen handles the selection): said in the footer
+    rather than DataTable's hidden "Select"."""
 
     DEFAULT_CSS = """
     AlertTable { height: 1fr; }
