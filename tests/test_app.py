@@ -10,6 +10,7 @@ from pathlib import Path
 import fastavro
 import pytest
 from confluent_kafka.admin import AdminClient
+from textual.widgets import Static
 
 from fink_tui.app import FinkApp
 from fink_tui.cli import main
@@ -323,7 +324,43 @@ async def test_feed_follows_new_alerts_until_the_user_moves() -> None:
         app.refresh_views()
         await pilot.pause()
         assert table.selected_key() == "fink_x_ztf/0/12" and table.new_above == 4
-        assert "4 new above" in str(table.border_title)
+        title = app.screen.query_one("#feed-title", Static)
+        assert "4 new above" in str(title.render())
         await pilot.press("home")
         await pilot.pause()
         assert table.cursor_row == 0 and table.new_above == 0
+
+
+async def test_failure_cursor_stays_on_its_message() -> None:
+    """On the schema screen the cursor stays on the failed message the user chose when a new
+    failure arrives above it (so `d` dumps that one)."""
+    from fink_tui.config import Settings
+    from fink_tui.core.decode import AlertDecoder, DecodeFailure, MessageRef
+    from fink_tui.core.events import AlertsReceived
+
+    decoder = AlertDecoder()
+
+    def failure(offset: int) -> DecodeFailure:
+        result = decoder.decode(MessageRef("fink_x_ztf", 0, offset), None, b"x")
+        assert isinstance(result, DecodeFailure)
+        return result
+
+    source = ReplaySource([AlertsReceived((), tuple(failure(n) for n in range(3)))])
+    app = FinkApp(
+        Settings(servers="127.0.0.1:9", group_id="g", topics=("fink_x_ztf",)),
+        source,
+        mode="schema",
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.refresh_views()
+        await pilot.pause()
+        table = app.screen.query_one("#failures")
+        table.focus()
+        await pilot.press("down")  # newest first: offsets 2, 1, 0 -> on offset 1
+        assert str(table.get_row_at(table.cursor_row)[2]) == "1"
+        source.play([AlertsReceived((), (failure(3),))])
+        app.refresh_views()
+        await pilot.pause()
+        assert table.row_count == 4
+        assert str(table.get_row_at(table.cursor_row)[2]) == "1"

@@ -176,5 +176,8 @@ def test_plan_totals_what_is_read_again_and_skipped() -> None:
     plan = plan_reset(snap, ResetTarget("offset", 4), "a")
     assert [r.delta for r in plan.rows] == [-1, 2, 0]
     assert (plan.reread, plan.skipped, len(plan.moves)) == (1, 2, 2)
-    assert plan.summary() == "2 of 3 partition(s) move: 1 alert(s) read again, 2 skipped"
+    assert plan.summary() == (
+        "2 of 3 partition(s) move: 1 alert(s) read again, 2 skipped"
+        " (1 get a first commit where they start anyway)"
+    )
     assert plan.to_text().endswith(plan.summary())

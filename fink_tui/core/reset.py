@@ -164,7 +164,11 @@ class ResetPlan:
             effects.append(f"{self.reread:,} alert(s) read again")
         if self.skipped:
             effects.append(f"{self.skipped:,} skipped")
-        return text + (": " + ", ".join(effects) if effects else "")
+        text += ": " + ", ".join(effects) if effects else ""
+        firsts = sum(1 for r in self.rows if r.changes and not r.delta)
+        if firsts:
+            text += f" ({firsts} get a first commit where they start anyway)"
+        return text
 
     def to_text(self) -> str:
         """The plan as a table."""

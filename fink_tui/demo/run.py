@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import signal
 import sys
 import threading
@@ -221,6 +222,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def _print_broker_info(settings: Settings) -> None:
     extra = " ".join(f"-X {k}={v}" for k, v in settings.kafka)
+    # The commands as they run from here: the venv's fink-tui may not be on PATH.
+    prog = "fink-tui" if shutil.which("fink-tui") else f"{sys.executable} -m fink_tui"
     common = (
         f"--servers {settings.servers} --group-id {settings.group_id} "
         f"--topics {','.join(settings.topics)} {extra}"
@@ -230,9 +233,9 @@ def _print_broker_info(settings: Settings) -> None:
         f"group:     {settings.group_id}",
         f"topics:    {', '.join(settings.topics)}",
         "try:",
-        f"  fink-tui lag {common}",
-        f"  fink-tui poll --limit 10 {common}",
-        f"  fink-tui {common}",
+        f"  {prog} lag {common}",
+        f"  {prog} poll --limit 10 {common}",
+        f"  {prog} {common}",
         "Ctrl-C stops the producer and the broker.",
     ]
     print("\n".join(str(line) for line in lines), flush=True)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Footer, Input, Static
 
 from fink_tui.core.events import SetPaused
 from fink_tui.model import Section, StreamState
@@ -51,6 +51,7 @@ class FeedScreen(DashboardScreen):
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
+        yield Static("", id="feed-title")
         yield AlertTable(id="alerts")
         yield TopicSparklines(id="rates")
         yield Input(
@@ -84,8 +85,8 @@ class FeedScreen(DashboardScreen):
         if table.filter_text:
             title += f" — filter: {table.filter_text}"
         if table.new_above:
-            title += f" — {table.new_above} new above ↑"
-        table.border_title = title
+            title += f" — {table.new_above} new above ↑ (Home)"
+        self.query_one("#feed-title", Static).update(title)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if isinstance(event.data_table, AlertTable):

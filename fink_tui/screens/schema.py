@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Static
 
-from fink_tui.core.decode import SchemaInfo
+from fink_tui.core.decode import MessageRef, SchemaInfo
 from fink_tui.core.events import ForceSchema
 from fink_tui.core.files import dump_failure, dump_schema
 from fink_tui.core.schema_diff import schema_diff
@@ -76,6 +76,7 @@ class SchemaScreen(DashboardScreen):
     def __init__(self) -> None:
         super().__init__()
         self._tree_for: str | None = None
+        self._failure_rows: list[MessageRef] = []
         self._schemas_signature: object = None
 
     def compose(self) -> ComposeResult:
@@ -151,9 +152,13 @@ class SchemaScreen(DashboardScreen):
         full = state.failures.maxlen or 0
         if table.row_count == len(state.failures) and table.row_count < full:
             return
-        keep = table.cursor_row
+        # The cursor stays on its message (new failures come in above it).
+        shown = list(reversed(state.failures))
+        old = self._failure_rows
+        keep = old[table.cursor_row] if table.row_count and table.cursor_row < len(old) else None
         table.clear()
-        for n, failure in enumerate(reversed(state.failures)):
+        self._failure_rows = [f.ref for f in shown]
+        for n, failure in enumerate(shown):
             r = failure.ref
             table.add_row(
                 Text(r.topic),
@@ -164,7 +169,8 @@ class SchemaScreen(DashboardScreen):
                 key=str(n),
             )
         if table.row_count:
-            table.move_cursor(row=min(keep, table.row_count - 1), animate=False)
+            row = self._failure_rows.index(keep) if keep in self._failure_rows else 0
+            table.move_cursor(row=row, animate=False)
 
     def _selected_fingerprint(self) -> str | None:
         return cursor_row_key(self._schemas())

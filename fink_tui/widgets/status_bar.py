@@ -25,27 +25,28 @@ class StatusBar(Static):
     """
 
     def show(self, state: StreamState, group: str) -> None:
-        """Redraw from the model."""
+        """Redraw from the model: what matters most first, so a narrow terminal keeps it
+        (the state, PAUSED, failures), the long reason of a state last."""
         conn = state.connection
         text = Text()
         text.append("● ", STATE_STYLES.get(conn.state, "bold yellow"))
         text.append(conn.state.value, STATE_STYLES.get(conn.state, "yellow"))
-        if conn.detail and conn.state != Connection.CONNECTED:
-            text.append(f" ({conn.detail})", "dim")
+        if state.paused:
+            text.append("  │  ", "dim")
+            text.append("PAUSED", "bold reverse yellow")
+        n = state.failure_count
+        if n:
+            text.append("  │  ", "dim")
+            text.append(f"{n} decode failure{'' if n == 1 else 's'}", "bold red")
+        if state.forced is not None:
+            text.append("  │  forced schema ", "dim")
+            text.append(state.forced.fingerprint, "bold magenta")
         text.append("  │  group ", "dim")
         text.append(group or "-", "bold")
         text.append("  │  ", "dim")
         text.append(f"{state.rate:.1f}", "bold")
         text.append(" alerts/s", "dim")
         text.append(f"  {state.alert_count:,} received", "dim")
-        text.append("  │  ", "dim")
-        style = "bold red" if state.failure_count else "dim"
-        n = state.failure_count
-        text.append(f"{n} decode failure{'' if n == 1 else 's'}", style)
-        if state.forced is not None:
-            text.append("  │  forced schema ", "dim")
-            text.append(state.forced.fingerprint, "bold magenta")
-        if state.paused:
-            text.append("  │  ", "dim")
-            text.append("PAUSED", "bold reverse yellow")
+        if conn.detail and conn.state != Connection.CONNECTED:
+            text.append(f"  │  {conn.detail}", "dim")
         self.update(text)
