@@ -24,6 +24,8 @@ from fink_tui.core.events import (
     ApplyReset,
     Command,
     CommandFailed,
+    Connection,
+    ConnectionChanged,
     Event,
     ForceSchema,
     LagUpdated,
@@ -141,7 +143,8 @@ def record(
     source: StreamSource, done: Callable[[list[Event]], bool], timeout: float
 ) -> list[Event]:
     """Run ``source`` until ``done(events so far)`` or ``timeout`` seconds, and return what it
-    sent: a recording for :class:`ReplaySource`. Alerts are confirmed as they arrive."""
+    sent until then (not what stopping it sent): a recording for :class:`ReplaySource`.
+    Alerts are confirmed as they arrive."""
     events: list[Event] = []
     lock = threading.Lock()
 
@@ -154,13 +157,20 @@ def record(
 
     source.start(sink)
     deadline = time.monotonic() + timeout
+    recorded: list[Event] | None = None
     try:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and recorded is None:
             with lock:
                 if done(events):
-                    break
+                    recorded = list(events)
             time.sleep(0.05)
     finally:
         source.stop()
-    with lock:
-        return list(events)
+    if recorded is None:  # the time ran out: what came before the stop
+        with lock:
+            recorded = [e for e in events if not _stopping(e)]
+    return recorded
+
+
+def _stopping(event: Event) -> bool:
+    return isinstance(event, ConnectionChanged) and event.state is Connection.STOPPED
