@@ -24,6 +24,7 @@ from fink_tui.core.clients import (
     livestream_first,
     make_admin,
     make_consumer,
+    store_offsets,
     wait_for_metadata,
 )
 from fink_tui.core.decode import Alert, SchemaInfo, load_schema_file
@@ -274,7 +275,8 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
                         dump_schema(alert.schema, schema_dir)
                     shown += 1
                 sys.stdout.flush()
-                consumer.store_offsets(offsets=next_offsets(batch.messages))
+                # A partition lost in a rebalance meanwhile is read again by its new owner.
+                store_offsets(consumer, next_offsets(batch.messages))
             if pipeline.full() or enough:
                 continue
             want = args.limit - shown - in_flight if args.limit else 100

@@ -213,3 +213,26 @@ def test_alerts_the_owner_did_not_take_are_not_committed(broker: EmbeddedBroker)
     assert not worker.is_alive()  # it stops by itself
     admin = AdminClient({"bootstrap.servers": broker.bootstrap})
     assert fetch_lag(admin, group, [topic], 10).partition(topic, 0).committed is None  # type: ignore[union-attr]
+
+
+def test_storing_offsets_of_partitions_lost_in_a_rebalance_is_not_an_error() -> None:
+    """After a rebalance took partitions away, storing their offsets is skipped (the new owner
+    reads them from the last commit), not raised: it used to end `poll` with "StoreOffsets
+    failed: Local: Erroneous state" when decoding outlasted max.poll.interval.ms."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    from fink_tui.core.clients import store_offsets
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": f"127.0.0.1:{free_port()}",
+            "group.id": "g",
+            "enable.auto.offset.store": False,
+        }
+    )
+    try:
+        assert (
+            store_offsets(consumer, [TopicPartition("t", 0, 5), TopicPartition("t", 1, 7)]) is False
+        )
+    finally:
+        consumer.close()

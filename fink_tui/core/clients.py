@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from fink_tui.config import Settings
@@ -178,3 +178,22 @@ def livestream_first(names: Iterable[str]) -> list[str]:
     """Topic names with Fink's Livestream topics (``fink_*``) first, internal ones dropped."""
     visible = [n for n in names if not n.startswith("__")]
     return sorted(visible, key=lambda n: (not n.startswith("fink_"), n))
+
+
+def store_offsets(consumer: Consumer, offsets: list[TopicPartition]) -> bool:
+    """Store offsets for the next commit; partitions lost in a rebalance are left out (their
+    new owner reads from the last commit: at least once). True if any offset was stored."""
+    try:
+        consumer.store_offsets(offsets=offsets)
+        return True
+    except KafkaException as exc:
+        error = exc.args[0] if exc.args else None
+        not_ours = (KafkaError._STATE, KafkaError._UNKNOWN_PARTITION)
+        if not (isinstance(error, KafkaError) and error.code() in not_ours):
+            raise
+    # Some partitions are not ours (any more): store the others one by one.
+    stored = False
+    if len(offsets) > 1:
+        for tp in offsets:
+            stored = store_offsets(consumer, [tp]) or stored
+    return stored

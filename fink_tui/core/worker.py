@@ -27,7 +27,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from confluent_kafka.admin import AdminClient
 
 from fink_tui.config import Settings
-from fink_tui.core.clients import ErrorTracker, make_admin, make_consumer
+from fink_tui.core.clients import ErrorTracker, make_admin, make_consumer, store_offsets
 from fink_tui.core.decode import AlertDecoder, SchemaInfo
 from fink_tui.core.errors import ErrorKind, StreamError, describe_kafka_error
 from fink_tui.core.events import (
@@ -427,17 +427,8 @@ class StreamWorker(threading.Thread):
         """Store offsets for the next commit; partitions lost in a rebalance are skipped (their
         new owner reads from the last commit: at least once)."""
         assert self._consumer is not None
-        try:
-            self._consumer.store_offsets(offsets=offsets)
+        if store_offsets(self._consumer, offsets):
             self._stored = True
-        except KafkaException as exc:
-            error = exc.args[0] if exc.args else None
-            if not (isinstance(error, KafkaError) and error.code() == KafkaError._STATE):
-                raise
-            # Some partitions are not ours any more: store the others one by one.
-            if len(offsets) > 1:
-                for tp in offsets:
-                    self._store([tp])
 
     def _check_errors(self) -> None:
         kind = self.tracker.kind
