@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Static
 
-from fink_tui.core.decode import MessageRef, SchemaInfo
+from fink_tui.core.decode import DecodeFailure, MessageRef, SchemaInfo
 from fink_tui.core.events import ForceSchema
 from fink_tui.core.files import dump_failure, dump_schema
 from fink_tui.core.schema_diff import schema_diff
@@ -77,6 +77,7 @@ class SchemaScreen(DashboardScreen):
         super().__init__()
         self._tree_for: str | None = None
         self._failure_rows: list[MessageRef] = []
+        self._failures_shown: list[DecodeFailure] = []
         self._schemas_signature: object = None
 
     def compose(self) -> ComposeResult:
@@ -92,6 +93,7 @@ class SchemaScreen(DashboardScreen):
                 failures: DataTable[str | Text] = DataTable(cursor_type="row", id="failures")
                 failures.add_columns("Topic", "Part.", "Offset", "Schema", "Reason")
                 yield failures
+                yield Static("", id="failure-detail")
             with Vertical():
                 yield SchemaTree("schema", id="tree")
                 yield Static("", id="diff")
@@ -168,9 +170,11 @@ class SchemaScreen(DashboardScreen):
                 Text(failure.reason, style="red"),
                 key=str(n),
             )
+        self._failures_shown = shown
         if table.row_count:
             row = self._failure_rows.index(keep) if keep in self._failure_rows else 0
             table.move_cursor(row=row, animate=False)
+        self._show_failure(table.cursor_row)
 
     def _selected_fingerprint(self) -> str | None:
         return cursor_row_key(self._schemas())
@@ -186,6 +190,23 @@ class SchemaScreen(DashboardScreen):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "schemas":
             self._show_selected()
+        elif event.data_table.id == "failures":
+            self._show_failure(event.cursor_row)
+
+    def _show_failure(self, row: int) -> None:
+        """The whole reason of the failure under the cursor (the column cuts it)."""
+        detail = self.query_one("#failure-detail", Static)
+        if not 0 <= row < len(self._failures_shown):
+            detail.update("")
+            return
+        failure = self._failures_shown[row]
+        r = failure.ref
+        detail.update(
+            Text.assemble(
+                (f"{r.topic} [{r.partition}] offset {r.offset}: ", "bold"),
+                (failure.reason, "red"),
+            )
+        )
 
     def _show_selected(self) -> None:
         info = self._selected_schema()
