@@ -137,6 +137,8 @@ class Batch:
     """One per message: the decoded alert or failure; None for Kafka-level errors."""
     future: Future[list[list[Outcome]]] | None = None
     groups: list[tuple[bytes | None, list[int]]] | None = None
+    refs: dict[int, MessageRef] | None = None
+    """Where each message that is no Kafka error sits, by its index (made once)."""
 
     @property
     def alerts(self) -> list[Alert]:
@@ -219,13 +221,15 @@ class DecodePipeline:
         """Start decoding a consumed batch."""
         batch = Batch(list(messages), tag, [None] * len(messages))
         groups: dict[bytes | None, list[int]] = {}
+        refs: dict[int, MessageRef] = {}
         for i, msg in enumerate(batch.messages):
             if msg.error() is None:
                 groups.setdefault(msg.key(), []).append(i)
-        batch.groups = list(groups.items())
+                refs[i] = message_ref(msg)
+        batch.groups, batch.refs = list(groups.items()), refs
         if self.workers > 0 and groups:
             payload = [
-                (key, [(message_ref(batch.messages[i]), batch.messages[i].value()) for i in idx])
+                (key, [(refs[i], batch.messages[i].value()) for i in idx])
                 for key, idx in batch.groups
             ]
             try:
@@ -263,11 +267,10 @@ class DecodePipeline:
                 pass  # the pool was stopped on purpose: decoded here
             except Exception as exc:  # a process died (or the pool broke): decode here
                 self._restart(exc)
-        assert batch.groups is not None
+        assert batch.groups is not None and batch.refs is not None
         for g, (key, idx) in enumerate(batch.groups):
             for n, i in enumerate(idx):
-                msg = batch.messages[i]
-                ref = message_ref(msg)
+                msg, ref = batch.messages[i], batch.refs[i]
                 if outcomes is None:
                     batch.results[i] = self.decoder.decode(ref, key, msg.value())
                     continue
