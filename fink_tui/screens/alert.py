@@ -10,13 +10,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from fink_tui.core.decode import Alert, RecordError
 from fink_tui.core.files import save_alert
 from fink_tui.core.survey import CUTOUT_FIELDS, LightCurvePoint, cutout_bytes, light_curve
 from fink_tui.widgets.cutout import CutoutPicture, CutoutView, prepare_cutout
 from fink_tui.widgets.fields_tree import FieldsTree
+from fink_tui.widgets.key_bar import KeyBar
 from fink_tui.widgets.light_curve import LightCurvePlot, legend
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ class AlertScreen(Screen[None]):
         )
         yield Static(title, id="title")
         yield Horizontal(Static("decoding the whole alert…", id="loading"), id="body")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         # Decoding an LSST alert in full and reading its FITS cutouts takes tens of ms: the

@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Input, Static
 
 from fink_tui.core.events import SetPaused
 from fink_tui.model import Section, StreamState
 from fink_tui.screens.base import DashboardScreen
 from fink_tui.widgets.alert_table import AlertTable
+from fink_tui.widgets.key_bar import KeyBar
 from fink_tui.widgets.status_bar import StatusBar
 from fink_tui.widgets.topic_sparklines import TopicSparklines
 
@@ -57,7 +58,7 @@ class FeedScreen(DashboardScreen):
         yield Input(
             placeholder="filter: text in any column (Enter to apply, Esc to clear)", id="filter"
         )
-        yield Footer()
+        yield KeyBar()
 
     def update_view(self, state: StreamState) -> None:
         super().update_view(state)
@@ -86,11 +87,10 @@ class FeedScreen(DashboardScreen):
             title += f" — filter: {table.filter_text}"
         if table.new_above:
             title += f" — {table.new_above} new above ↑ (Home)"
-        self.query_one("#feed-title", Static).update(title)
+        self.query_one("#feed-title", Static).update(title, layout=False)  # height 1
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if isinstance(event.data_table, AlertTable):
-            self._title(event.data_table)
+    def on_alert_table_row_highlighted(self, event: AlertTable.RowHighlighted) -> None:
+        self._title(event.table)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # One key, two bindings: the footer shows the one that applies now.
@@ -139,7 +139,7 @@ class FeedScreen(DashboardScreen):
         table.filter_text = text.strip()
         self.redraw(self.fink.state)
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_alert_table_row_selected(self, event: AlertTable.RowSelected) -> None:
         self.action_open_alert()
 
     def action_open_alert(self) -> None:

@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from fink_tui.core.events import Connection, PlanReset, RefreshLag
 from fink_tui.core.files import export_stem, write_table_files, write_text_atomic
 from fink_tui.core.reset import ResetTarget, scope_text
 from fink_tui.model import Section, StreamState
 from fink_tui.screens.base import DashboardScreen
+from fink_tui.widgets.key_bar import KeyBar
 from fink_tui.widgets.lag_table import LagTable
 from fink_tui.widgets.status_bar import StatusBar
 from fink_tui.widgets.topic_sparklines import TopicSparklines
@@ -78,7 +79,7 @@ class LagScreen(DashboardScreen):
         table.show_empty = self.fink.show_empty_partitions
         yield table
         yield TopicSparklines(id="trends")
-        yield Footer()
+        yield KeyBar()
 
     def update_view(self, state: StreamState) -> None:
         super().update_view(state)

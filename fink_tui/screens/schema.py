@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from fink_tui.core.decode import DecodeFailure, MessageRef, SchemaInfo
 from fink_tui.core.events import ForceSchema
@@ -18,6 +18,7 @@ from fink_tui.core.files import dump_failure, dump_schema
 from fink_tui.core.schema_diff import schema_diff
 from fink_tui.model import SchemaSeen, Section, StreamState
 from fink_tui.screens.base import DashboardScreen
+from fink_tui.widgets.key_bar import KeyBar
 from fink_tui.widgets.schema_tree import SchemaTree
 from fink_tui.widgets.status_bar import StatusBar
 from fink_tui.widgets.table_cursor import cursor_row_key, move_cursor_to_key
@@ -97,7 +98,7 @@ class SchemaScreen(DashboardScreen):
             with Vertical():
                 yield SchemaTree("schema", id="tree")
                 yield Static("", id="diff")
-        yield Footer()
+        yield KeyBar()
 
     def _schemas(self) -> DataTable[str | Text]:
         return self.query_one("#schemas", DataTable)

@@ -1,17 +1,28 @@
-"""The live table of alerts, newest first, with a text filter."""
+"""The live table of alerts, newest first, with a text filter.
+
+A line-API widget rather than a ``DataTable``: a DataTable renders every visible cell again
+(Rich padding and cropping, ~0.3 ms a cell) whenever a row is added or removed, the focus moves
+or the size changes, which made the feed cost 100+ ms of the UI thread per batch and per key.
+Here each row is one :class:`Strip`, made once per row and look (zebra stripe, cursor) and kept;
+new rows cost their own strip only.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
-from rich.text import Text
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.widgets import DataTable
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from fink_tui.core.decode import Alert
-from fink_tui.widgets.table_cursor import RowTable, cursor_row_key, move_cursor_to_key
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,9 @@ BAND_STYLES = {
 }
 
 
+BAND_LOOKS = {band: Style.parse(style) for band, style in BAND_STYLES.items()}
+
+
 def alert_key(alert: Alert) -> str:
     """A row key unique on the broker: topic, partition, offset."""
     r = alert.ref
@@ -89,7 +103,14 @@ def alert_cells(alert: Alert, today: date | None = None) -> tuple[str, ...]:
     )
 
 
-class AlertTable(RowTable):
+def fit(text: str, width: int) -> str:
+    """``text`` in exactly ``width`` cells: padded, or cut with an ellipsis."""
+    if cell_len(text) <= width:
+        return set_cell_size(text, width)
+    return set_cell_size(text, width - 1) + "…"
+
+
+class AlertTable(ScrollView, can_focus=True):
     """Alerts newest first, drawn from the model: new rows are added and dropped ones removed
     (never a rebuild for a new batch). While the cursor is on the newest row the view follows
     new alerts, like ``tail -f``; once the user moves away it stays on their alert, and
@@ -103,16 +124,70 @@ class AlertTable(RowTable):
             tooltip="Fields, light curve and cutouts of the alert",
             id="feed.open_row",
         ),
+        Binding("up", "cursor_up", "Up", show=False),
+        Binding("down", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "first_row", "First row", show=False, id="table.first_row"),
+        Binding("end", "last_row", "Last row", show=False, id="table.last_row"),
     ]
-    """Enter on a row opens its alert (the screen handles the selection): said in the footer
-    rather than DataTable's hidden "Select"."""
+    """Enter on a row opens its alert (the screen handles the selection)."""
 
+    COMPONENT_CLASSES = {
+        "alert-table--header",
+        "alert-table--even-row",
+        "alert-table--odd-row",
+        "alert-table--cursor",
+    }
     DEFAULT_CSS = """
-    AlertTable { height: 1fr; }
+    AlertTable {
+        height: 1fr;
+        background: $surface;
+        color: $foreground;
+        overflow-x: hidden;
+        &:focus {
+            & > .alert-table--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+        }
+        & > .alert-table--header { text-style: bold; background: $panel; color: $foreground; }
+        & > .alert-table--even-row { background: $surface-lighten-1 50%; }
+        &:dark > .alert-table--even-row { background: $surface-darken-1 40%; }
+        & > .alert-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+    }
     """
 
+    class RowHighlighted(Message):
+        """The cursor moved to another row (or the rows under it changed)."""
+
+        def __init__(self, table: AlertTable) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> AlertTable:
+            return self.table
+
+    class RowSelected(Message):
+        """Enter (or a click on the cursor's row): open this alert."""
+
+        def __init__(self, table: AlertTable, alert: Alert) -> None:
+            super().__init__()
+            self.table = table
+            self.alert = alert
+
+        @property
+        def control(self) -> AlertTable:
+            return self.table
+
     def __init__(self, max_rows: int = 500, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+        super().__init__(**kwargs)  # type: ignore[arg-type]
         self.max_rows = max_rows
         self.filter_text = ""
         self.shown: dict[str, Alert] = {}
@@ -121,10 +196,60 @@ class AlertTable(RowTable):
         """Alerts that arrived above the cursor since the user moved away from the top."""
         self.today: date | None = None
         """Times of this day are shown without their date."""
-        self._first_cell: dict[str, Text] = {}
+        self.cursor_row = 0
+        """Index of the row under the cursor (0: the newest)."""
+        self._keys: list[str] = []
         self._drawn_filter = ""
         self._drawn_today: date | None = None
         self._columns: tuple[int, ...] = ()
+        self._cells: dict[str, list[Segment]] = {}
+        """Each row's text, cut to its columns, without the row's background."""
+        self._strips: dict[tuple[str, str], Strip] = {}
+        """Each row's line, per look (even, odd, cursor), as last drawn."""
+        self._looks: dict[str, Style] = {}
+
+    # --- the DataTable-like surface the screens and tests use ------------------------------
+
+    @property
+    def row_count(self) -> int:
+        """How many rows are shown."""
+        return len(self._keys)
+
+    def get_row_at(self, index: int) -> tuple[str, ...]:
+        """The text of each shown column of row ``index``."""
+        cells = alert_cells(self.shown[self._keys[index]], self.today)
+        return tuple(cells[i] for i in self._columns)
+
+    def selected_key(self) -> str | None:
+        """The key of the row under the cursor, if any."""
+        return self._keys[self.cursor_row] if self._keys else None
+
+    def selected_alert(self) -> Alert | None:
+        """The alert under the cursor, if any."""
+        key = self.selected_key()
+        return self.shown.get(key) if key else None
+
+    def move_cursor(self, row: int) -> None:
+        """Put the cursor on row ``row`` (clamped), scrolled into view."""
+        row = max(0, min(row, len(self._keys) - 1))
+        moved = row != self.cursor_row
+        old, self.cursor_row = self.cursor_row, row
+        if row == 0:
+            self.new_above = 0
+        self._scroll_to_cursor()
+        if moved:
+            self._refresh_row(old)
+            self._refresh_row(row)
+            self.post_message(self.RowHighlighted(self))
+
+    # --- rows from the model -------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._set_columns(self.size.width or 160)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._set_columns(event.size.width):
+            self.refresh()
 
     def _set_columns(self, width: int) -> bool:
         """Choose the columns for ``width``; True if they changed (the rows must be redrawn)."""
@@ -132,18 +257,9 @@ class AlertTable(RowTable):
         if chosen == self._columns:
             return False
         self._columns = chosen
-        rows = list(self.shown.items())
-        self.clear(columns=True)
-        for i in chosen:
-            self.add_column(COLUMNS[i].name, key=COLUMNS[i].name, width=COLUMNS[i].width)
-        self._rebuild(rows)
+        self._cells.clear()
+        self._strips.clear()
         return True
-
-    def on_mount(self) -> None:
-        self._set_columns(self.size.width or 160)
-
-    def on_resize(self, event: events.Resize) -> None:
-        self._set_columns(event.size.width)
 
     def _wanted(self, alerts: list[Alert]) -> list[tuple[str, Alert]]:
         """The rows to show: newest first, each alert once, filtered, at most ``max_rows``."""
@@ -167,63 +283,147 @@ class AlertTable(RowTable):
         rows = self._wanted(alerts)
         current = self.selected_key()
         following = current is None or self.cursor_row == 0
-        wanted = {key for key, _ in rows}
-        gone = [key for key in self.shown if key not in wanted]
-        new = [(key, alert) for key, alert in rows if key not in self.shown]
-        if (
-            self.filter_text != self._drawn_filter
-            or self.today != self._drawn_today
-            or len(gone) + len(new) > self.max_rows // 2
-            or any(self.shown[key] is not alert for key, alert in rows if key in self.shown)
+        if self.filter_text != self._drawn_filter or self.today != self._drawn_today:
+            self._cells.clear()
+            self._strips.clear()
+            self._drawn_filter, self._drawn_today = self.filter_text, self.today
+        elif [key for key, _ in rows] == self._keys and all(
+            self.shown[key] is alert for key, alert in rows
         ):
-            self._rebuild(rows)
-        elif gone or new:
-            for key in gone:
-                self.remove_row(key)
-                del self.shown[key]
-                del self._first_cell[key]
-            for key, alert in new:
-                self._add(key, alert)
-            rank = {id(self._first_cell[key]): i for i, (key, _) in enumerate(rows)}
-            self.sort(key=lambda cells: rank[id(cells[0])])
-            self.shown = {key: alert for key, alert in rows}
-        else:
             return
+        new = sum(1 for key, _ in rows if key not in self.shown)
+        for key, alert in rows:
+            if self.shown.get(key) not in (None, alert):  # the same offset read again
+                self._cells.pop(key, None)
+        self.shown = dict(rows)
+        self._keys = list(self.shown)
+        for gone in self._cells.keys() - self.shown.keys():
+            del self._cells[gone]
+        self._strips = {k: v for k, v in self._strips.items() if k[0] in self.shown}
+        self.virtual_size = Size(0, len(self._keys) + 1)  # the header is line 0
         if following or current not in self.shown:
             self.new_above = 0
-            if self.row_count:
-                self.move_cursor(row=0, animate=False)
+            self.cursor_row = 0
+            self.scroll_to(y=0, animate=False, immediate=True)
         else:
-            self.new_above += len(new)
-            move_cursor_to_key(self, current)
+            self.new_above += new
+            self.cursor_row = self._keys.index(current)
+            # The person's alert stays where it was on screen: the view moves with it.
+            self.scroll_to(y=self.scroll_y + new, animate=False, immediate=True)
+            self._scroll_to_cursor()
+        self.refresh()
+        if self.selected_key() != current:
+            self.post_message(self.RowHighlighted(self))
 
-    def _rebuild(self, rows: list[tuple[str, Alert]]) -> None:
-        self.clear()
-        self.shown, self._first_cell = {}, {}
-        self._drawn_filter, self._drawn_today = self.filter_text, self.today
-        for key, alert in rows:
-            self._add(key, alert)
-            self.shown[key] = alert
+    # --- drawing -----------------------------------------------------------------------------
 
-    def _add(self, key: str, alert: Alert) -> None:
-        cells = alert_cells(alert, self.today)
-        # Text, not str: a DataTable reads str cells as markup, and alert text is data.
-        styled = [Text(cells[i], no_wrap=True, overflow="ellipsis") for i in self._columns]
-        if 5 in self._columns:
-            styled[self._columns.index(5)].stylize(BAND_STYLES.get(cells[5], ""))
-        self.add_row(*styled, key=key)
-        self._first_cell[key] = styled[0]
-        self.shown[key] = alert
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._looks.clear()
+        self._strips.clear()
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.cursor_row == 0:
-            self.new_above = 0
+    def on_focus(self) -> None:
+        self._restyle()
 
-    def selected_key(self) -> str | None:
-        """The key of the row under the cursor, if any."""
-        return cursor_row_key(self)
+    def on_blur(self) -> None:
+        self._restyle()
 
-    def selected_alert(self) -> Alert | None:
-        """The alert under the cursor, if any."""
-        key = self.selected_key()
-        return self.shown.get(key) if key else None
+    def _restyle(self) -> None:
+        """The cursor's look follows the focus: only its row is drawn again."""
+        self._looks.clear()
+        self._strips = {k: v for k, v in self._strips.items() if k[1] != "cursor"}
+        self._refresh_row(self.cursor_row)
+
+    def _look(self, name: str) -> Style:
+        look = self._looks.get(name)
+        if look is None:
+            look = self._looks[name] = self.get_component_rich_style(f"alert-table--{name}")
+        return look
+
+    def _row_cells(self, key: str) -> list[Segment]:
+        cells = self._cells.get(key)
+        if cells is None:
+            text = alert_cells(self.shown[key], self.today)
+            cells = []
+            for i in self._columns:
+                column = COLUMNS[i]
+                style = BAND_LOOKS.get(text[i]) if i == 5 else None
+                cells.append(Segment(" " + fit(text[i], column.width) + " ", style))
+            self._cells[key] = cells
+        return cells
+
+    def _header(self, width: int) -> Strip:
+        look = self._look("header")
+        names = [Segment(" " + fit(COLUMNS[i].name, COLUMNS[i].width) + " ") for i in self._columns]
+        return Strip(names).apply_style(look).extend_cell_length(width, look).crop(0, width)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if y == 0:
+            return self._header(width)
+        index = self.scroll_offset.y + y - 1
+        if index >= len(self._keys):
+            return Strip.blank(width, self.rich_style)
+        key = self._keys[index]
+        look = "cursor" if index == self.cursor_row else ("even" if index % 2 else "odd")
+        strip = self._strips.get((key, look))
+        if strip is None or strip.cell_length != width:
+            style = self._look(look if look == "cursor" else f"{look}-row")
+            strip = (
+                Strip(self._row_cells(key))
+                .apply_style(style)
+                .extend_cell_length(width, style)
+                .crop(0, width)
+            )
+            self._strips[(key, look)] = strip
+        return strip
+
+    def _refresh_row(self, index: int) -> None:
+        self.refresh_line(index + 1)
+
+    # --- moving --------------------------------------------------------------------------------
+
+    def _scroll_to_cursor(self) -> None:
+        visible = max(1, self.scrollable_content_region.height - 1)
+        top = round(self.scroll_y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+        elif self.cursor_row >= top + visible:
+            self.scroll_to(y=self.cursor_row - visible + 1, animate=False, immediate=True)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self.cursor_row - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self.cursor_row + 1)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(self.cursor_row - max(1, self.scrollable_content_region.height - 2))
+
+    def action_page_down(self) -> None:
+        self.move_cursor(self.cursor_row + max(1, self.scrollable_content_region.height - 2))
+
+    def action_first_row(self) -> None:
+        """Cursor to the first row."""
+        self.move_cursor(0)
+
+    def action_last_row(self) -> None:
+        """Cursor to the last row."""
+        self.move_cursor(len(self._keys) - 1)
+
+    def action_select_cursor(self) -> None:
+        """Open the alert under the cursor."""
+        alert = self.selected_alert()
+        if alert is not None:
+            self.post_message(self.RowSelected(self, alert))
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y < 1:
+            return
+        index = self.scroll_offset.y + event.y - 1
+        if index >= len(self._keys):
+            return
+        if index == self.cursor_row:
+            self.action_select_cursor()
+        else:
+            self.move_cursor(index)

@@ -49,4 +49,4 @@ class StatusBar(Static):
         text.append(f"  {state.alert_count:,} received", "dim")
         if conn.detail and conn.state != Connection.CONNECTED:
             text.append(f"  │  {conn.detail}", "dim")
-        self.update(text)
+        self.update(text, layout=False)  # one line, always: no layout of the screen

@@ -42,7 +42,7 @@ class TopicSparkline(Horizontal):
     def _draw(self) -> None:
         labels, lines = self.query(".figure").results(Label), self.query(Sparkline)
         for label in labels:
-            label.update(self.figure)
+            label.update(self.figure, layout=False)  # fixed size: no layout of the screen
         for line in lines:
             line.data = self.history
 
