@@ -167,6 +167,8 @@ class Alert:
     summary: AlertSummary
     value: bytes = field(repr=False)
     _record: dict[str, Any] | None = field(default=None, repr=False)
+    fields: dict[str, Any] | None = field(default=None, repr=False)
+    """Values of Avro paths a query reads, by path, once read (see ``core/query.py``)."""
 
     def record(self) -> dict[str, Any]:
         """The whole alert, decoded on first use.
