@@ -27,6 +27,7 @@ from fink_tui.core.events import (
     PauseChanged,
     ResetPlanned,
     SchemaForced,
+    SetPaused,
 )
 from fink_tui.core.files import write_private
 from fink_tui.core.source import StreamSource
@@ -95,6 +96,8 @@ class FinkApp(QuietCrashApp):
         self.troubled = False
         """Whether the stream was left in trouble (auth, unreachable, error) at the end."""
         self._ui_thread: int | None = None
+        self._held_batches: list[AlertsReceived] = []
+        """Batches that arrived after the person paused: shown (and committed) on resume."""
 
     def on_mount(self) -> None:
         self._ui_thread = threading.get_ident()
@@ -127,8 +130,28 @@ class FinkApp(QuietCrashApp):
     def on_stream_event_posted(self, message: StreamEventPosted) -> None:
         self.handle_event(message.event)
 
+    def set_paused(self, paused: bool) -> None:
+        """Pause or resume, shown at once: what arrives until the source has stopped is held
+        (not shown, not committed) and shown on resume."""
+        if paused == self.state.paused:
+            return
+        self.state.apply(PauseChanged(paused))
+        self.send_command(SetPaused(paused))
+        self._release_held()
+        self.screen.refresh_bindings()
+        self.refresh_views()
+
+    def _release_held(self) -> None:
+        if not self.state.paused:
+            held, self._held_batches = self._held_batches, []
+            for batch in held:
+                self.handle_event(batch)
+
     def handle_event(self, event: Event) -> None:
         """Fold a source event into the model, and tell the person what they must know."""
+        if isinstance(event, AlertsReceived) and self.state.paused:
+            self._held_batches.append(event)
+            return
         self.state.apply(event)
         match event:
             case AlertsReceived(offsets=offsets, epoch=epoch):
@@ -152,7 +175,9 @@ class FinkApp(QuietCrashApp):
                 if state.is_problem:
                     self.report_error(f"{state.value}: {detail}")
             case PauseChanged():
+                self._release_held()  # a pause and resume quicker than the source's answers
                 self.screen.refresh_bindings()
+                self.refresh_views()
             case SchemaForced(schema=schema, topics=topics):
                 where = ", ".join(sorted(topics)) if topics else "every topic"
                 text = (

@@ -32,3 +32,8 @@ def highlighted_index(radio_set: RadioSet) -> int | None:
     """The index of the button under the radio set's cursor (None: none)."""
     index = radio_set._selected
     return index if isinstance(index, int) else None
+
+
+def highlight(radio_set: RadioSet, index: int) -> None:
+    """Put the radio set's cursor on button ``index``."""
+    radio_set._selected = index

@@ -364,3 +364,78 @@ async def test_failure_cursor_stays_on_its_message() -> None:
         await pilot.pause()
         assert table.row_count == 4
         assert str(table.get_row_at(table.cursor_row)[2]) == "1"
+
+
+async def test_pause_shows_at_once_and_holds_what_arrives_until_resumed() -> None:
+    """Space says PAUSED at once, before the source has stopped; a batch the source still
+    sends is neither shown nor committed until the person resumes."""
+    from fink_tui.config import Settings
+    from fink_tui.core.decode import Alert, AlertDecoder, MessageRef
+    from fink_tui.core.events import AlertsReceived, AlertsShown, Command, SetPaused
+    from fink_tui.widgets.status_bar import StatusBar
+
+    class SlowToPause(ReplaySource):
+        """A source that answers a pause later (a worker in the middle of a batch)."""
+
+        def send(self, command: Command) -> None:
+            if isinstance(command, SetPaused):
+                self.sent.append(command)
+                return
+            super().send(command)
+
+    decoder = AlertDecoder()
+    topic = "fink_x_ztf"
+    alerts = []
+    for offset, (key, value) in enumerate(list(wire_messages(ZTF_ALERTS))[:6]):
+        alert = decoder.decode(MessageRef(topic, 0, offset), key, value)
+        assert isinstance(alert, Alert)
+        alerts.append(alert)
+    first = AlertsReceived(tuple(alerts[:3]), (), offsets=((topic, 0, 3),))
+    later = AlertsReceived(tuple(alerts[3:]), (), offsets=((topic, 0, 6),))
+    source = SlowToPause([first])
+    app = FinkApp(Settings(servers="127.0.0.1:9", group_id="g", topics=(topic,)), source)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(AlertTable)
+        await pilot.press("space")
+        assert "PAUSED" in str(app.screen.query_one(StatusBar).render())
+        source.play([later])
+        await pilot.pause()
+        assert table.row_count == 3
+        assert AlertsShown(((topic, 0, 6),), 0) not in source.sent
+        await pilot.press("space")
+        await pilot.pause()
+        assert table.row_count == 6
+        assert AlertsShown(((topic, 0, 6),), 0) in source.sent
+        assert "PAUSED" not in str(app.screen.query_one(StatusBar).render())
+
+
+async def test_reset_dialog_opens_fresh_each_time() -> None:
+    """The dialog is kept between uses (building it was most of the time to open it): each
+    opening starts again on Earliest, with no value and no error from the last time."""
+    from textual.widgets import Input, Label, RadioSet
+
+    from fink_tui.textual_compat import highlighted_index
+    from tests.test_snapshots import snapshot_app
+
+    app = snapshot_app("lag")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("A")
+        dialog = app.screen
+        assert isinstance(dialog, ResetOffsetsModal)
+        await pilot.press("down", "down", "down", "down", "enter", *"ten", "enter")
+        await pilot.pause()
+        assert "whole number" in str(dialog.query_one("#error", Label).render())
+        await pilot.press("escape")
+        await pilot.press("A")
+        await pilot.pause()
+        assert app.screen is dialog
+        radios = dialog.query_one(RadioSet)
+        assert radios.pressed_index == 0 and highlighted_index(radios) == 0
+        assert dialog.query_one("#value", Input).value == ""
+        assert dialog.query_one("#value", Input).disabled
+        assert str(dialog.query_one("#error", Label).render()) == ""
+        await pilot.press("enter")  # Earliest: on to the plan
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmResetModal)

@@ -9,7 +9,7 @@ import pytest
 from textual.app import App
 from textual.widgets import RadioButton, RadioSet
 
-from fink_tui.textual_compat import QuietCrashApp, highlighted_index
+from fink_tui.textual_compat import QuietCrashApp, highlight, highlighted_index
 
 
 def test_app_private_crash_hooks_exist() -> None:
@@ -54,3 +54,7 @@ async def test_radio_set_highlight_is_read() -> None:
         await pilot.press("down")
         await pilot.pause()
         assert highlighted_index(radios) == 1
+        highlight(radios, 0)
+        await pilot.pause()
+        assert highlighted_index(radios) == 0
+        assert radios.query(RadioButton).first().has_class("-selected")

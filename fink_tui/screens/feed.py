@@ -9,7 +9,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input, Static
 
-from fink_tui.core.events import SetPaused
 from fink_tui.model import Section, StreamState
 from fink_tui.screens.base import DashboardScreen
 from fink_tui.widgets.alert_table import AlertTable
@@ -104,11 +103,11 @@ class FeedScreen(DashboardScreen):
 
     def action_pause(self) -> None:
         """Pause consumption: nothing new is read or committed until resumed."""
-        self.fink.send_command(SetPaused(True))
+        self.fink.set_paused(True)
 
     def action_resume(self) -> None:
         """Resume consumption."""
-        self.fink.send_command(SetPaused(False))
+        self.fink.set_paused(False)
 
     def action_filter(self) -> None:
         """Show the filter input."""

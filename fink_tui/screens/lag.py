@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -18,6 +19,9 @@ from fink_tui.widgets.key_bar import KeyBar
 from fink_tui.widgets.lag_table import LagTable
 from fink_tui.widgets.status_bar import StatusBar
 from fink_tui.widgets.topic_sparklines import TopicSparklines
+
+if TYPE_CHECKING:
+    from fink_tui.screens.reset_offsets import ResetOffsetsModal
 
 
 def trend_text(history: list[int]) -> str:
@@ -71,6 +75,7 @@ class LagScreen(DashboardScreen):
     def __init__(self) -> None:
         super().__init__()
         self._row_kind: bool | None = None
+        self._reset_modal: ResetOffsetsModal | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -155,9 +160,10 @@ class LagScreen(DashboardScreen):
             if target is not None:
                 self.fink.send_command(PlanReset(target, topic, partition))
 
-        self.app.push_screen(
-            ResetOffsetsModal(self.fink.settings.group_id, scope_text(topic, partition)), chosen
-        )
+        if self._reset_modal is None:
+            self._reset_modal = ResetOffsetsModal(self.fink.settings.group_id, "")
+            self.app.install_screen(self._reset_modal, name="reset-offsets")
+        self.app.push_screen(self._reset_modal.ask(scope_text(topic, partition)), chosen)
 
     def action_export(self) -> None:
         """Save the table as an SVG screenshot, plus CSV and JSON, in the export folder."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.markup import escape
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -11,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet
 
 from fink_tui.core.reset import ResetTarget, TargetKind, parse_target, parse_time
-from fink_tui.textual_compat import highlighted_index
+from fink_tui.textual_compat import highlight, highlighted_index
 
 CHOICES = (
     ("earliest", "Earliest — read everything kept again"),
@@ -38,12 +39,14 @@ class ResetOffsetsModal(ModalScreen[ResetTarget | None]):
         super().__init__()
         self.group = group
         self.scope = scope
+        self._theme_drawn: str | None = None
+
+    def _question(self) -> str:
+        return f"Reset group [b]{escape(self.group)}[/b] on [b]{escape(self.scope)}[/b] to:"
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(
-                f"Reset group [b]{escape(self.group)}[/b] on [b]{escape(self.scope)}[/b] to:"
-            )
+            yield Label(self._question(), id="question")
             with RadioSet(id="kind"):
                 for i, (key, text) in enumerate(CHOICES):
                     yield RadioButton(text, value=i == 0, name=key)
@@ -55,6 +58,26 @@ class ResetOffsetsModal(ModalScreen[ResetTarget | None]):
 
     def on_mount(self) -> None:
         self.query_one(RadioSet).focus()
+
+    def ask(self, scope: str) -> ResetOffsetsModal:
+        """The dialog again, for ``scope``, as it first opens: it is kept (installed) between
+        uses, since building its widgets took most of the time to open it."""
+        self.scope = scope
+        if self.is_mounted:
+            self.query_one("#question", Label).update(self._question())
+            self.query(RadioButton).first().value = True
+            highlight(self.query_one(RadioSet), 0)
+            box = self.query_one("#value", Input)
+            box.value, box.disabled, box.placeholder = "", True, ""
+            self.query_one("#error", Label).update("")
+            self.query_one(RadioSet).focus()
+        return self
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # As for the dashboard screens: no restyle of every widget unless the theme changed.
+        if self.app.theme == self._theme_drawn:
+            event.refresh_styles = False
+        self._theme_drawn = self.app.theme
 
     def _kind(self) -> str:
         pressed = self.query_one(RadioSet).pressed_button
