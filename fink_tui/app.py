@@ -38,7 +38,7 @@ from fink_tui.screens.base import DashboardScreen
 from fink_tui.screens.feed import FeedScreen
 from fink_tui.screens.lag import LagScreen
 from fink_tui.screens.schema import SchemaScreen
-from fink_tui.textual_compat import QuietCrashApp
+from fink_tui.textual_compat import QuietCrashApp, prepare_mode
 
 # textual-image asks the terminal about graphics when first imported; once Textual owns the
 # terminal the answer would arrive as key presses. So it is imported here, before the app runs.
@@ -46,12 +46,20 @@ from fink_tui.widgets import cutout as _cutout  # noqa: F401,E402
 
 REFRESH_SECONDS = 0.25
 """How often the shown screen is redrawn from the model (updates are coalesced to this)."""
+PREPARE_AFTER = 0.6
+"""Seconds after start before the other screens are built, out of sight."""
 
 
 class FinkApp(QuietCrashApp):
     """Live alerts, lag and schemas of a Fink Livestream consumer group, from a given source."""
 
     TITLE = "fink-tui"
+    CSS_PATH = [
+        f"screens/{name}.tcss"
+        for name in ("feed", "alert", "schema", "force_schema", "reset_offsets", "confirm_reset")
+    ]
+    """Every screen's CSS, read once at start: a screen's own CSS_PATH is read when it is
+    first shown, and re-parses and re-applies the app's whole stylesheet then (~100 ms)."""
     MODES = {"feed": FeedScreen, "lag": LagScreen, "schema": SchemaScreen}
     BINDINGS = [
         Binding("1", "switch_mode('feed')", "Feed", tooltip="Live alerts", id="app.feed"),
@@ -104,6 +112,14 @@ class FinkApp(QuietCrashApp):
         self.switch_mode(self.initial_mode)
         self.source.start(self._post_event)
         self.set_interval(REFRESH_SECONDS, self._tick)
+        self.set_timer(PREPARE_AFTER, self._prepare_modes)
+
+    def _prepare_modes(self) -> None:
+        """Build the other screens, one per call, while the person reads the first one."""
+        for mode in self.MODES:
+            if prepare_mode(self, mode):
+                self.set_timer(PREPARE_AFTER / 2, self._prepare_modes)
+                return
 
     def on_unmount(self) -> None:
         self.source.stop()

@@ -12,6 +12,7 @@ as soon as a Textual release changes any of it.
 from __future__ import annotations
 
 import traceback
+from typing import Any
 
 from textual.app import App
 from textual.widgets import RadioSet
@@ -37,3 +38,13 @@ def highlighted_index(radio_set: RadioSet) -> int | None:
 def highlight(radio_set: RadioSet, index: int) -> None:
     """Put the radio set's cursor on button ``index``."""
     radio_set._selected = index
+
+
+def prepare_mode(app: App[Any], mode: str) -> bool:
+    """Build the screen of ``mode`` now without showing it (Textual builds a mode's screen the
+    first time it is switched to, which made that first switch the slowest key). False if it
+    was built already."""
+    if mode in app._screen_stacks:
+        return False
+    app._init_mode(mode)
+    return True

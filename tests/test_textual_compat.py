@@ -58,3 +58,32 @@ async def test_radio_set_highlight_is_read() -> None:
         await pilot.pause()
         assert highlighted_index(radios) == 0
         assert radios.query(RadioButton).first().has_class("-selected")
+
+
+async def test_a_mode_is_built_before_it_is_shown() -> None:
+    """``_init_mode`` builds a mode's screen (mounted, not shown); a second call is a no-op."""
+    from textual.screen import Screen
+    from textual.widgets import Label
+
+    from fink_tui.textual_compat import prepare_mode
+
+    class Other(Screen[None]):
+        def compose(self):  # type: ignore[no-untyped-def]
+            yield Label("other")
+
+    class Modes(App[None]):
+        MODES = {"one": Screen, "other": Other}
+
+        def on_mount(self) -> None:
+            self.switch_mode("one")
+
+    app = Modes()
+    async with app.run_test() as pilot:
+        assert prepare_mode(app, "other")
+        await pilot.pause()
+        assert not prepare_mode(app, "other")
+        assert app.current_mode == "one"
+        await pilot.press()
+        app.switch_mode("other")
+        await pilot.pause()
+        assert str(app.screen.query_one(Label).render()) == "other"

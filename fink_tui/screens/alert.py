@@ -39,7 +39,6 @@ class AlertScreen(Screen[None]):
     ]
     """Keys of the alert view."""
 
-    CSS_PATH = "alert.tcss"
 
     def __init__(self, alert: Alert) -> None:
         super().__init__()

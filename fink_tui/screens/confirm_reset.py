@@ -21,7 +21,6 @@ class ConfirmResetModal(ModalScreen[bool]):
     ]
     """Keys of the confirmation."""
 
-    CSS_PATH = "confirm_reset.tcss"
 
     def __init__(self, plan: ResetPlan) -> None:
         super().__init__()

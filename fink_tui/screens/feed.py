@@ -42,7 +42,6 @@ class FeedScreen(DashboardScreen):
     ]
     """Keys of the feed."""
 
-    CSS_PATH = "feed.tcss"
 
     def __init__(self) -> None:
         super().__init__()

@@ -33,7 +33,6 @@ class ResetOffsetsModal(ModalScreen[ResetTarget | None]):
     ]
     """Keys of the dialog."""
 
-    CSS_PATH = "reset_offsets.tcss"
 
     def __init__(self, group: str, scope: str) -> None:
         super().__init__()

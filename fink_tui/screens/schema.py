@@ -72,7 +72,6 @@ class SchemaScreen(DashboardScreen):
     ]
     """Keys of the schema screen."""
 
-    CSS_PATH = "schema.tcss"
 
     def __init__(self) -> None:
         super().__init__()
