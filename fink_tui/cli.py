@@ -181,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dump-schema", metavar="DIR", help="write each distinct schema once")
     p.add_argument("--json", action="store_true", help="one JSON object per alert")
     p.add_argument(
+        "--where",
+        metavar="EXPR",
+        help="print only the alerts where EXPR holds, e.g. \"class = 'SN candidate' AND "
+        'mag < 19" or "candidate.magpsf < 18" (the others are read and committed)',
+    )
+    p.add_argument(
         "--workers",
         type=_whole(0, 64, zero="0: decode in this process"),
         default=None,

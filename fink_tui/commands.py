@@ -32,6 +32,7 @@ from fink_tui.core.errors import ErrorKind, StreamError, UsageError
 from fink_tui.core.files import dump_schema, ensure_dir, save_alert
 from fink_tui.core.lag import LagSnapshot, fetch_lag
 from fink_tui.core.pool import DecodePipeline, batch_errors, default_workers
+from fink_tui.core.query import Query, QueryError, compile_query
 from fink_tui.core.reset import apply_plan_admin, make_plan, parse_target
 from fink_tui.core.worker import next_offsets
 
@@ -61,6 +62,17 @@ def forced_schema(settings: Settings) -> SchemaInfo | None:
         raise UsageError(
             text if name in text or str(path) in text else f"schema file {name}: {text}"
         ) from exc
+
+
+def where_query(option: str, text: str | None) -> Query | None:
+    """The compiled ``--where``/``--notify`` expression, or None; a mistake is one UsageError
+    that names the option and the column."""
+    if text is None:
+        return None
+    try:
+        return compile_query(text)
+    except QueryError as exc:
+        raise UsageError(f"{option} {text!r}: {exc}") from None
 
 
 def check_export_path(text: str) -> Path:
@@ -213,10 +225,13 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
     ``--idle`` counts from the partition assignment (or the last alert), so a slow group join
     does not end the poll before it had a chance to read anything.
     """
+    where = where_query("--where", getattr(args, "where", None))
     save_dir = ensure_dir(args.save) if args.save else None
     schema_dir = ensure_dir(args.dump_schema) if args.dump_schema else None
     workers = default_workers() if args.workers is None else args.workers
     pipeline = DecodePipeline(workers, forced_schema(settings))
+    if where is not None:
+        pipeline.carry(where.paths)  # read by the decoding processes, with the summaries
     # SIGTERM (a cron timeout, `kill`) ends the poll as Ctrl-C does: what was printed is
     # committed, the decoding processes are stopped, and the summary is said.
     previous = signal.signal(signal.SIGTERM, _interrupt) if _main_thread() else None
@@ -230,7 +245,7 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
         active_since = time.monotonic()
 
     consumer.subscribe(list(settings.topics), on_assign=on_assign)
-    shown = failed = saved = unsaved = 0
+    shown = failed = saved = unsaved = skipped = 0
     in_flight = 0  # messages consumed and still being decoded
     dumped: set[str] = set()
     finished = False
@@ -238,10 +253,13 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
         while not args.limit or shown < args.limit:
             # Batches are decoded by other processes while the next ones are consumed; the
             # decoded ones are printed in order, and only then are their offsets stored.
-            enough = bool(args.limit) and shown + in_flight >= args.limit
+            # With --where, reading ahead is the only way to find the matches at a good pace.
+            enough = bool(args.limit) and where is None and shown + in_flight >= args.limit
             wait = 0.2 if pipeline.full() or enough else 0.0
             for batch in pipeline.ready(wait=wait):
                 in_flight -= len(batch.messages)
+                if args.limit and shown >= args.limit:
+                    break  # read ahead for --where: left uncommitted, read again next time
                 for error in batch_errors(batch.messages):
                     print(f"fink-tui: {settings.redact(error.str())}", file=sys.stderr)
                 for failure in batch.failures:
@@ -252,7 +270,13 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
                         f"{failure.reason}",
                         file=sys.stderr,
                     )
-                for alert in batch.alerts:
+                upto = len(batch.messages)
+                for index, alert in enumerate(batch.results):
+                    if not isinstance(alert, Alert):
+                        continue
+                    if where is not None and not where.matches(alert):
+                        skipped += 1  # read and committed, not shown
+                        continue
                     if args.json:
                         print(json.dumps(alert_json(alert)))
                     else:
@@ -274,12 +298,15 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
                         dumped.add(alert.schema.fingerprint)
                         dump_schema(alert.schema, schema_dir)
                     shown += 1
+                    if args.limit and shown >= args.limit:
+                        upto = index + 1  # the rest is read again by the next poll
+                        break
                 sys.stdout.flush()
                 # A partition lost in a rebalance meanwhile is read again by its new owner.
-                store_offsets(consumer, next_offsets(batch.messages))
+                store_offsets(consumer, next_offsets(batch.messages[:upto]))
             if pipeline.full() or enough:
                 continue
-            want = args.limit - shown - in_flight if args.limit else 100
+            want = args.limit - shown - in_flight if args.limit and where is None else 100
             messages = consumer.consume(min(want, 100), timeout=0.05 if len(pipeline) else 0.5)
             if tracker.kind is ErrorKind.AUTH:
                 raise tracker.explain("authentication failed")
@@ -301,6 +328,11 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
         pipeline.close()
         consumer.close()
         if finished:
+            if where is not None:
+                print(
+                    f"fink-tui: {_plural(shown, 'alert')} matched --where, {skipped} did not",
+                    file=sys.stderr,
+                )
             _poll_summary(save_dir, saved, unsaved, schema_dir, len(dumped), failed)
     return 0
 

@@ -20,6 +20,7 @@ from tests.helpers import (
     LSST_ALERTS,
     ZTF_ALERTS,
     produce,
+    read_alerts,
     unique,
     wire_messages,
 )
@@ -170,6 +171,117 @@ def test_poll_saves_and_commits(capsys, stream, tmp_path: Path) -> None:  # type
     docs = [json.loads(line) for line in out.splitlines()]
     assert len(docs) == 3 and all(d["survey"] == "ztf" for d in docs)
     assert fetch_lag(admin, stream["group"], [stream["ztf"]], 5).lag == 0
+
+
+def _great_circle_ref(ra: float, dec: float, ra0: float, dec0: float) -> float:
+    from astropy import units as u
+    from astropy.coordinates import SkyCoord
+
+    here, there = SkyCoord(ra * u.deg, dec * u.deg), SkyCoord(ra0 * u.deg, dec0 * u.deg)
+    return float(here.separation(there).deg)
+
+
+def _where_references() -> list[tuple[str, list[str]]]:
+    """Queries and, per query, the ids of the alerts that match it, computed here from the
+    files' records with fastavro (ZTF objectId, LSST diaSourceId), in the order produced."""
+    ztf, lsst = read_alerts(ZTF_ALERTS)[1], read_alerts(LSST_ALERTS)[1]
+
+    def ids(ztf_test: object, lsst_test: object) -> list[str]:
+        return [r["objectId"] for r in ztf if ztf_test(r)] + [  # type: ignore[operator]
+            str(r["diaSource"]["diaObjectId"] or r["diaSource"]["ssObjectId"])
+            for r in lsst
+            if lsst_test(r)  # type: ignore[operator]
+        ]
+
+    never = lambda _r: False  # noqa: E731
+    return [
+        ("candidate.magpsf < 18", ids(lambda r: r["candidate"]["magpsf"] < 18, never)),
+        (
+            "class = 'SN candidate' AND mag < 19 AND dec > -30",
+            ids(
+                lambda r: (
+                    r["finkclass"] == "SN candidate"
+                    and r["candidate"]["magpsf"] < 19
+                    and r["candidate"]["dec"] > -30
+                ),
+                never,
+            ),
+        ),
+        (
+            "diaSource.psfFlux > 5000 OR band IN ('g', 'r')",
+            ids(
+                lambda r: r["candidate"]["fid"] in (1, 2),
+                lambda r: r["diaSource"]["psfFlux"] > 5000,
+            ),
+        ),
+        (
+            "DISTANCE(ra, dec, 239.06, -20.18) < 0.1",
+            ids(
+                lambda r: (
+                    _great_circle_ref(r["candidate"]["ra"], r["candidate"]["dec"], 239.06, -20.18)
+                    < 0.1
+                ),
+                never,
+            ),
+        ),
+        (
+            "diaObject.nDiaSources > 330 OR objectId LIKE 'ZTF25%'",
+            ids(
+                lambda r: r["objectId"].startswith("ZTF25"),
+                lambda r: (
+                    (r["diaObject"] or {}).get("nDiaSources") is not None
+                    and r["diaObject"]["nDiaSources"] > 330
+                ),
+            ),
+        ),
+        ("candidate.magpsf IS NULL", ids(never, lambda _r: True)),
+    ]
+
+
+@pytest.mark.parametrize("workers", ["1", "0"])
+def test_poll_where_counts_match_fastavro(capsys, broker, workers: str) -> None:  # type: ignore[no-untyped-def]
+    """poll --where prints exactly the alerts a reference computed from the same files with
+    fastavro selects, on ZTF and LSST alerts in one topic, with paths read by the decoding
+    processes (--workers 1) or here (--workers 0); each run reads and commits everything."""
+    topic = unique("fink_cli_where_ztf")
+    broker.create_topics({topic: 1})
+    produce(
+        broker.bootstrap,
+        topic,
+        [*wire_messages(ZTF_ALERTS), *wire_messages(LSST_ALERTS)],
+        partition=0,
+    )
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    for text, expected in _where_references():
+        group = unique("g")
+        s = {"servers": broker.bootstrap, "group": group}
+        argv = ["poll", "--json", "--idle", "1.5", "--workers", workers, "--where", text]
+        code, out, err = run(capsys, *argv, *base(s, topic))
+        assert code == 0, err
+        got = [json.loads(line)["object_id"] for line in out.splitlines()]
+        assert got == expected, text
+        assert f"{len(expected)} alert" in err.splitlines()[-1]
+        assert f"matched --where, {38 - len(expected)} did not" in err
+        assert fetch_lag(admin, group, [topic], 5).lag == 0
+
+
+def test_poll_where_limit_commits_up_to_the_last_match(capsys, broker) -> None:  # type: ignore[no-untyped-def]
+    """--limit N with --where stops after N matches and commits no further than the Nth:
+    the next poll starts right after it."""
+    topic = unique("fink_cli_where_limit_ztf")
+    broker.create_topics({topic: 1})
+    produce(broker.bootstrap, topic, list(wire_messages(ZTF_ALERTS)), partition=0)
+    records = read_alerts(ZTF_ALERTS)[1]
+    bright = [i for i, r in enumerate(records) if r["candidate"]["magpsf"] < 18]
+    s = {"servers": broker.bootstrap, "group": unique("g")}
+    where = ["--where", "candidate.magpsf < 18"]
+    code, out, err = run(capsys, "poll", "--json", "--limit", "2", *where, *base(s, topic))
+    assert code == 0, err
+    assert [json.loads(line)["offset"] for line in out.splitlines()] == bright[:2]
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    assert fetch_lag(admin, s["group"], [topic], 5).lag == len(records) - bright[1] - 1
+    code, out, err = run(capsys, "poll", "--json", "--limit", "1", *where, *base(s, topic))
+    assert [json.loads(line)["offset"] for line in out.splitlines()] == bright[2:3]
 
 
 def test_poll_reports_bad_messages_and_goes_on(capsys, stream, broker) -> None:  # type: ignore[no-untyped-def]
@@ -334,6 +446,11 @@ BAD_FLAGS: list[tuple[list[str], str]] = [
     (["lag", "--maxtimeout", "ten"], "got 'ten'"),
     (["lag", "--maxtimeout", ""], "--maxtimeout: expected a number of seconds"),
     (["poll", "--limit", "-5"], "argument --limit: expected a whole number, 0 or more"),
+    (["poll", "--where", "mag < 1x"], "--where 'mag < 1x': column 7: expected a number, got '1x'"),
+    (
+        ["poll", "--where", "class = SN'"],
+        "--where \"class = SN'\": column 11: this 'string' is not",
+    ),
     (["poll", "--limit", "1.5"], "argument --limit: expected a whole number"),
     (["poll", "--limit", "lots"], "argument --limit: expected a whole number"),
     (["poll", "--limit", "9" * 5000], "argument --limit: expected a whole number"),

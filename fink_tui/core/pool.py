@@ -8,6 +8,11 @@ runs librdkafka's threads is unsafe); each process parses each distinct key once
 back only the summaries — the raw bytes and the parsed schema stay here. With ``workers`` = 0
 the batch is decoded here, on the caller's thread, as before.
 
+Told which Avro paths a query reads (:meth:`DecodePipeline.carry`), the decoding processes also
+read those fields of each alert (a reader schema of just those paths, and nothing at all for a
+schema that has none of them) and send them back with the summary (:attr:`Alert.fields`), so a
+query on them costs the app no decoding.
+
 Nothing is lost if a decoding process dies: the batch is decoded again here, and the pool is
 started anew for the next ones. Any other failure of the pool does the same.
 """
@@ -27,13 +32,15 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from fink_tui.core.decode import Alert, AlertDecoder, DecodeFailure, MessageRef, SchemaInfo
+from fink_tui.core.query import path_values
 from fink_tui.core.survey import AlertSummary
 
 log = logging.getLogger(__name__)
 
 Decoded = Alert | DecodeFailure
-Outcome = tuple[AlertSummary, None] | tuple[None, str]
-"""What a decoding process answers for one message: the summary, or the failure's reason."""
+Outcome = tuple[AlertSummary, None, dict[str, Any] | None] | tuple[None, str, None]
+"""What a decoding process answers for one message: the summary and the values of the paths
+carried, or the failure's reason."""
 
 
 class RawMessage(Protocol):
@@ -103,6 +110,7 @@ def _exit_with_parent(parent: int) -> None:
 
 def _decode_groups(
     groups: list[tuple[bytes | None, list[tuple[MessageRef, bytes | None]]]],
+    paths: tuple[str, ...] = (),
 ) -> list[list[Outcome]]:
     """In a decoding process: each group's messages share a key."""
     from fink_tui.core.fastread import decode_messages
@@ -115,9 +123,11 @@ def _decode_groups(
         answers: list[Outcome] = []
         for _item in items:
             result = next(results)
-            answers.append(
-                (result.summary, None) if isinstance(result, Alert) else (None, result.reason)
-            )
+            if isinstance(result, Alert):
+                fields = path_values(result.schema, result.value, paths) if paths else None
+                answers.append((result.summary, None, fields))
+            else:
+                answers.append((None, result.reason, None))
         out.append(answers)
     return out
 
@@ -139,6 +149,8 @@ class Batch:
     groups: list[tuple[bytes | None, list[int]]] | None = None
     refs: dict[int, MessageRef] | None = None
     """Where each message that is no Kafka error sits, by its index (made once)."""
+    paths: tuple[str, ...] = ()
+    """The Avro paths read along with the summaries (:meth:`DecodePipeline.carry`)."""
 
     @property
     def alerts(self) -> list[Alert]:
@@ -177,6 +189,8 @@ class DecodePipeline:
         self._forced = (forced.schema if forced else None, forced_topics)
         self._pool: ProcessPoolExecutor | None = None
         self._queue: deque[Batch] = deque()
+        self.paths: tuple[str, ...] = ()
+        """Avro paths read with each alert from the next batch on (:meth:`carry`)."""
 
     # --- setup --------------------------------------------------------------------------------
 
@@ -185,6 +199,11 @@ class DecodePipeline:
         self.decoder = AlertDecoder(schema, forced_topics=topics)
         self._forced = (schema.schema if schema else None, topics)
         self._stop_pool()
+
+    def carry(self, paths: tuple[str, ...]) -> None:
+        """Read these Avro paths of each alert along with its summary, from the next batch on
+        (a query on them then decodes nothing more)."""
+        self.paths = tuple(dict.fromkeys(paths))
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -219,7 +238,7 @@ class DecodePipeline:
 
     def put(self, messages: Sequence[Any], tag: object = None) -> None:
         """Start decoding a consumed batch."""
-        batch = Batch(list(messages), tag, [None] * len(messages))
+        batch = Batch(list(messages), tag, [None] * len(messages), paths=self.paths)
         groups: dict[bytes | None, list[int]] = {}
         refs: dict[int, MessageRef] = {}
         for i, msg in enumerate(batch.messages):
@@ -233,7 +252,7 @@ class DecodePipeline:
                 for key, idx in batch.groups
             ]
             try:
-                batch.future = self._executor().submit(_decode_groups, payload)
+                batch.future = self._executor().submit(_decode_groups, payload, batch.paths)
             except Exception as exc:  # a broken pool: decode here, start anew next time
                 self._restart(exc)
         self._queue.append(batch)
@@ -272,10 +291,16 @@ class DecodePipeline:
             for n, i in enumerate(idx):
                 msg, ref = batch.messages[i], batch.refs[i]
                 if outcomes is None:
-                    batch.results[i] = self.decoder.decode(ref, key, msg.value())
+                    result = self.decoder.decode(ref, key, msg.value())
+                    if batch.paths and isinstance(result, Alert):
+                        result.fields = path_values(result.schema, result.value, batch.paths)
+                    batch.results[i] = result
                     continue
-                summary, reason = outcomes[g][n]
-                batch.results[i] = self._build(ref, key, msg.value(), summary, reason)
+                summary, reason, fields = outcomes[g][n]
+                result = self._build(ref, key, msg.value(), summary, reason)
+                if isinstance(result, Alert):
+                    result.fields = fields
+                batch.results[i] = result
 
     def _build(
         self,
