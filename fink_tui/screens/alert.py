@@ -39,7 +39,6 @@ class AlertScreen(Screen[None]):
     ]
     """Keys of the alert view."""
 
-
     def __init__(self, alert: Alert) -> None:
         super().__init__()
         self.alert = alert
@@ -64,8 +63,9 @@ class AlertScreen(Screen[None]):
 
     def on_mount(self) -> None:
         # Decoding an LSST alert in full and reading its FITS cutouts takes tens of ms: the
-        # screen shows at once, and fills when a thread has done the work.
-        self._load()
+        # screen shows at once, and fills when a thread has done the work (started once the
+        # screen is drawn, so that it does not compete with the drawing for the GIL).
+        self.call_after_refresh(self._load)
 
     @work(thread=True, exclusive=True)
     def _load(self) -> None:

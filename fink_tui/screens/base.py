@@ -14,6 +14,10 @@ from fink_tui.widgets.status_bar import StatusBar
 if TYPE_CHECKING:
     from fink_tui.app import FinkApp
 
+TABLE_PACE = 0.5
+"""Seconds between two redraws of a table that changes with every batch (the alerts, the
+schemas' counts) by the refresh timer: fast enough to read, leaving the UI free for keys."""
+
 
 class DashboardScreen(Screen[None]):
     """A screen drawn from the app's :class:`StreamState`, part by part, each part only when

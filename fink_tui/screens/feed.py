@@ -10,14 +10,11 @@ from textual.binding import Binding
 from textual.widgets import Input, Static
 
 from fink_tui.model import Section, StreamState
-from fink_tui.screens.base import DashboardScreen
+from fink_tui.screens.base import TABLE_PACE, DashboardScreen
 from fink_tui.widgets.alert_table import AlertTable
 from fink_tui.widgets.key_bar import KeyBar
 from fink_tui.widgets.status_bar import StatusBar
 from fink_tui.widgets.topic_sparklines import TopicSparklines
-
-TABLE_PACE = 0.5
-"""Seconds between two redraws of the alert table by the refresh timer."""
 
 
 class FeedScreen(DashboardScreen):
@@ -41,7 +38,6 @@ class FeedScreen(DashboardScreen):
         ),
     ]
     """Keys of the feed."""
-
 
     def __init__(self) -> None:
         super().__init__()

@@ -89,13 +89,15 @@ class LagScreen(DashboardScreen):
     def update_view(self, state: StreamState) -> None:
         super().update_view(state)
         table = self.query_one(LagTable)
-        if not self.stale(state, "lag", Section.LAG, Section.STATUS, view=table.show_empty):
+        # Not on every batch (the status section moves with each): on a new snapshot, or
+        # when the broker stops or starts answering.
+        live = state.connection.state == Connection.CONNECTED
+        if not self.stale(state, "lag", Section.LAG, view=(table.show_empty, live)):
             return
         table.show(state.lag)
         if state.lag is not None:
             when = datetime.fromtimestamp(state.lag.taken_at, tz=UTC).strftime("%H:%M:%S")
             hidden = "" if table.show_empty else "  (empty partitions hidden: e shows them)"
-            live = state.connection.state == Connection.CONNECTED
             self.query_one("#lag-summary", Static).update(
                 Text.assemble(
                     "group ",

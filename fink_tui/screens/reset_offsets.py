@@ -33,7 +33,6 @@ class ResetOffsetsModal(ModalScreen[ResetTarget | None]):
     ]
     """Keys of the dialog."""
 
-
     def __init__(self, group: str, scope: str) -> None:
         super().__init__()
         self.group = group

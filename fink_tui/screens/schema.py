@@ -3,6 +3,7 @@ messages that did not decode."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,13 +18,21 @@ from fink_tui.core.events import ForceSchema
 from fink_tui.core.files import dump_failure, dump_schema
 from fink_tui.core.schema_diff import schema_diff
 from fink_tui.model import SchemaSeen, Section, StreamState
-from fink_tui.screens.base import DashboardScreen
+from fink_tui.screens.base import TABLE_PACE, DashboardScreen
 from fink_tui.widgets.key_bar import KeyBar
 from fink_tui.widgets.schema_tree import SchemaTree
 from fink_tui.widgets.status_bar import StatusBar
 from fink_tui.widgets.table_cursor import cursor_row_key, move_cursor_to_key
 
 FORCED = "forced"
+SCHEMA_COLUMNS = (
+    ("Fingerprint", "fingerprint"),
+    ("Versions", "versions"),
+    ("Alerts", "alerts"),
+    ("First seen (UTC)", "first_seen"),
+    ("Topics", "topics"),
+    ("Schema", "schema"),
+)
 
 
 def utc(stamp: float) -> str:
@@ -72,10 +81,11 @@ class SchemaScreen(DashboardScreen):
     ]
     """Keys of the schema screen."""
 
-
     def __init__(self) -> None:
         super().__init__()
         self._tree_for: str | None = None
+        self._diff_for: object = None
+        self._schemas_at = 0.0
         self._failure_rows: list[MessageRef] = []
         self._failures_shown: list[DecodeFailure] = []
         self._schemas_signature: object = None
@@ -85,9 +95,8 @@ class SchemaScreen(DashboardScreen):
         with Horizontal():
             with Vertical(id="left"):
                 schemas: DataTable[str | Text] = DataTable(cursor_type="row", id="schemas")
-                schemas.add_columns(
-                    "Fingerprint", "Versions", "Alerts", "First seen (UTC)", "Topics", "Schema"
-                )
+                for name, key in SCHEMA_COLUMNS:
+                    schemas.add_column(name, key=key)
                 schemas.border_title = "Schemas seen"
                 yield schemas
                 failures: DataTable[str | Text] = DataTable(cursor_type="row", id="failures")
@@ -107,7 +116,11 @@ class SchemaScreen(DashboardScreen):
 
     def update_view(self, state: StreamState) -> None:
         super().update_view(state)
-        if self.stale(state, "schemas", Section.SCHEMAS):
+        now = time.monotonic()
+        if self.steady and now - self._schemas_at < TABLE_PACE:
+            pass  # alerts pouring in: the counts are drawn twice a second
+        elif self.stale(state, "schemas", Section.SCHEMAS):
+            self._schemas_at = now
             self._fill_schemas(state)
             self._show_selected()
         if self.stale(state, "failures", Section.FAILURES):
@@ -122,6 +135,15 @@ class SchemaScreen(DashboardScreen):
         if signature == self._schemas_signature:
             return
         self._schemas_signature = signature
+        rows = sorted(state.schemas.values(), key=lambda s: s.first_seen)
+        keys = ([FORCED] if state.forced is not None else []) + [s.info.fingerprint for s in rows]
+        if [str(k.value) for k in table.rows] == keys and state.forced is None:
+            # The same schemas: only their counts and topics move.
+            for seen in rows:
+                key = seen.info.fingerprint
+                table.update_cell(key, "alerts", Text(f"{seen.alerts:,}", justify="right"))
+                table.update_cell(key, "topics", Text(", ".join(sorted(seen.topics))))
+            return
         keep = self._selected_fingerprint()
         table.clear()
         if state.forced is not None:
@@ -135,7 +157,7 @@ class SchemaScreen(DashboardScreen):
                 Text(state.forced.name),
                 key=FORCED,
             )
-        for seen in sorted(state.schemas.values(), key=lambda s: s.first_seen):
+        for seen in rows:
             table.add_row(
                 seen.info.fingerprint,
                 Text(versions_text(seen.versions)),
@@ -216,7 +238,11 @@ class SchemaScreen(DashboardScreen):
             self._tree_for = key
             title = f"{info.name} ({info.fingerprint})" if info else "no schema seen yet"
             tree.show_schema(info.schema if info else None, title)
-        self.query_one("#diff", Static).update(self._diff_text(info))
+        forced = self.fink.state.forced
+        diff_for = (key, forced.fingerprint if forced else None)
+        if diff_for != self._diff_for:  # its height changes: a layout of the screen
+            self._diff_for = diff_for
+            self.query_one("#diff", Static).update(self._diff_text(info))
 
     def _diff_text(self, info: SchemaInfo | None) -> Text:
         forced = self.fink.state.forced
