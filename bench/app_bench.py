@@ -194,14 +194,18 @@ def rss_mb(pid: int) -> float:
 
 
 def tree_pids(pid: int) -> list[int]:
-    """The process and its descendants (decoding processes count too)."""
+    """The process and its descendants (decoding processes count too). Every thread's
+    children: a process started from another thread than the main one (the decoding
+    processes are) is listed under that thread only."""
     pids, todo = [], [pid]
     while todo:
         p = todo.pop()
         pids.append(p)
-        children = Path(f"/proc/{p}/task/{p}/children")
-        if children.exists():
-            todo.extend(int(c) for c in children.read_text().split())
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
     return pids
 
 

@@ -30,6 +30,7 @@ from fink_tui.core.events import (
     SetPaused,
 )
 from fink_tui.core.files import write_private
+from fink_tui.core.memory import give_back
 from fink_tui.core.source import StreamSource
 from fink_tui.core.worker import KafkaSource
 from fink_tui.messages import StreamEventPosted
@@ -220,6 +221,7 @@ class FinkApp(QuietCrashApp):
 
     def _tick(self) -> None:
         self.refresh_views(steady=True)
+        give_back()  # what passing alerts freed (at most every 2 s)
 
     def refresh_views(self, steady: bool = False) -> None:
         """Redraw the shown dashboard screen, also under a dialog: now, or (``steady``, the

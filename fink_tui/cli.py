@@ -18,6 +18,7 @@ from confluent_kafka import KafkaException
 from fink_tui import __version__
 from fink_tui.config import ConfigError, Settings, load_settings, require_connection
 from fink_tui.core.errors import StreamError, UsageError, describe_kafka_error
+from fink_tui.core.memory import limit_arenas
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -262,6 +263,7 @@ def check_kafka_settings(settings: Settings) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fink-tui`` script."""
+    limit_arenas()  # before any thread starts
     parser = build_parser()
     args = parser.parse_args(argv)
     # Subparsers fill their own copies of the common options; merge the top-level ones in.

@@ -31,6 +31,7 @@ from fink_tui.core.decode import Alert, SchemaInfo, load_schema_file
 from fink_tui.core.errors import ErrorKind, StreamError, UsageError
 from fink_tui.core.files import dump_schema, ensure_dir, save_alert
 from fink_tui.core.lag import LagSnapshot, fetch_lag
+from fink_tui.core.memory import give_back
 from fink_tui.core.pool import DecodePipeline, batch_errors, default_workers
 from fink_tui.core.query import Query, QueryError, compile_query
 from fink_tui.core.reset import apply_plan_admin, make_plan, parse_target
@@ -318,6 +319,7 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
             active_since = time.monotonic()
             pipeline.put(messages)
             in_flight += len(messages)
+            give_back()  # what the printed alerts freed (at most every 2 s)
         finished = True
     except KeyboardInterrupt:
         finished = True  # say what was saved, then exit as interrupted

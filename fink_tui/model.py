@@ -29,10 +29,11 @@ from fink_tui.core.events import (
 from fink_tui.core.lag import LagSnapshot
 
 MAX_ALERTS = 2000
-MAX_ALERT_BYTES = 64 * 1024 * 1024
-"""Raw bytes of the kept alerts (a ZTF alert weighs ~50 kB, an LSST one up to 300 kB): the
-oldest go first. With the interpreter (~80 MB) and librdkafka's prefetch queue, this keeps the
-app under 250 MB however long it runs (bench/README.md)."""
+MAX_ALERT_BYTES = 32 * 1024 * 1024
+"""Raw bytes of the kept alerts (a ZTF alert weighs ~50 kB: ~640 of them; an LSST one up to
+300 kB: 110 or more): the oldest go first. With the interpreter and libraries (~90 MB),
+librdkafka's prefetch queue and the decoding process, this keeps the app and its decoding
+process under 250 MB however long it runs (bench/README.md)."""
 MAX_FAILURES = 500
 MAX_SCHEMAS = 64
 RATE_BUCKETS = 60

@@ -177,3 +177,32 @@ def test_forcing_a_schema_with_batches_in_flight_loses_none() -> None:
         assert pipeline.restarts == 0
     finally:
         pipeline.close()
+
+
+def test_batches_weigh_about_the_same_whatever_the_alerts() -> None:
+    """The next consume asks for as many messages as fit BATCH_BYTES, from the last batch's
+    sizes: ~80 ZTF alerts (53 kB), ~18 LSST ones (226 kB), never fewer than MIN_BATCH nor more
+    than asked at most."""
+    from fink_tui.core.pool import BATCH_BYTES, MIN_BATCH, batch_count
+
+    class Sized:
+        def __init__(self, size: int) -> None:
+            self._value = b"x" * size
+
+        def value(self) -> bytes:
+            return self._value
+
+    ztf = [Sized(53_500)] * 64
+    assert batch_count(ztf, 64, 500) == BATCH_BYTES // 53_500
+    assert batch_count([Sized(226_000)] * 40, 78, 500) == MIN_BATCH + 2
+    assert batch_count([Sized(300)] * 64, 64, 500) == 500
+    assert batch_count([Sized(10_000_000)], 64, 500) == MIN_BATCH
+    assert batch_count([Sized(0)], 64, 500) == 64  # nothing to go by: as before
+
+
+def test_memory_is_given_back_without_error() -> None:
+    from fink_tui.core.memory import give_back, limit_arenas
+
+    limit_arenas()
+    give_back(force=True)
+    give_back()  # within TRIM_EVERY: nothing done

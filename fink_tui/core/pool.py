@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from fink_tui.core.decode import Alert, AlertDecoder, DecodeFailure, MessageRef, SchemaInfo
+from fink_tui.core.memory import give_back, limit_arenas
 from fink_tui.core.query import path_values
 from fink_tui.core.survey import AlertSummary
 
@@ -69,6 +70,26 @@ def start_helper_process() -> None:
         sys.stderr = saved
 
 
+BATCH_BYTES = 4 * 1024 * 1024
+"""What a consumed batch should weigh: with the batches in flight, those waiting for the screen
+and their copies on the way to a decoding process, 500 LSST alerts (226 kB each) would hold
+hundreds of MB."""
+MIN_BATCH = 16
+FIRST_BATCH = 64
+"""The first consume, before the size of the messages is known (an LSST alert weighs 4x a
+ZTF one)."""
+
+
+def batch_count(messages: Sequence[Any], current: int, most: int) -> int:
+    """How many messages to consume next so that a batch weighs about :data:`BATCH_BYTES`,
+    from the sizes of the last batch (``current`` messages asked for, ``most`` at most)."""
+    size = sum(len(m.value() or b"") for m in messages)
+    if not size:
+        return current
+    fit = int(BATCH_BYTES * len(messages) / size)
+    return max(MIN_BATCH, min(most, fit))
+
+
 def default_workers() -> int:
     """One decoding process per core but one (the screen and the consumer need one)."""
     return max((os.cpu_count() or 1) - 1, 1)
@@ -83,6 +104,7 @@ _DECODER: Any = None
 def _start_process(
     parent: int, forced: dict[str, Any] | None, topics: frozenset[str] | None
 ) -> None:
+    limit_arenas()
     from fink_tui.core.decode import schema_info
     from fink_tui.core.fastread import BatchDecoder
 
@@ -129,6 +151,7 @@ def _decode_groups(
             else:
                 answers.append((None, result.reason, None))
         out.append(answers)
+    give_back()
     return out
 
 

@@ -51,8 +51,10 @@ from fink_tui.core.events import (
 )
 from fink_tui.core.lag import LagSnapshot, fetch_lag
 from fink_tui.core.pool import (
+    FIRST_BATCH,
     Batch,
     DecodePipeline,
+    batch_count,
     batch_errors,
     default_workers,
     start_helper_process,
@@ -103,7 +105,7 @@ class StreamWorker(threading.Thread):
         batch_size: int = 500,
         poll_timeout: float = 0.25,
         lag_interval: float = 3.0,
-        max_backlog: int = 20,
+        max_backlog: int = 6,
         forced: SchemaInfo | None = None,
         confirm: bool = False,
         workers: int = 0,
@@ -120,6 +122,8 @@ class StreamWorker(threading.Thread):
         the batch)."""
         self.pipeline = DecodePipeline(workers, forced)
         """Decodes consumed batches (in ``workers`` other processes) while the next are read."""
+        self._next_count = min(batch_size, FIRST_BATCH)
+        """How many messages the next consume asks for (batches are kept to ~BATCH_BYTES)."""
         self.commands: queue.Queue[Command] = queue.Queue()
         self.stop_requested = threading.Event()
         self.tracker = ErrorTracker(settings)
@@ -391,8 +395,9 @@ class StreamWorker(threading.Thread):
             self._deliver(pipeline.ready(wait=self.poll_timeout))
             return
         timeout = 0.01 if len(pipeline) else self.poll_timeout
-        messages = self._consumer.consume(self.batch_size, timeout=timeout)
+        messages = self._consumer.consume(self._next_count, timeout=timeout)
         if messages:
+            self._next_count = batch_count(messages, self._next_count, self.batch_size)
             for error in batch_errors(messages):
                 self._emit(CommandFailed("consume", self.settings.redact(error.str())))
             pipeline.put(messages, tag=self.epoch)
