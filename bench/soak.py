@@ -1,0 +1,122 @@
+"""Memory of the dashboard over a long ingest: is it flat?
+
+``.venv/bin/python bench/soak.py`` (``--alerts 200000`` by default, ~6 min; the broker keeps
+every alert in memory: ~11 GB for 200,000 real ZTF alerts). One embedded broker; a producer
+thread keeps a topic of 4 partitions filled with the real ZTF alerts of
+``../shared/fink-data/`` (repeated), ahead of the app; the dashboard reads it in a 160x45
+pseudo-terminal. Every second: the RSS of the app and its decoding processes, and how many
+alerts the group has committed. Printed: the RSS at each tenth of the run, the peak of each
+half (flat: the second half's peak no higher than the first's, give or take a few MB), the
+rate, and the CPU of the whole tree.
+
+Target (issue "Keeps up with the stream"): peak RSS < 250 MB, flat over >= 200,000 alerts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from confluent_kafka.admin import AdminClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from app_bench import (  # noqa: E402
+    FINK_TUI,
+    RSS_TARGET_MB,
+    PtyApp,
+    connection,
+    fast_flags,
+    tree_cpu,
+    tree_rss,
+    verdict,
+)
+
+from bench import ZTF_ALERTS, produce, wire_messages  # noqa: E402
+from fink_tui.core.lag import fetch_lag  # noqa: E402
+from fink_tui.demo.broker import EmbeddedBroker  # noqa: E402
+
+TOPIC = "fink_soak_ztf"
+CHUNK = 5_000
+
+
+def committed(admin: AdminClient, group: str) -> int:
+    """Alerts the group has committed (the app commits only what its model holds)."""
+    snapshot = fetch_lag(admin, group, [TOPIC], 10)
+    return sum(p.committed or 0 for t in snapshot.topics for p in t.partitions)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--alerts", type=int, default=200_000)
+    args = parser.parse_args(argv)
+    alerts = wire_messages(ZTF_ALERTS)
+    env = dict(os.environ)
+    env.pop("TEXTUAL_THEME", None)
+    with EmbeddedBroker() as broker:
+        broker.create_topics({TOPIC: 4})
+        produced = [0]
+
+        def feed() -> None:
+            while produced[0] < args.alerts:
+                n = min(CHUNK, args.alerts - produced[0])
+                base = produced[0]
+                sends = [
+                    (TOPIC, (base + i) % 4, *alerts[(base + i) % len(alerts)]) for i in range(n)
+                ]
+                produce(broker.bootstrap, sends)
+                produced[0] += n
+
+        threading.Thread(target=feed, daemon=True).start()
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+        app = PtyApp.start(
+            [*FINK_TUI, *connection(broker.bootstrap, "soak", [TOPIC])] + fast_flags(), env
+        )
+        samples: list[tuple[float, int, float]] = []
+        began = time.perf_counter()
+        cpu0 = 0.0
+        try:
+            cpu0 = tree_cpu(app.process.pid)
+            done = 0
+            while done < args.alerts:
+                time.sleep(1.0)
+                if app.process.poll() is not None:
+                    raise RuntimeError(f"the app ended with code {app.process.returncode}")
+                done = committed(admin, "soak")
+                samples.append((time.perf_counter() - began, done, tree_rss(app.process.pid)))
+            cpu = tree_cpu(app.process.pid) - cpu0
+        finally:
+            app.stop()
+    seconds = samples[-1][0]
+    peak = max(r for _, _, r in samples)
+    print(f"soak: {args.alerts:,} real ZTF alerts through the dashboard (160x45 pty)")
+    print(
+        f"  {seconds:.0f} s, {args.alerts / seconds:,.0f} alerts/s, CPU of the tree "
+        f"{100 * cpu / seconds:.0f} % of a core"
+    )
+    print("  RSS of the app and its decoding processes, MB, at each tenth of the alerts:")
+    marks = []
+    for tenth in range(1, 11):
+        want = args.alerts * tenth // 10
+        at = next((s for s in samples if s[1] >= want), samples[-1])
+        marks.append(f"{tenth * 10}%: {at[2]:.0f}")
+    print("   ", "  ".join(marks))
+    half = [s for s in samples if s[1] < args.alerts // 2]
+    rest = [s for s in samples if s[1] >= args.alerts // 2]
+    first = max((r for _, _, r in half), default=0.0)
+    second = max((r for _, _, r in rest), default=0.0)
+    print(
+        f"  peak first half {first:.0f} MB, second half {second:.0f} MB "
+        f"(flat: {verdict(second <= first + 10)})"
+    )
+    print(f"  peak {peak:.0f} MB (target < {RSS_TARGET_MB:.0f}: {verdict(peak < RSS_TARGET_MB)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
