@@ -439,3 +439,26 @@ async def test_reset_dialog_opens_fresh_each_time() -> None:
         await pilot.press("enter")  # Earliest: on to the plan
         await pilot.pause()
         assert isinstance(app.screen, ConfirmResetModal)
+
+
+async def test_key_bar_keeps_help_and_quit_when_narrow() -> None:
+    """At 80 columns the keys that do not fit go, "…" says so, and "? Keys" (which lists
+    them all), "q Quit" and the palette's key stay; a click on a key presses it."""
+    from fink_tui.screens.lag import LagScreen
+    from fink_tui.widgets.key_bar import KeyBar
+    from tests.test_snapshots import snapshot_app
+
+    app = snapshot_app("lag")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        bar = app.screen.query_one(KeyBar)
+        text = str(bar.render())
+        assert text.endswith("…  ? Keys  q Quit  ^p palette ")
+        assert "r Refresh" in text
+        await pilot.click(KeyBar, offset=(text.index("? Keys") + 1, 0))
+        await pilot.pause()
+        assert app.screen.query("HelpPanel")
+        await pilot.press("1")
+        await pilot.click(KeyBar, offset=(str(app.screen.query_one(KeyBar).render()).index("2 Lag") + 1, 0))
+        await pilot.pause()
+        assert isinstance(app.screen, LagScreen)

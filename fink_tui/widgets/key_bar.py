@@ -19,6 +19,8 @@ from textual.widget import Widget
 
 HELP_KEY = "question_mark"
 """The key that lists every key: always shown, even when the others do not fit."""
+ALWAYS = (HELP_KEY, "q")
+"""Shown however narrow the terminal (with the command palette's key)."""
 
 
 class Key(NamedTuple):
@@ -89,8 +91,8 @@ class KeyBar(Widget, can_focus=False):
             shown[binding.action] = Key(
                 binding.key, app.get_key_display(binding), binding.description, enabled
             )
-        keys = [key for key in shown.values() if key.key != HELP_KEY]
-        keys += [key for key in shown.values() if key.key == HELP_KEY]
+        keys = [key for key in shown.values() if key.key not in ALWAYS]
+        keys += [key for key in shown.values() if key.key in ALWAYS]
         if palette is not None:
             keys.append(palette)
         return tuple(keys)
@@ -102,8 +104,8 @@ class KeyBar(Widget, can_focus=False):
         dim = self.get_component_rich_style("key-bar--disabled", partial=True)
         pieces = [self._piece(key) for key in self.keys]
         # What does not fit goes, from the screen's last keys back; "? Keys" (which lists
-        # them all) and the palette stay, and "…" says something was left out.
-        always = (HELP_KEY, self.app.COMMAND_PALETTE_BINDING)
+        # them all), "q Quit" and the palette stay, and "…" says something was left out.
+        always = (*ALWAYS, self.app.COMMAND_PALETTE_BINDING)
         tail = [i for i, key in enumerate(self.keys) if key.key in always]
         keep = list(range(len(self.keys)))
         cut = False
