@@ -459,6 +459,8 @@ async def test_key_bar_keeps_help_and_quit_when_narrow() -> None:
         await pilot.pause()
         assert app.screen.query("HelpPanel")
         await pilot.press("1")
-        await pilot.click(KeyBar, offset=(str(app.screen.query_one(KeyBar).render()).index("2 Lag") + 1, 0))
+        await pilot.click(
+            KeyBar, offset=(str(app.screen.query_one(KeyBar).render()).index("2 Lag") + 1, 0)
+        )
         await pilot.pause()
         assert isinstance(app.screen, LagScreen)
