@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -56,7 +57,9 @@ class FinkApp(QuietCrashApp):
 
     TITLE = "fink-tui"
     CSS_PATH = [
-        f"screens/{name}.tcss"
+        # Absolute: Textual reads a relative path next to the module of the app's class,
+        # and a subclass (tests/app_child.py) lives elsewhere.
+        str(Path(__file__).parent / "screens" / f"{name}.tcss")
         for name in ("feed", "alert", "schema", "force_schema", "reset_offsets", "confirm_reset")
     ]
     """Every screen's CSS, read once at start: a screen's own CSS_PATH is read when it is
