@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 import threading
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import assert_never
 
 from textual.app import SystemCommand
