@@ -3,8 +3,8 @@
 ``.venv/bin/python bench/soak.py`` (``--alerts 200000`` by default, ~6 min; the broker keeps
 every alert in memory: ~11 GB for 200,000 real ZTF alerts). One embedded broker; a producer
 thread keeps a topic of 4 partitions filled with the real ZTF alerts of
-``../shared/fink-data/`` (repeated), ahead of the app; the dashboard reads it in a 160x45
-pseudo-terminal. Every second: the RSS of the app and its decoding processes, and how many
+``../shared/fink-data/`` (repeated), up to 30,000 ahead of the app; the dashboard reads it in
+a 160x45 pseudo-terminal. Every second: the RSS of the app and its decoding processes, and how many
 alerts the group has committed. Printed: the RSS at each tenth of the run, the peak of each
 half (flat: the second half's peak no higher than the first's, give or take a few MB), the
 rate, and the CPU of the whole tree.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import threading
 import time
@@ -37,12 +38,36 @@ from app_bench import (  # noqa: E402
     verdict,
 )
 
-from bench import ZTF_ALERTS, produce, wire_messages  # noqa: E402
+from bench import ZTF_ALERTS, producer, wire_messages  # noqa: E402
 from fink_tui.core.lag import fetch_lag  # noqa: E402
 from fink_tui.demo.broker import EmbeddedBroker  # noqa: E402
 
 TOPIC = "fink_soak_ztf"
 CHUNK = 5_000
+AHEAD = 30_000
+"""Alerts produced ahead of the app at most (the broker keeps all of them in memory)."""
+
+
+def produce_all(bootstrap: str, total: int, done: list[int], read: list[int]) -> None:
+    """Produce ``total`` real ZTF alerts over 4 partitions, keeping at most AHEAD unread."""
+    alerts = wire_messages(ZTF_ALERTS)
+    p = producer(bootstrap)
+    while done[0] < total:
+        if done[0] - read[0] > AHEAD:
+            time.sleep(0.5)
+            continue
+        for i in range(done[0], min(done[0] + CHUNK, total)):
+            key, value = alerts[i % len(alerts)]
+            while True:
+                try:
+                    p.produce(TOPIC, value, key, partition=i % 4)
+                    break
+                except BufferError:
+                    p.poll(0.1)
+            p.poll(0)
+        while p.flush(10):
+            pass  # a loaded broker is slow, not gone: wait for every alert
+        done[0] = min(done[0] + CHUNK, total)
 
 
 def committed(admin: AdminClient, group: str) -> int:
@@ -55,24 +80,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--alerts", type=int, default=200_000)
     args = parser.parse_args(argv)
-    alerts = wire_messages(ZTF_ALERTS)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the broker on the way out
     env = dict(os.environ)
     env.pop("TEXTUAL_THEME", None)
     with EmbeddedBroker() as broker:
         broker.create_topics({TOPIC: 4})
-        produced = [0]
-
-        def feed() -> None:
-            while produced[0] < args.alerts:
-                n = min(CHUNK, args.alerts - produced[0])
-                base = produced[0]
-                sends = [
-                    (TOPIC, (base + i) % 4, *alerts[(base + i) % len(alerts)]) for i in range(n)
-                ]
-                produce(broker.bootstrap, sends)
-                produced[0] += n
-
-        threading.Thread(target=feed, daemon=True).start()
+        produced, read = [0], [0]
+        feeder = threading.Thread(
+            target=produce_all, args=(broker.bootstrap, args.alerts, produced, read), daemon=True
+        )
+        feeder.start()
         admin = AdminClient({"bootstrap.servers": broker.bootstrap})
         app = PtyApp.start(
             [*FINK_TUI, *connection(broker.bootstrap, "soak", [TOPIC])] + fast_flags(), env
@@ -87,7 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 time.sleep(1.0)
                 if app.process.poll() is not None:
                     raise RuntimeError(f"the app ended with code {app.process.returncode}")
-                done = committed(admin, "soak")
+                if not feeder.is_alive() and produced[0] < args.alerts:
+                    raise RuntimeError("the producer stopped")
+                done = read[0] = committed(admin, "soak")
                 samples.append((time.perf_counter() - began, done, tree_rss(app.process.pid)))
             cpu = tree_cpu(app.process.pid) - cpu0
         finally:
