@@ -87,7 +87,9 @@ def test_broker_only_demo_serves_both_surveys(tmp_path: Path) -> None:
         assert len(docs) > 20
         assert "cannot decode" in poll.stderr and "Traceback" not in poll.stderr
         files = sorted(saved.glob("*.avro"))
-        assert len(files) == len(docs)
+        # One file per alert read; a loaded machine can make the group rebalance and poll
+        # print again what it had not committed yet (at least once): counted once.
+        assert len(files) == len({(d["topic"], d["partition"], d["offset"]) for d in docs})
         surveys = set()
         for path in files[:: max(1, len(files) // 12)]:
             with path.open("rb") as fh:
