@@ -19,6 +19,7 @@ from fink_tui.core.events import (
     AlertsReceived,
     AlertsShown,
     ApplyReset,
+    CarryPaths,
     Command,
     CommandFailed,
     ConnectionChanged,
@@ -110,6 +111,8 @@ class FinkApp(QuietCrashApp):
         self._ui_thread: int | None = None
         self._held_batches: list[AlertsReceived] = []
         """Batches that arrived after the person paused: shown (and committed) on resume."""
+        self._carried: dict[str, tuple[str, ...]] = {}
+        self._carrying: tuple[str, ...] = ()
 
     def on_mount(self) -> None:
         self._ui_thread = threading.get_ident()
@@ -140,6 +143,15 @@ class FinkApp(QuietCrashApp):
     def send_command(self, command: Command) -> None:
         """Hand a command to the source."""
         self.source.send(command)
+
+    def carry_paths(self, reader: str, paths: tuple[str, ...]) -> None:
+        """The Avro paths ``reader`` (the feed's filter, notifications) queries: the source
+        reads those of every reader along with each alert's summary."""
+        self._carried[reader] = paths
+        wanted = tuple(dict.fromkeys(p for ps in self._carried.values() for p in ps))
+        if wanted != self._carrying:
+            self._carrying = wanted
+            self.send_command(CarryPaths(wanted))
 
     def report_error(self, text: str) -> None:
         """Show an error now and print it on stderr when the app ends."""

@@ -108,6 +108,20 @@ class TestFeedScreen:
 
         assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=run_before)
 
+    def test_feed_query_sorted(self, snap_compare) -> None:  # type: ignore[no-untyped-def]
+        """A query keeps the rows where it holds (the title counts them), sorted on the
+        Mag / Flux column (s until it is): magnitudes brightest first, then fluxes."""
+
+        async def run_before(pilot: Pilot[int]) -> None:
+            await settle(pilot)
+            await pilot.press("slash", *"mag < 18.9 OR flux > 3000", "enter")
+            table = pilot.app.screen.query_one("AlertTable")
+            while getattr(table, "sort_column", None) != 4:
+                await pilot.press("s")
+            await settle(pilot)
+
+        assert snap_compare(snapshot_app(), terminal_size=SIZE, run_before=run_before)
+
     def test_alert_detail(self, snap_compare) -> None:  # type: ignore[no-untyped-def]
         """Enter opens the newest ZTF alert: position, brightness and time in the title; fields,
         light curve with limits, cutouts (filled by a thread once decoded)."""

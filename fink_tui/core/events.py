@@ -167,4 +167,12 @@ class RefreshLag:
     """Take a lag snapshot now."""
 
 
-Command = AlertsShown | PlanReset | ApplyReset | SetPaused | ForceSchema | RefreshLag
+@dataclass(frozen=True)
+class CarryPaths:
+    """Read these Avro paths of each alert along with its summary, from the next batch on
+    (a query reads them: see ``core/query.py``); () reads none."""
+
+    paths: tuple[str, ...]
+
+
+Command = AlertsShown | PlanReset | ApplyReset | SetPaused | ForceSchema | RefreshLag | CarryPaths

@@ -423,6 +423,11 @@ class Query:
         except (ArithmeticError, ValueError, TypeError):  # odd values in an odd alert
             return False
 
+    def carried(self, alert: Alert) -> bool:
+        """Whether ``alert`` holds the values of the paths already (matching reads nothing)."""
+        fields = alert.fields
+        return not self.paths or (fields is not None and all(p in fields for p in self.paths))
+
     def __str__(self) -> str:
         return self.text
 
@@ -438,6 +443,20 @@ def compile_query(text: str) -> Query:
     compiler = _Compiler(text)
     test = compiler.test(tree.children[0])
     return Query(text.strip(), tuple(dict.fromkeys(compiler.paths)), test)
+
+
+def search_or_query(text: str) -> Query | None:
+    """What a filter box means by ``text``: a query, or None for text to search for (a plain
+    word, or words that do not parse as a query). A query with a mistake raises
+    :class:`QueryError`: one with an operator, a parenthesis or a quote is meant as a query."""
+    if not text.strip():
+        return None
+    if looks_like_query(text):
+        return compile_query(text)
+    try:
+        return compile_query(text)  # ``mag IS NULL`` has no operator but is a query
+    except QueryError:
+        return None
 
 
 def looks_like_query(text: str) -> bool:

@@ -22,6 +22,7 @@ from fink_tui.core.events import (
     AlertsReceived,
     AlertsShown,
     ApplyReset,
+    CarryPaths,
     Command,
     CommandFailed,
     Connection,
@@ -111,6 +112,8 @@ class ReplaySource:
                 snapshot = _with_committed(self._lag, moved)
                 self._emit(OffsetsReset(plan, snapshot))
                 self._emit(LagUpdated(snapshot))
+            case CarryPaths():
+                pass  # recorded alerts: a query reads their paths itself
             case _:
                 assert_never(command)
 

@@ -34,6 +34,7 @@ from fink_tui.core.events import (
     AlertsReceived,
     AlertsShown,
     ApplyReset,
+    CarryPaths,
     Command,
     CommandFailed,
     Connection,
@@ -499,6 +500,8 @@ class StreamWorker(threading.Thread):
                 self._emit(ResetPlanned(plan))
             case ApplyReset(plan=plan):
                 self._apply(plan)
+            case CarryPaths(paths=paths):
+                self.pipeline.carry(paths)
             case _:
                 assert_never(command)
 

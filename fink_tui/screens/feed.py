@@ -1,17 +1,29 @@
-"""The Feed screen: alerts as they arrive, newest first, with rates per topic."""
+"""The Feed screen: alerts as they arrive, newest first, with rates per topic.
+
+``/`` filters the rows on a word (any shown column contains it) or a query
+(``mag < 19 AND class = 'SN candidate'``, ``candidate.magpsf < 18``: ``core/query.py``); the
+title says how many kept alerts match. A query's Avro paths are read with each new alert by
+the source's decoding processes; the alerts kept from before are read once by a thread, and
+count as "reading" until then. ``s`` sorts on the next column (a click on a column's name sorts
+on it), ``S`` reverses, ``n`` goes back to newest first.
+"""
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
 
+from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input, Static
+from textual.worker import get_current_worker
 
+from fink_tui.core.query import Query, QueryError, carry_paths, search_or_query
 from fink_tui.model import Section, StreamState
 from fink_tui.screens.base import TABLE_PACE, DashboardScreen
-from fink_tui.widgets.alert_table import AlertTable
+from fink_tui.widgets.alert_table import COLUMNS, AlertTable
 from fink_tui.widgets.key_bar import KeyBar
 from fink_tui.widgets.status_bar import StatusBar
 from fink_tui.widgets.topic_sparklines import TopicSparklines
@@ -30,9 +42,26 @@ class FeedScreen(DashboardScreen):
         ),
         Binding("space", "resume", "Resume", tooltip="Read alerts again", id="feed.resume"),
         Binding(
-            "slash", "filter", "Filter", tooltip="Filter rows on any shown column", id="feed.filter"
+            "slash",
+            "filter",
+            "Filter",
+            tooltip="Keep the rows with a word, or where a query holds: mag < 19 AND dec > -30",
+            id="feed.filter",
         ),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="feed.clear_filter"),
+        Binding(
+            "s",
+            "sort_next",
+            "Sort",
+            tooltip="Sort on the next column (or click a column's name)",
+            id="feed.sort",
+        ),
+        Binding(
+            "S", "reverse_sort", "Reverse", tooltip="Reverse the sort order", id="feed.reverse"
+        ),
+        Binding(
+            "n", "newest_first", "Newest first", tooltip="Back to newest first", id="feed.newest"
+        ),
         Binding(
             "enter", "open_alert", "Open", tooltip="Fields, light curve and cutouts", id="feed.open"
         ),
@@ -43,6 +72,10 @@ class FeedScreen(DashboardScreen):
         super().__init__()
         self._table_view: object = None
         self._table_at = 0.0
+        self._filter_error = ""
+        self._reading: Query | None = None
+        """The query whose paths the thread is reading on kept alerts (None: no thread)."""
+        self._read_rounds = 0
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -50,7 +83,9 @@ class FeedScreen(DashboardScreen):
         yield AlertTable(id="alerts")
         yield TopicSparklines(id="rates")
         yield Input(
-            placeholder="filter: text in any column (Enter to apply, Esc to clear)", id="filter"
+            placeholder="filter: a word, or a query such as  mag < 19 AND class = 'SN candidate'"
+            "  or  candidate.magpsf < 18  (Enter to apply, Esc to clear)",
+            id="filter",
         )
         yield KeyBar()
 
@@ -58,7 +93,7 @@ class FeedScreen(DashboardScreen):
         super().update_view(state)
         table = self.query_one(AlertTable)
         table.today = datetime.fromtimestamp(state.clock(), tz=UTC).date()
-        view = (table.filter_text, table.today)
+        view = (table.filter_text, table.today, table.order, self._read_rounds)
         now = time.monotonic()
         if self.steady and view == self._table_view and now - self._table_at < TABLE_PACE:
             pass  # rows pouring in: drawn twice a second, leaving the UI free for keys
@@ -66,6 +101,8 @@ class FeedScreen(DashboardScreen):
             table.show(list(state.alerts))
             self._title(table)
             self._table_view, self._table_at = view, now
+            if table.pending and table.filter_query is not None and self._reading is None:
+                self._read_fields(table.filter_query)
         if self.stale(state, "rates", Section.RATES):
             self.query_one(TopicSparklines).show(
                 {
@@ -76,11 +113,25 @@ class FeedScreen(DashboardScreen):
 
     def _title(self, table: AlertTable) -> None:
         kept = len(self.fink.state.alerts)
-        title = f"{len(table.shown)} shown of {kept} kept"
+        title = Text()  # not markup: the filter is the person's text
         if table.filter_text:
-            title += f" — filter: {table.filter_text}"
+            title.append(f"{table.matched:,} match of {kept:,} kept")
+            if table.matched > len(table.shown):
+                title.append(f" ({len(table.shown):,} shown)")
+            what = "query" if table.filter_query is not None else "filter"
+            title.append(f" — {what}: {table.filter_text}")
+            if table.pending:
+                title.append(f" — reading fields of {table.pending:,} alerts…")
+        else:
+            title.append(f"{len(table.shown):,} shown of {kept:,} kept")
+        if table.sort_column is not None:
+            arrow = "▼" if table.descending else "▲"
+            name = COLUMNS[table.sort_column].name
+            title.append(f" — sorted by {name} {arrow} (n: newest first)")
         if table.new_above:
-            title += f" — {table.new_above} new above ↑ (Home)"
+            title.append(f" — {table.new_above} new above ↑ (Home)")
+        if self._filter_error:
+            title.append(f" — {self._filter_error}", style="bold red")
         self.query_one("#feed-title", Static).update(title, layout=False)  # height 1
 
     def on_alert_table_row_highlighted(self, event: AlertTable.RowHighlighted) -> None:
@@ -94,6 +145,8 @@ class FeedScreen(DashboardScreen):
             return self.fink.state.paused
         if action == "open_alert":
             return self.query_one(AlertTable).selected_alert() is not None or None
+        if action in ("reverse_sort", "newest_first"):
+            return self.query_one(AlertTable).sort_column is not None
         return True
 
     def action_pause(self) -> None:
@@ -129,8 +182,73 @@ class FeedScreen(DashboardScreen):
             self.query_one(AlertTable).focus()
 
     def _apply_filter(self, text: str) -> None:
+        """Filter on ``text``: a query if it is one, else a word; a query with a mistake
+        leaves the rows as they were and says where the mistake is."""
         table = self.query_one(AlertTable)
-        table.filter_text = text.strip()
+        text = text.strip()
+        try:
+            query = search_or_query(text)
+        except QueryError as exc:
+            self._filter_error = str(exc)
+            self._title(table)
+            return
+        self._filter_error = ""
+        table.filter_text, table.filter_query = text, query
+        self.fink.carry_paths("feed", query.paths if query is not None else ())
+        self.redraw(self.fink.state)
+
+    @work(thread=True, exclusive=True, group="feed-fields")
+    def _read_fields(self, query: Query) -> None:
+        """Read the query's paths of the kept alerts that came without them (from before the
+        query, or decoded while it was sent), off the UI thread, newest first."""
+        self._reading = query
+        worker = get_current_worker()
+        try:
+            for alert in reversed(list(self.fink.state.alerts)):
+                if worker.is_cancelled or self._table_query() is not query:
+                    return
+                if not query.carried(alert):
+                    carry_paths(alert, query.paths)
+        finally:
+            self.app.call_from_thread(self._fields_read)
+
+    def _table_query(self) -> Query | None:
+        return self.query_one(AlertTable).filter_query
+
+    def _fields_read(self) -> None:
+        self._reading = None
+        self._read_rounds += 1
+        self.redraw(self.fink.state)
+
+    def action_sort_next(self) -> None:
+        """Sort on the next shown column (after the last: newest first again)."""
+        table = self.query_one(AlertTable)
+        shown = table.shown_columns
+        if table.sort_column is None:
+            column: int | None = shown[0]
+        else:
+            later = [c for c in shown if c > table.sort_column]
+            column = later[0] if later else None
+        self._sort(column, False)
+
+    def action_reverse_sort(self) -> None:
+        """Reverse the order of the sorted column."""
+        table = self.query_one(AlertTable)
+        self._sort(table.sort_column, not table.descending)
+
+    def action_newest_first(self) -> None:
+        """Back to newest first."""
+        self._sort(None, False)
+
+    def on_alert_table_header_clicked(self, event: AlertTable.HeaderClicked) -> None:
+        table = event.table
+        same = table.sort_column == event.column
+        self._sort(event.column, not table.descending if same else False)
+
+    def _sort(self, column: int | None, descending: bool) -> None:
+        table = self.query_one(AlertTable)
+        table.sort_column, table.descending = column, descending
+        self.refresh_bindings()
         self.redraw(self.fink.state)
 
     def on_alert_table_row_selected(self, event: AlertTable.RowSelected) -> None:

@@ -1,4 +1,5 @@
-"""The live table of alerts, newest first, with a text filter.
+"""The live table of alerts, newest first (or sorted on a column), filtered by a word or a
+query (``core/query.py``).
 
 A line-API widget rather than a ``DataTable``: a DataTable renders every visible cell again
 (Rich padding and cropping, ~0.3 ms a cell) whenever a row is added or removed, the focus moves
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -23,6 +25,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from fink_tui.core.decode import Alert
+from fink_tui.core.query import Query
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,45 @@ def alert_cells(alert: Alert, today: date | None = None) -> tuple[str, ...]:
     )
 
 
+def sort_value(alert: Alert, column: int) -> Any:
+    """What rows are ordered by on ``column`` (None: an empty cell, always last). Magnitudes
+    come before fluxes; numeric ids sort as numbers."""
+    s = alert.summary
+    match column:
+        case 0:
+            return s.time
+        case 1:
+            return alert.ref.topic
+        case 2:
+            ident = s.object_id
+            return (0, int(ident), "") if ident.isdigit() else (1, 0, ident) if ident else None
+        case 3:
+            return s.classification or None
+        case 4:
+            return (0, s.mag) if s.mag is not None else (1, s.flux) if s.flux is not None else None
+        case 5:
+            return s.band or None
+        case 6:
+            return s.ra
+        case 7:
+            return s.dec
+        case _:
+            ident = s.source_id
+            return (0, int(ident), "") if ident.isdigit() else (1, 0, ident) if ident else None
+
+
+def sort_rows(
+    rows: list[tuple[str, Alert]], column: int, descending: bool
+) -> list[tuple[str, Alert]]:
+    """``rows`` ordered on ``column`` (ties keep their order), empty cells last either way."""
+    valued = [(sort_value(alert, column), key, alert) for key, alert in rows]
+    present = [row for row in valued if row[0] is not None]
+    present.sort(key=lambda row: row[0], reverse=descending)
+    return [(key, alert) for _, key, alert in present] + [
+        (key, alert) for value, key, alert in valued if value is None
+    ]
+
+
 def fit(text: str, width: int) -> str:
     """``text`` in exactly ``width`` cells: padded, or cut with an ellipsis."""
     if cell_len(text) <= width:
@@ -174,6 +216,18 @@ class AlertTable(ScrollView, can_focus=True):
         def control(self) -> AlertTable:
             return self.table
 
+    class HeaderClicked(Message):
+        """A click on a column's name (the screen sorts on it)."""
+
+        def __init__(self, table: AlertTable, column: int) -> None:
+            super().__init__()
+            self.table = table
+            self.column = column
+
+        @property
+        def control(self) -> AlertTable:
+            return self.table
+
     class RowSelected(Message):
         """Enter (or a click on the cursor's row): open this alert."""
 
@@ -190,6 +244,15 @@ class AlertTable(ScrollView, can_focus=True):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.max_rows = max_rows
         self.filter_text = ""
+        self.filter_query: Query | None = None
+        """The filter as a query (None: :attr:`filter_text` is a word to search for)."""
+        self.sort_column: int | None = None
+        """The column rows are ordered on (None: newest first)."""
+        self.descending = False
+        self.matched = 0
+        """Kept alerts that pass the filter (more than are shown past ``max_rows``)."""
+        self.pending = 0
+        """Kept alerts whose fields the query reads are not read yet (left out meanwhile)."""
         self.shown: dict[str, Alert] = {}
         """The rows, by key, newest first."""
         self.new_above = 0
@@ -201,6 +264,7 @@ class AlertTable(ScrollView, can_focus=True):
         self._keys: list[str] = []
         self._drawn_filter = ""
         self._drawn_today: date | None = None
+        self._drawn_order: tuple[int | None, bool] = (None, False)
         self._columns: tuple[int, ...] = ()
         self._cells: dict[str, list[Segment]] = {}
         """Each row's text, cut to its columns, without the row's background."""
@@ -261,34 +325,61 @@ class AlertTable(ScrollView, can_focus=True):
         self._strips.clear()
         return True
 
+    @property
+    def shown_columns(self) -> tuple[int, ...]:
+        """The indices (in :data:`COLUMNS`) of the columns that fit, in the order shown."""
+        return self._columns
+
+    @property
+    def order(self) -> tuple[int | None, bool]:
+        """How rows are ordered: the column (None: newest first) and whether descending."""
+        return self.sort_column, self.descending
+
     def _wanted(self, alerts: list[Alert]) -> list[tuple[str, Alert]]:
-        """The rows to show: newest first, each alert once, filtered, at most ``max_rows``."""
-        needle = self.filter_text.lower()
+        """The rows to show: newest first (or sorted), each alert once, filtered, at most
+        ``max_rows``; counts the matches (:attr:`matched`) and the alerts not yet readable."""
+        query = self.filter_query
+        needle = self.filter_text.lower() if query is None else ""
+        # Unfiltered and unsorted, the newest max_rows are all that is needed.
+        everything = bool(query or needle) or self.sort_column is not None
         rows: list[tuple[str, Alert]] = []
         seen: set[str] = set()
+        self.pending = 0
         for alert in reversed(alerts):
             key = alert_key(alert)
             if key in seen:  # read again after a reset: the newest copy is the row
                 continue
             seen.add(key)
-            if needle and not any(needle in c.lower() for c in alert_cells(alert, self.today)):
+            if query is not None:
+                if not query.carried(alert):
+                    self.pending += 1  # its fields are being read (see the feed screen)
+                    continue
+                if not query.matches(alert):
+                    continue
+            elif needle and not any(needle in c.lower() for c in alert_cells(alert, self.today)):
                 continue
             rows.append((key, alert))
-            if len(rows) >= self.max_rows:
+            if not everything and len(rows) >= self.max_rows:
                 break
-        return rows
+        self.matched = len(rows)
+        if self.sort_column is not None:
+            rows = sort_rows(rows, self.sort_column, self.descending)
+        return rows[: self.max_rows]
 
     def show(self, alerts: list[Alert]) -> None:
         """Show ``alerts`` (oldest first, as the model keeps them) newest first."""
         rows = self._wanted(alerts)
         current = self.selected_key()
         following = current is None or self.cursor_row == 0
+        reordered, self._drawn_order = self.order != self._drawn_order, self.order
         if self.filter_text != self._drawn_filter or self.today != self._drawn_today:
             self._cells.clear()
             self._strips.clear()
             self._drawn_filter, self._drawn_today = self.filter_text, self.today
-        elif [key for key, _ in rows] == self._keys and all(
-            self.shown[key] is alert for key, alert in rows
+        elif (
+            not reordered
+            and [key for key, _ in rows] == self._keys
+            and all(self.shown[key] is alert for key, alert in rows)
         ):
             return
         new = sum(1 for key, _ in rows if key not in self.shown)
@@ -354,7 +445,12 @@ class AlertTable(ScrollView, can_focus=True):
 
     def _header(self, width: int) -> Strip:
         look = self._look("header")
-        names = [Segment(" " + fit(COLUMNS[i].name, COLUMNS[i].width) + " ") for i in self._columns]
+        names = []
+        for i in self._columns:
+            name = COLUMNS[i].name
+            if i == self.sort_column:
+                name = f"{name} {'▼' if self.descending else '▲'}"
+            names.append(Segment(" " + fit(name, COLUMNS[i].width) + " "))
         return Strip(names).apply_style(look).extend_cell_length(width, look).crop(0, width)
 
     def render_line(self, y: int) -> Strip:
@@ -419,6 +515,12 @@ class AlertTable(ScrollView, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         if event.y < 1:
+            left = 0
+            for i in self._columns:
+                left += COLUMNS[i].width + CELL_PADDING
+                if event.x < left:
+                    self.post_message(self.HeaderClicked(self, i))
+                    return
             return
         index = self.scroll_offset.y + event.y - 1
         if index >= len(self._keys):
