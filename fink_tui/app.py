@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -13,8 +14,9 @@ from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from fink_tui import textual_compat
 from fink_tui.config import Directories, Settings, require_connection, search_directories
-from fink_tui.core.decode import SchemaError, load_schema_file
+from fink_tui.core.decode import Alert, SchemaError, load_schema_file
 from fink_tui.core.events import (
     AlertsReceived,
     AlertsShown,
@@ -33,7 +35,9 @@ from fink_tui.core.events import (
 )
 from fink_tui.core.files import write_private
 from fink_tui.core.memory import give_back
+from fink_tui.core.query import Query, compile_query
 from fink_tui.core.source import StreamSource
+from fink_tui.core.terminal import BELL, desktop_notification
 from fink_tui.core.worker import KafkaSource
 from fink_tui.messages import StreamEventPosted
 from fink_tui.model import StreamState
@@ -51,6 +55,8 @@ REFRESH_SECONDS = 0.25
 """How often the shown screen is redrawn from the model (updates are coalesced to this)."""
 PREPARE_AFTER = 0.6
 """Seconds after start before the other screens are built, out of sight."""
+NOTIFY_EVERY = 5.0
+"""Seconds between two desktop notifications: matches meanwhile are told together."""
 
 
 class FinkApp(QuietCrashApp):
@@ -94,6 +100,7 @@ class FinkApp(QuietCrashApp):
         directories: Directories | None = None,
         clock: Callable[[], float] = time.time,
         show_empty_partitions: bool = False,
+        notify_when: Query | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -113,10 +120,14 @@ class FinkApp(QuietCrashApp):
         """Batches that arrived after the person paused: shown (and committed) on resume."""
         self._carried: dict[str, tuple[str, ...]] = {}
         self._carrying: tuple[str, ...] = ()
+        self.state.set_notify(notify_when)
+        self._announced_at = -NOTIFY_EVERY
 
     def on_mount(self) -> None:
         self._ui_thread = threading.get_ident()
         self.switch_mode(self.initial_mode)
+        if self.state.notify is not None:  # its paths come with the very first alerts
+            self.carry_paths("notify", self.state.notify.paths)
         self.source.start(self._post_event)
         self.set_interval(REFRESH_SECONDS, self._tick)
         self.set_timer(PREPARE_AFTER, self._prepare_modes)
@@ -190,6 +201,8 @@ class FinkApp(QuietCrashApp):
                 # In the model the screens draw from: now the source may commit them.
                 if offsets:
                     self.source.send(AlertsShown(offsets, epoch))
+                if self.state.new_matches:
+                    self._announce()
             case ResetPlanned():
                 self._confirm(event)
             case OffsetsReset(plan=plan):
@@ -236,6 +249,59 @@ class FinkApp(QuietCrashApp):
 
     def _tick(self) -> None:
         self.refresh_views(steady=True)
+        if self.state.new_matches:
+            self._announce()
+
+    def _announce(self) -> None:
+        """Bell, desktop notification and a toast for the new matches (at most one every
+        NOTIFY_EVERY seconds; the matches meanwhile are told in the next)."""
+        now = time.monotonic()
+        if now - self._announced_at < NOTIFY_EVERY:
+            return
+        self._announced_at = now
+        new, self.state.new_matches = self.state.new_matches, []
+        text = describe_match(new[-1])
+        if len(new) > 1:
+            text = f"{len(new)} alerts matched; newest: {text}"
+        textual_compat.write_to_terminal(
+            self, BELL + desktop_notification("fink-tui", text, os.environ)
+        )
+        self.notify(text, title="Notification", markup=False)
+
+    def set_notification(self, query: Query | None) -> None:
+        """Notify when an alert where ``query`` holds arrives (None: stop notifying)."""
+        self.state.set_notify(query)
+        self.carry_paths("notify", query.paths if query is not None else ())
+        self.screen.refresh_bindings()
+        what = f"when {query.text}" if query is not None else "off"
+        self.notify(f"notifications {what}", title="Notify", markup=False)
+
+    def ask_notification(self) -> None:
+        """Ask for the notification query (the command palette's "Notify me when…")."""
+        from fink_tui.screens.matches import NotifyModal
+
+        def chosen(text: str | None) -> None:
+            if text is not None:
+                self.set_notification(compile_query(text) if text else None)
+
+        current = self.state.notify.text if self.state.notify is not None else ""
+        self.push_screen(NotifyModal(current), chosen)
+
+    def show_matches(self) -> None:
+        """The screen of the night's matches."""
+        from fink_tui.screens.matches import MatchesScreen
+
+        self.push_screen(MatchesScreen())
+
+    def apply_saved_filter(self, text: str) -> None:
+        """Filter the feed with a saved filter (config.toml's [filters])."""
+        self.switch_mode("feed")
+
+        def apply() -> None:
+            if isinstance(self.screen, FeedScreen):
+                self.screen.set_filter(text)
+
+        self.call_after_refresh(apply)
         give_back()  # what passing alerts freed (at most every 2 s)
 
     def refresh_views(self, steady: bool = False) -> None:
@@ -279,6 +345,18 @@ class FinkApp(QuietCrashApp):
             ("schema", "schemas and decode failures"),
         ):
             yield SystemCommand(f"Go to {mode}", f"Show {text}", lambda m=mode: self.switch_mode(m))
+        yield SystemCommand(
+            "Notify me when…",
+            "Bell, desktop notification and a marked row when an alert matches a query",
+            self.ask_notification,
+        )
+        yield SystemCommand(
+            "Matches", "The alerts that matched the notification", self.show_matches
+        )
+        for name, query in self.settings.filters:
+            yield SystemCommand(
+                f"Filter: {name}", query, lambda q=query: self.apply_saved_filter(q)
+            )
         for binding in screen.BINDINGS:
             if isinstance(binding, Binding) and binding.description:
                 yield SystemCommand(
@@ -288,7 +366,14 @@ class FinkApp(QuietCrashApp):
                 )
 
 
-def run_app(settings: Settings) -> int:
+def describe_match(alert: Alert) -> str:
+    """One line about a matching alert: object, class, brightness, band, topic."""
+    s = alert.summary
+    parts = [s.object_id or f"offset {alert.ref.offset}", s.classification, s.brightness, s.band]
+    return " ".join(p for p in parts if p) + f" on {alert.ref.topic}"
+
+
+def run_app(settings: Settings, notify_when: Query | None = None) -> int:
     """Open the dashboard; errors seen during the run are printed on stderr at the end."""
     forced = None
     if settings.schema_path:
@@ -299,7 +384,7 @@ def run_app(settings: Settings) -> int:
             return 2
     require_connection(settings)  # one message that says all that is missing
     settings.kafka_config()  # raises a clear ConfigError before the screen opens
-    app = FinkApp(settings, KafkaSource(settings, forced=forced))
+    app = FinkApp(settings, KafkaSource(settings, forced=forced), notify_when=notify_when)
     app.run()
     return finish(app)
 

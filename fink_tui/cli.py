@@ -139,6 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="A terminal dashboard for the Fink alert broker's Livestream.",
     )
     parser.add_argument("--version", action="version", version=f"fink-tui {__version__}")
+    parser.add_argument(
+        "--notify",
+        metavar="EXPR",
+        help="ring the bell, send a desktop notification and mark the row when an alert "
+        "where EXPR holds arrives, e.g. \"class = 'SN candidate' AND mag < 18\" (dashboard)",
+    )
     _common(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -185,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--where",
         metavar="EXPR",
         help="print only the alerts where EXPR holds, e.g. \"class = 'SN candidate' AND "
-        'mag < 19" or "candidate.magpsf < 18" (the others are read and committed)',
+        'mag < 19" or "candidate.magpsf < 18", or a saved filter\'s name (the others are read '
+        "and committed)",
     )
     p.add_argument(
         "--workers",
@@ -285,11 +292,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             topics=args.command != "topics",
         )
         check_kafka_settings(settings)
+        if args.notify is not None and args.command not in (None, "demo"):
+            raise UsageError(f"--notify is for the dashboard, not {args.command}")
         if args.command is None:
             commands.forced_schema(settings)  # a clear line for a bad --schema, before the screen
+            notify_when = commands.where_query("--notify", args.notify)
+            commands.check_saved_filters(settings)
             from fink_tui.app import run_app
 
-            return run_app(settings)
+            return run_app(settings, notify_when=notify_when)
         handler = {
             "lag": commands.lag,
             "reset": commands.reset,

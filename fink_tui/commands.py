@@ -76,6 +76,12 @@ def where_query(option: str, text: str | None) -> Query | None:
         raise UsageError(f"{option} {text!r}: {exc}") from None
 
 
+def check_saved_filters(settings: Settings) -> None:
+    """Each saved filter of config.toml compiles (a mistake is one UsageError naming it)."""
+    for name, text in settings.filters:
+        where_query(f"config.toml [filters] {name} =", text)
+
+
 def check_export_path(text: str) -> Path:
     """Where ``lag --export`` may write: an .svg file in a folder that exists (none is made)."""
     try:
@@ -226,7 +232,8 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
     ``--idle`` counts from the partition assignment (or the last alert), so a slow group join
     does not end the poll before it had a chance to read anything.
     """
-    where = where_query("--where", getattr(args, "where", None))
+    text = getattr(args, "where", None)
+    where = where_query("--where", dict(settings.filters).get(text, text) if text else text)
     save_dir = ensure_dir(args.save) if args.save else None
     schema_dir = ensure_dir(args.dump_schema) if args.dump_schema else None
     workers = default_workers() if args.workers is None else args.workers

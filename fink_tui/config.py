@@ -107,6 +107,9 @@ class Settings:
     """A schema file (.avsc or .json) that replaces the schema in the message keys."""
     kafka: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     """Extra librdkafka settings, applied last (not in repr: they may hold secrets)."""
+    filters: tuple[tuple[str, str], ...] = ()
+    """Saved filters, ``[filters]`` in config.toml: name -> query (picked from the command
+    palette; ``poll --where NAME``)."""
     sources: tuple[str, ...] = ()
     """Where the settings came from, lowest priority first (for error messages)."""
 
@@ -337,6 +340,22 @@ def _librdkafka_value(value: Any, label: str, secret: bool) -> str:
     return _plain_text(value, label, "text, a number or a boolean", secret=secret)
 
 
+def _filters(value: Any, label: str) -> tuple[tuple[str, str], ...]:
+    """``[filters]``: names and query texts (their syntax is checked where they are used)."""
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"{label}: expected a table of name = \"query\" ([filters]), got {_shown(value)}"
+        )
+    found = []
+    for name, text in value.items():
+        if not isinstance(text, str) or not text.strip():
+            raise ConfigError(f"{label}.{name}: expected a query as text, got {_shown(text)}")
+        found.append((str(name), text.strip()))
+    return tuple(found)
+
+
 def _kafka_pairs(value: Any, label: str) -> tuple[tuple[str, str], ...]:
     raw: list[tuple[Any, Any]] = []
     if isinstance(value, Mapping):
@@ -515,7 +534,7 @@ def _cli_layer(cli: Mapping[str, Any]) -> Layer:
     return layer
 
 
-_FIELD_NAMES = frozenset(f.name for f in fields(Settings)) - {"sources"}
+_FIELD_NAMES = frozenset(f.name for f in fields(Settings)) - {"sources", "filters"}
 _CHECKS: dict[str, Callable[[Any, str], Any]] = {
     "servers": _servers,
     "group_id": lambda v, label: _non_empty(v, label, "a consumer group name"),
@@ -564,8 +583,9 @@ def load_settings(
     else:
         survey = "ztf"
     table.pop("survey", None)
+    filters = _filters(table.pop("filters", None), f"{own}: filters")
 
-    settings = Settings(survey=survey)
+    settings = Settings(survey=survey, filters=filters)
     path: Path | None = None
     if credentials_file is not None:
         text = _non_empty(credentials_file, "--config", "a fink-client credentials file")

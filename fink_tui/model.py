@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import assert_never
 
-from fink_tui.core.decode import Alert, DecodeFailure, SchemaInfo
+from fink_tui.core.decode import Alert, DecodeFailure, MessageRef, SchemaInfo
 from fink_tui.core.events import (
     AlertsReceived,
     CommandFailed,
@@ -27,6 +27,7 @@ from fink_tui.core.events import (
     SchemaForced,
 )
 from fink_tui.core.lag import LagSnapshot
+from fink_tui.core.query import Query
 
 MAX_ALERTS = 2000
 MAX_ALERT_BYTES = 32 * 1024 * 1024
@@ -35,6 +36,8 @@ MAX_ALERT_BYTES = 32 * 1024 * 1024
 librdkafka's prefetch queue and the decoding process, this keeps the app and its decoding
 process under 250 MB however long it runs (bench/README.md)."""
 MAX_FAILURES = 500
+MAX_MATCHES = 1000
+"""Alerts kept that matched the notification query (the newest)."""
 MAX_SCHEMAS = 64
 RATE_BUCKETS = 60
 """Seconds of alert-rate history kept per topic."""
@@ -57,6 +60,8 @@ class Section(enum.Enum):
     """Decode failures."""
     STATUS = "status"
     """Connection, pause, counts."""
+    MATCHES = "matches"
+    """Alerts that matched the notification query."""
 
 
 @dataclass
@@ -133,6 +138,15 @@ class StreamState:
         self.lag_history: dict[str, deque[int]] = {}
         self.connection = ConnectionChanged(Connection.CONNECTING)
         self.paused = False
+        self.notify: Query | None = None
+        """The notification query (``--notify``): alerts where it holds are kept as matches."""
+        self.matches: deque[Alert] = deque(maxlen=MAX_MATCHES)
+        """The alerts that matched, newest last."""
+        self.match_count = 0
+        self.matched: set[MessageRef] = set()
+        """Where the kept matches sit (the feed marks their rows)."""
+        self.new_matches: list[Alert] = []
+        """Matches not yet announced (the app rings for them and empties the list)."""
         self.revisions = dict.fromkeys(Section, 0)
         """Bumped per section on every change, so a view redraws only what changed."""
 
@@ -188,8 +202,29 @@ class StreamState:
             per_topic.setdefault(failure.ref.topic, 0)
         self.alert_count += len(event.alerts)
         self.failure_count += len(event.failures)
+        if self.notify is not None:
+            self._match(event.alerts)
         for topic, count in per_topic.items():
             self.rates.setdefault(topic, RateCounter(now)).add(count, now)
+
+    def _match(self, alerts: tuple[Alert, ...]) -> None:
+        assert self.notify is not None
+        found = [alert for alert in alerts if self.notify.matches(alert)]
+        if not found:
+            return
+        for alert in found:
+            if len(self.matches) == self.matches.maxlen:
+                self.matched.discard(self.matches[0].ref)
+            self.matches.append(alert)
+            self.matched.add(alert.ref)
+        self.match_count += len(found)
+        self.new_matches.extend(found)
+        self._changed(Section.MATCHES)
+
+    def set_notify(self, query: Query | None) -> None:
+        """Notify on ``query`` from the next alerts on (None: stop); the matches so far stay."""
+        self.notify = query
+        self._changed(Section.MATCHES)
 
     def _saw_schema(self, alert: Alert, now: float) -> None:
         seen = self.schemas.get(alert.schema.fingerprint)

@@ -5,6 +5,9 @@ as soon as a Textual release changes any of it.
   traceback, and locals can hold credentials. :class:`QuietCrashApp` overrides the private
   ``App._fatal_error`` to hand the traceback to :meth:`QuietCrashApp.crash_report` instead, and
   closes the app the way Textual does (``App._close_messages_no_wait``).
+- Escape sequences written to the terminal as they are (the bell and desktop notifications):
+  :func:`write_to_terminal` uses the private ``App._driver``, as ``App.bell`` and
+  ``App.copy_to_clipboard`` do.
 - The radio button under a :class:`~textual.widgets.RadioSet`'s cursor, which Textual keeps in
   the private ``RadioSet._selected``.
 """
@@ -16,6 +19,15 @@ from typing import Any
 
 from textual.app import App
 from textual.widgets import RadioSet
+
+
+def write_to_terminal(app: App[Any], text: str) -> bool:
+    """Write ``text`` to the terminal as it is; False if there is none (headless, closing)."""
+    driver = getattr(app, "_driver", None)
+    if driver is None or app.is_headless:
+        return False
+    driver.write(text)
+    return True
 
 
 class QuietCrashApp(App[int]):

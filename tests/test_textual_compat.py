@@ -12,6 +12,12 @@ from textual.widgets import RadioButton, RadioSet
 from fink_tui.textual_compat import QuietCrashApp, highlight, highlighted_index
 
 
+def test_app_private_driver_writes() -> None:
+    """App._driver is where Textual's own bell and OSC 52 go (write_to_terminal uses it)."""
+    assert "self._driver.write" in inspect.getsource(App.bell)
+    assert "self._driver.write" in inspect.getsource(App.copy_to_clipboard)
+
+
 def test_app_private_crash_hooks_exist() -> None:
     """App._fatal_error (overridden) and App._close_messages_no_wait (called) are there."""
     assert callable(getattr(App, "_fatal_error", None))

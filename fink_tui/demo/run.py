@@ -192,6 +192,15 @@ def run_demo(args: argparse.Namespace) -> int:
     if rate <= 0:
         print("fink-tui: --rate must be more than 0", file=sys.stderr)
         return 2
+    notify_when = None
+    if getattr(args, "notify", None):
+        from fink_tui.core.query import QueryError, compile_query
+
+        try:
+            notify_when = compile_query(args.notify)
+        except QueryError as exc:
+            print(f"fink-tui: --notify {args.notify!r}: {exc}", file=sys.stderr)
+            return 2
     try:
         broker = EmbeddedBroker().start()
     except BrokerUnavailable as exc:
@@ -211,7 +220,7 @@ def run_demo(args: argparse.Namespace) -> int:
         from fink_tui.app import FinkApp, finish
         from fink_tui.core.worker import KafkaSource
 
-        app = FinkApp(settings, KafkaSource(settings))
+        app = FinkApp(settings, KafkaSource(settings), notify_when=notify_when)
         app.run()
         return finish(app)
     finally:

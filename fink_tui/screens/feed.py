@@ -63,6 +63,13 @@ class FeedScreen(DashboardScreen):
             "n", "newest_first", "Newest first", tooltip="Back to newest first", id="feed.newest"
         ),
         Binding(
+            "m",
+            "show_matches",
+            "Matches",
+            tooltip="The alerts that matched the notification (--notify)",
+            id="feed.matches",
+        ),
+        Binding(
             "enter", "open_alert", "Open", tooltip="Fields, light curve and cutouts", id="feed.open"
         ),
     ]
@@ -93,6 +100,7 @@ class FeedScreen(DashboardScreen):
         super().update_view(state)
         table = self.query_one(AlertTable)
         table.today = datetime.fromtimestamp(state.clock(), tz=UTC).date()
+        table.marked = state.matched
         view = (table.filter_text, table.today, table.order, self._read_rounds)
         now = time.monotonic()
         if self.steady and view == self._table_view and now - self._table_at < TABLE_PACE:
@@ -147,6 +155,8 @@ class FeedScreen(DashboardScreen):
             return self.query_one(AlertTable).selected_alert() is not None or None
         if action in ("reverse_sort", "newest_first"):
             return self.query_one(AlertTable).sort_column is not None
+        if action == "show_matches":
+            return self.fink.state.notify is not None or self.fink.state.match_count > 0
         return True
 
     def action_pause(self) -> None:
@@ -180,6 +190,17 @@ class FeedScreen(DashboardScreen):
             if not event.value:
                 event.input.remove_class("visible")
             self.query_one(AlertTable).focus()
+
+    def set_filter(self, text: str) -> None:
+        """Filter on ``text`` as if typed (a saved filter picked from the palette)."""
+        box = self.query_one("#filter", Input)
+        box.value = text  # the box says what filters; its change applies it
+        box.add_class("visible")
+        self._apply_filter(text)
+
+    def action_show_matches(self) -> None:
+        """The alerts that matched the notification."""
+        self.fink.show_matches()
 
     def _apply_filter(self, text: str) -> None:
         """Filter on ``text``: a query if it is one, else a word; a query with a mistake

@@ -24,7 +24,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from fink_tui.core.decode import Alert
+from fink_tui.core.decode import Alert, MessageRef
 from fink_tui.core.query import Query
 
 
@@ -78,6 +78,9 @@ BAND_STYLES = {
 
 
 BAND_LOOKS = {band: Style.parse(style) for band, style in BAND_STYLES.items()}
+MARKED = Style(bold=True, color="bright_yellow")
+"""A row whose alert matched the notification."""
+MARK = "★ "
 
 
 def alert_key(alert: Alert) -> str:
@@ -246,6 +249,8 @@ class AlertTable(ScrollView, can_focus=True):
         self.filter_text = ""
         self.filter_query: Query | None = None
         """The filter as a query (None: :attr:`filter_text` is a word to search for)."""
+        self.marked: set[MessageRef] | frozenset[MessageRef] = frozenset()
+        """Alerts whose rows are marked (★, bold): those that matched the notification."""
         self.sort_column: int | None = None
         """The column rows are ordered on (None: newest first)."""
         self.descending = False
@@ -434,12 +439,15 @@ class AlertTable(ScrollView, can_focus=True):
     def _row_cells(self, key: str) -> list[Segment]:
         cells = self._cells.get(key)
         if cells is None:
-            text = alert_cells(self.shown[key], self.today)
+            alert = self.shown[key]
+            text = alert_cells(alert, self.today)
+            marked = alert.ref in self.marked
             cells = []
             for i in self._columns:
                 column = COLUMNS[i]
-                style = BAND_LOOKS.get(text[i]) if i == 5 else None
-                cells.append(Segment(" " + fit(text[i], column.width) + " ", style))
+                style = BAND_LOOKS.get(text[i]) if i == 5 else MARKED if marked else None
+                shown = MARK + text[i] if marked and i == 3 else text[i]
+                cells.append(Segment(" " + fit(shown, column.width) + " ", style))
             self._cells[key] = cells
         return cells
 
