@@ -54,6 +54,7 @@ class FeedScreen(DashboardScreen):
             "sort_next",
             "Sort",
             tooltip="Sort on the next column (or click a column's name)",
+            show=False,  # in the keys panel and the palette: the bar keeps room for 1 2 3
             id="feed.sort",
         ),
         Binding(
