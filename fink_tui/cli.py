@@ -153,6 +153,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
     p.add_argument("--all-partitions", action="store_true", help="show empty partitions too")
     p.add_argument("--export", metavar="FILE.svg", help="render the lag screen to an SVG file")
+    p.add_argument(
+        "--samples",
+        type=_whole(1, 100),
+        default=1,
+        metavar="N",
+        help="refreshes to judge the statuses and drain rates on (default 1: figures only)",
+    )
+    p.add_argument(
+        "--interval",
+        type=_number("a number of seconds from 0.1 to 3600", 0.1, 3600),
+        default=3.0,
+        metavar="S",
+        help="seconds between those refreshes (default 3)",
+    )
 
     p = sub.add_parser("reset", help="move the group's committed offsets (plan, then apply)")
     _common(p)

@@ -31,6 +31,7 @@ from fink_tui.core.decode import Alert, SchemaInfo, load_schema_file
 from fink_tui.core.errors import ErrorKind, StreamError, UsageError
 from fink_tui.core.files import dump_schema, ensure_dir, save_alert
 from fink_tui.core.lag import LagSnapshot, fetch_lag
+from fink_tui.core.lag_reader import make_lag_reader
 from fink_tui.core.memory import give_back
 from fink_tui.core.pool import DecodePipeline, batch_errors, default_workers
 from fink_tui.core.query import Query, QueryError, compile_query
@@ -117,6 +118,28 @@ def snapshot_now(settings: Settings) -> LagSnapshot:
         raise tracker.explain(str(exc)) from exc
 
 
+def watch_lag(settings: Settings, samples: int = 1, interval: float = 3.0) -> LagSnapshot:
+    """The group's lag with time lag and members, after ``samples`` refreshes ``interval``
+    seconds apart (the statuses and drain rates are judged on them)."""
+    tracker = ErrorTracker(settings)
+    admin = make_admin(settings, tracker)
+    if not settings.group_id:
+        raise UsageError("no consumer group set: pass --group-id")
+    check_topics(admin, settings.topics, tracker, settings.maxtimeout)
+    reader = make_lag_reader(settings, admin, tracker, settings.maxtimeout)
+    try:
+        for n in range(samples):
+            if n:
+                time.sleep(interval)
+            try:
+                snapshot = reader.read()
+            except StreamError as exc:
+                raise tracker.explain(str(exc)) from exc
+        return snapshot
+    finally:
+        reader.close()
+
+
 def write_json(data: object) -> None:
     """Print JSON to stdout."""
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
@@ -129,7 +152,7 @@ SvgRenderer = Callable[[Settings, LagSnapshot, Path, bool], Path]
 def lag(settings: Settings, args: argparse.Namespace, render_svg: SvgRenderer | None = None) -> int:
     """``fink-tui lag``: the table of fink_consumer --display_statistics, or JSON, or SVG."""
     export = check_export_path(args.export) if args.export else None
-    snapshot = snapshot_now(settings)
+    snapshot = watch_lag(settings, args.samples, args.interval)
     if export is not None:
         if render_svg is None:
             raise UsageError("--export needs the dashboard's renderer")

@@ -51,6 +51,7 @@ from fink_tui.core.events import (
     SetPaused,
 )
 from fink_tui.core.lag import LagSnapshot, fetch_lag
+from fink_tui.core.lag_reader import LagReader, make_lag_reader
 from fink_tui.core.pool import (
     FIRST_BATCH,
     Batch,
@@ -148,6 +149,8 @@ class StreamWorker(threading.Thread):
         """Offsets were stored since the last commit."""
         self._next_commit = 0.0
         self._requests: ThreadPoolExecutor | None = None
+        self._lag_reader: LagReader | None = None
+        """Full snapshots (time lag, members, statuses), on the helper thread."""
         self._pending: tuple[str, float, Future[object]] | None = None
         """The lag request or probe in flight (on a helper thread, so the consumer is
         polled meanwhile: a slow answer would otherwise cost the group membership)."""
@@ -316,6 +319,8 @@ class StreamWorker(threading.Thread):
             self._requests.shutdown(wait=False, cancel_futures=True)
             self._requests = None
             self._pending = None
+        if self._lag_reader is not None:
+            self._lag_reader.close()
         self._close_consumer()
         self._set_state(Connection.STOPPED, "the stream was stopped")
 
@@ -526,31 +531,32 @@ class StreamWorker(threading.Thread):
                 except KafkaException:
                     # Not fetching yet: it will start from the committed offset just written.
                     pass
-        snapshot = self._snapshot()
+        snapshot = self._snapshot(full=True)
         self._emit(OffsetsReset(plan, snapshot))
         self._emit(LagUpdated(snapshot))
 
-    def _snapshot(self) -> LagSnapshot:
+    def _snapshot(self, full: bool = False) -> LagSnapshot:
+        """The figures now (``full``: with time lag, members and statuses)."""
         assert self._admin is not None
         try:
             timeout = min(self.settings.maxtimeout, LAG_TIMEOUT)
+            if full:
+                return self._reader().read()
             return fetch_lag(self._admin, self.settings.group_id, self.settings.topics, timeout)
         except StreamError as exc:
             raise self.tracker.explain(str(exc)) from exc
 
-    def _refresh_lag(self) -> None:
+    def _reader(self) -> LagReader:
         assert self._admin is not None
+        if self._lag_reader is None:
+            timeout = min(self.settings.maxtimeout, LAG_TIMEOUT)
+            self._lag_reader = make_lag_reader(self.settings, self._admin, self.tracker, timeout)
+        return self._lag_reader
+
+    def _refresh_lag(self) -> None:
         self._next_lag = time.monotonic() + self.lag_interval
         self._next_probe = time.monotonic() + PROBE_INTERVAL  # a lag request is a probe too
-        timeout = min(self.settings.maxtimeout, LAG_TIMEOUT)
-        self._request(
-            "lag",
-            fetch_lag,
-            admin=self._admin,
-            group=self.settings.group_id,
-            topics=self.settings.topics,
-            timeout=timeout,
-        )
+        self._request("lag", self._reader().read)
 
 
 class KafkaSource:
