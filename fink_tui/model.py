@@ -136,6 +136,8 @@ class StreamState:
         self.rates: dict[str, RateCounter] = {}
         self.lag: LagSnapshot | None = None
         self.lag_history: dict[str, deque[int]] = {}
+        self.lag_times: dict[str, deque[float]] = {}
+        """When each point of ``lag_history`` was taken (the sparklines' time axis)."""
         self.connection = ConnectionChanged(Connection.CONNECTING)
         self.paused = False
         self.notify: Query | None = None
@@ -244,6 +246,8 @@ class StreamState:
                 continue
             history = self.lag_history.setdefault(topic.topic, deque(maxlen=LAG_HISTORY))
             history.append(topic.lag)
+            times = self.lag_times.setdefault(topic.topic, deque(maxlen=LAG_HISTORY))
+            times.append(snapshot.taken_at)
 
     def tick(self) -> None:
         """Let time pass for the rate counters (so a quiet topic's rate falls to zero)."""

@@ -193,8 +193,8 @@ async def test_export_matches_lag_json(stream, isolated_env: Path, capsys) -> No
     cli = json.loads(capsys.readouterr().out)
     assert exported["topics"] == cli["topics"]
     rows = files[0].read_text().splitlines()
-    assert rows[0] == "topic,partition,committed,low,high,lag"
-    assert f"{stream['ztf']},0,9,0,9,0" in rows
+    assert rows[0] == "topic,partition,committed,low,high,lag,time_lag_s,lost,status"
+    assert f"{stream['ztf']},0,9,0,9,0,0.0,0,OK" in rows
 
 
 async def test_pause_filter_open_and_save(stream, isolated_env: Path) -> None:  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@ thread racing the screenshot), at one terminal size, with a frozen clock."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,8 @@ from fink_tui.core.events import (
     LagUpdated,
     SchemaForced,
 )
-from fink_tui.core.lag import build_snapshot
+from fink_tui.core.lag import GroupInfo, Member, build_snapshot
+from fink_tui.core.lag_status import Drain, Status, Trend, topic_drain
 from fink_tui.core.reset import ResetTarget, plan_reset
 from fink_tui.core.source import ReplaySource
 from fink_tui.screens.confirm_reset import ConfirmResetModal
@@ -79,6 +81,77 @@ def snapshot_app(mode: str = "feed", forced: bool = False) -> FinkApp:
     if forced:
         events.append(SchemaForced(load_schema_file(SCHEMA_25)))
     return FinkApp(settings, ReplaySource(events), mode=mode, clock=lambda: FROZEN + 1.5)
+
+
+def lag_status_app() -> FinkApp:
+    """The lag screen with every status, time lags, alerts lost to retention, an ETA, and a
+    group of two consumers (a replay: nothing races the screenshot)."""
+    settings = Settings(
+        servers="127.0.0.1:9092",
+        group_id="snapshot_group",
+        topics=(ZTF_TOPIC, LSST_TOPIC, "fink_gone_lsst"),
+    )
+    statuses = [Status.OK, Status.WARN, Status.REWIND, Status.STALL, Status.STOP]
+    owners = {0: "alpha", 1: "alpha", 2: "beta", 3: "beta"}
+    events: list[Event] = [ConnectionChanged(Connection.CONNECTED, settings.servers)]
+    for i, lsst_lag in enumerate((900, 700, 520, 400)):
+        taken_at = FROZEN - 30 * (3 - i)
+        base = build_snapshot(
+            "snapshot_group",
+            {ZTF_TOPIC: [0, 1, 2, 3, 4], LSST_TOPIC: [0], "fink_gone_lsst": "unknown topic"},
+            {
+                (ZTF_TOPIC, 0): 120,
+                (ZTF_TOPIC, 1): 80,
+                (ZTF_TOPIC, 2): 15,
+                (ZTF_TOPIC, 3): 64,
+                (ZTF_TOPIC, 4): 3,
+                (LSST_TOPIC, 0): 1000 - lsst_lag,
+            },
+            {
+                (ZTF_TOPIC, 0): (0, 120),
+                (ZTF_TOPIC, 1): (0, 95 + i),
+                (ZTF_TOPIC, 2): (0, 60),
+                (ZTF_TOPIC, 3): (0, 80 + 3 * i),
+                (ZTF_TOPIC, 4): (40, 210),
+                (LSST_TOPIC, 0): (0, 1000),
+            },
+            taken_at=taken_at,
+        )
+        ztf, lsst, gone = base.topics
+        ztf = replace(
+            ztf,
+            partitions=tuple(
+                replace(
+                    p,
+                    status=statuses[p.partition],
+                    owner=owners.get(p.partition),
+                    time_lag=0.0 if not p.lag else 600.0 * (p.partition + 1),
+                )
+                for p in ztf.partitions
+            ),
+            drain=Drain(Trend.GROWING, -0.1),
+        )
+        lsst = replace(
+            lsst,
+            partitions=tuple(replace(p, time_lag=5400.0, owner="alpha") for p in lsst.partitions),
+            drain=topic_drain([(FROZEN - 90, 900, 100), (taken_at, lsst_lag, 1000 - lsst_lag)]),
+        )
+        group = GroupInfo(
+            "Stable",
+            (
+                Member(
+                    "alpha",
+                    "10.0.0.7",
+                    "alpha-1",
+                    ((ZTF_TOPIC, 0), (ZTF_TOPIC, 1), (LSST_TOPIC, 0)),
+                ),
+                Member("beta", "10.0.0.9", "beta-1", ((ZTF_TOPIC, 2), (ZTF_TOPIC, 3))),
+            ),
+        )
+        events.append(
+            LagUpdated(replace(base, topics=(ztf, lsst, gone), group_info=group, window=i + 1))
+        )
+    return FinkApp(settings, ReplaySource(events), mode="lag", clock=lambda: FROZEN + 1.5)
 
 
 async def settle(pilot: Pilot[int]) -> None:
@@ -147,6 +220,16 @@ class TestLagScreen:
         """e shows the empty partitions too."""
         assert snap_compare(snapshot_app("lag"), terminal_size=SIZE, press=["e"], run_before=settle)
 
+    def test_lag_statuses(self, snap_compare) -> None:  # type: ignore[no-untyped-def]
+        """Every status coloured, with the legend; time lag; alerts lost to retention in red
+        with the recovery offered; the two members and what they own; ETA and trend beside
+        the sparklines over a time axis."""
+        assert snap_compare(lag_status_app(), terminal_size=(160, 45), run_before=settle)
+
+    def test_lag_statuses_80x24(self, snap_compare) -> None:  # type: ignore[no-untyped-def]
+        """At 80x24 the watermarks make way: status, time lag and lost stay readable."""
+        assert snap_compare(lag_status_app(), terminal_size=(80, 24), run_before=settle)
+
     def test_reset_choice(self, snap_compare) -> None:  # type: ignore[no-untyped-def]
         """t opens the choice of target for the selected topic."""
         assert snap_compare(snapshot_app("lag"), terminal_size=SIZE, press=["t"], run_before=settle)
@@ -163,7 +246,6 @@ class TestLagScreen:
             await pilot.pause()
 
         assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
-
 
     def test_reset_confirmation_fits_80x24(self, snap_compare) -> None:  # type: ignore[no-untyped-def]
         """At 80x24 the plan of a reset of everything fits, totals and y/n included."""

@@ -1,4 +1,5 @@
-"""The Lag screen: where the group stands on each partition, resets, and exports."""
+"""The Lag screen: where the group stands on each partition — in alerts and in time, with a
+status per partition and an ETA per topic — who reads the group, resets, and exports."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from textual.widgets import Static
 
 from fink_tui.core.events import Connection, PlanReset, RefreshLag
 from fink_tui.core.files import export_stem, write_table_files, write_text_atomic
-from fink_tui.core.reset import ResetTarget, scope_text
+from fink_tui.core.lag import LagSnapshot
+from fink_tui.core.lag_status import WINDOW, format_duration
+from fink_tui.core.reset import ResetTarget, TargetKind, scope_text
 from fink_tui.model import Section, StreamState
 from fink_tui.screens.base import DashboardScreen
 from fink_tui.widgets.key_bar import KeyBar
-from fink_tui.widgets.lag_table import LagTable
+from fink_tui.widgets.lag_table import LagTable, legend, status_text
 from fink_tui.widgets.status_bar import StatusBar
 from fink_tui.widgets.topic_sparklines import TopicSparklines
 
@@ -31,6 +34,54 @@ def trend_text(history: list[int]) -> str:
     if len(history) < 2 or history[-1] == history[0]:
         return "steady"
     return "draining" if history[-1] < history[0] else "growing"
+
+
+def summary_text(snapshot: LagSnapshot, live: bool) -> Text:
+    """The line over the table: group, total lag in alerts and in time, status, freshness;
+    alerts expired unread in red on a second line."""
+    when = datetime.fromtimestamp(snapshot.taken_at, tz=UTC).strftime("%H:%M:%S")
+    behind = max((t.time_lag or 0.0 for t in snapshot.topics), default=0.0)
+    status = snapshot.status
+    parts: list[Text | str | tuple[str, str]] = [
+        "group ",
+        (snapshot.group, "bold"),
+        " · lag ",
+        (f"{snapshot.lag:,}", "bold"),
+    ]
+    if snapshot.lag == 0:
+        parts.append(("  caught up", "bold green"))
+    elif behind:
+        parts += [" · behind ", (format_duration(behind), "bold")]
+    if snapshot.window:
+        parts += [" · ", status_text(status)]
+    parts.append(f" · {when} UTC")
+    if not live:
+        parts.append(("  STALE: the broker does not answer", "bold red"))
+    if snapshot.lost:
+        parts.append(
+            (
+                f"\n{snapshot.lost:,} alerts expired unread (committed below the earliest kept "
+                "offset) · E: read what is left",
+                "bold red",
+            )
+        )
+    return Text.assemble(*parts)
+
+
+def members_text(snapshot: LagSnapshot) -> str:
+    """Who reads the group."""
+    info = snapshot.group_info
+    if info is None:
+        return "members: not known yet"
+    who = info.describe()
+    return who if who.startswith("members") else f"members: {who}"
+
+
+def legend_text(snapshot: LagSnapshot | None) -> Text:
+    """The statuses' colours and meanings, and how many refreshes they were judged on."""
+    window = snapshot.window if snapshot is not None else 0
+    head = f"status over {window}/{WINDOW} refreshes: " if window else "status: "
+    return Text.assemble((head, "dim"), legend())
 
 
 class LagScreen(DashboardScreen):
@@ -67,6 +118,13 @@ class LagScreen(DashboardScreen):
             id="lag.reset_all",
         ),
         Binding(
+            "E",
+            "recover",
+            "Recover expired",
+            tooltip="Move the partitions whose next alerts expired to the earliest kept one",
+            id="lag.recover",
+        ),
+        Binding(
             "x", "export", "Export", tooltip="Save the table as SVG, CSV and JSON", id="lag.export"
         ),
     ]
@@ -83,7 +141,9 @@ class LagScreen(DashboardScreen):
         table = LagTable(id="lag-table")
         table.show_empty = self.fink.show_empty_partitions
         yield table
-        yield TopicSparklines(id="trends")
+        yield Static("", id="lag-members")
+        yield Static(legend_text(None), id="lag-legend")
+        yield TopicSparklines(axis=True, id="trends")
         yield KeyBar()
 
     def update_view(self, state: StreamState) -> None:
@@ -95,29 +155,31 @@ class LagScreen(DashboardScreen):
         if not self.stale(state, "lag", Section.LAG, view=(table.show_empty, live)):
             return
         table.show(state.lag)
-        if state.lag is not None:
-            when = datetime.fromtimestamp(state.lag.taken_at, tz=UTC).strftime("%H:%M:%S")
-            hidden = "" if table.show_empty else "  (empty partitions hidden: e shows them)"
-            self.query_one("#lag-summary", Static).update(
-                Text.assemble(
-                    "group ",
-                    (state.lag.group, "bold"),
-                    " — total lag ",
-                    (f"{state.lag.lag:,}", "bold"),
-                    f" — snapshot {when} UTC",
-                    ("" if live else ("  STALE: the broker does not answer", "bold red")),
-                    hidden,
-                )
-            )
-        self.query_one(TopicSparklines).show(
-            {
-                topic: (f"{history[-1]:,} {trend_text(list(history)[-10:])}", history)
-                for topic, history in state.lag_history.items()
-                if history
-            }
-        )
+        snapshot = state.lag
+        if snapshot is not None:
+            self.query_one("#lag-summary", Static).update(summary_text(snapshot, live))
+            self.query_one("#lag-members", Static).update(members_text(snapshot))
+            self.query_one("#lag-legend", Static).update(legend_text(snapshot))
+        drains = {} if snapshot is None else {t.topic: t for t in snapshot.topics}
+        rows = {}
+        span = 0.0
+        for topic, history in state.lag_history.items():
+            if not history:
+                continue
+            shown = drains.get(topic)
+            if shown is not None and snapshot is not None and snapshot.window:
+                trend = shown.drain.text()
+            else:  # a snapshot with no window (a replay of an older recording)
+                trend = trend_text(list(history)[-10:])
+            rows[topic] = (f"{history[-1]:,} · {trend}", history)
+            times = state.lag_times.get(topic)
+            if times:
+                span = max(span, times[-1] - times[0])
+        self.query_one(TopicSparklines).show(rows, span)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "recover":
+            return (self.fink.state.lag is not None and self.fink.state.lag.lost > 0) or None
         if action == "reset" and parameters:
             selected = self.query_one(LagTable).selected()
             if parameters[0] == "partition":
@@ -166,6 +228,27 @@ class LagScreen(DashboardScreen):
             self._reset_modal = ResetOffsetsModal(self.fink.settings.group_id, "")
             self.app.install_screen(self._reset_modal, name="reset-offsets")
         self.app.push_screen(self._reset_modal.ask(scope_text(topic, partition)), chosen)
+
+    def action_recover(self) -> None:
+        """Plan moving the partitions of a topic whose next alerts expired (the selected
+        topic, or the first with expired alerts) to the earliest kept alert, to confirm; its
+        other partitions stay where they are."""
+        snapshot = self.fink.state.lag
+        if snapshot is None:
+            return
+        lossy = [t.topic for t in snapshot.topics if t.lost]
+        selected = self.query_one(LagTable).selected()
+        topic = selected[0] if selected is not None and selected[0] in lossy else None
+        if topic is None and lossy:
+            topic = lossy[0]
+        if topic is None:
+            return
+        lost = [p for t in snapshot.topics if t.topic == topic for p in t.partitions if p.lost]
+        if len(lost) == 1:
+            plan = PlanReset(ResetTarget(TargetKind.EARLIEST), topic, lost[0].partition)
+        else:  # "current", kept within the watermarks: only the expired ones move
+            plan = PlanReset(ResetTarget(TargetKind.CURRENT), topic)
+        self.fink.send_command(plan)
 
     def action_export(self) -> None:
         """Save the table as an SVG screenshot, plus CSV and JSON, in the export folder."""

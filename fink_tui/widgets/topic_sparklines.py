@@ -1,12 +1,18 @@
-"""One sparkline row per topic: its name, a figure, and the recent history."""
+"""One sparkline row per topic: its name, a figure, and the recent history; under them, a
+time axis (how long ago the left end was)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.reactive import reactive
+from textual.widget import Widget
 from textual.widgets import Label, Sparkline
+
+from fink_tui.core.lag_status import format_duration
 
 
 class TopicSparkline(Horizontal):
@@ -47,19 +53,69 @@ class TopicSparkline(Horizontal):
             line.data = self.history
 
 
+class AxisLine(Widget):
+    """``-6m 00s ······ -3m 00s ······ now`` across its width."""
+
+    DEFAULT_CSS = """
+    AxisLine { width: 1fr; height: 1; color: $text-muted; }
+    """
+
+    span: reactive[float] = reactive(0.0)
+    """Seconds from the left end to the right end."""
+
+    def render(self) -> Text:
+        width = self.size.width
+        if self.span <= 0 or width < 12:
+            return Text("now".rjust(width))
+        left, middle = f"-{format_duration(self.span)}", f"-{format_duration(self.span / 2)}"
+        line = [" "] * width
+        for start, text in (
+            (0, left),
+            ((width - len(middle)) // 2, middle),
+            (width - 3, "now"),
+        ):
+            line[start : start + len(text)] = list(text)
+        return Text("".join(line[:width]))
+
+
+class TimeAxis(Horizontal):
+    """The row under the sparklines: the time their left end stands for."""
+
+    DEFAULT_CSS = """
+    TimeAxis { height: 1; }
+    TimeAxis > Label { width: 62; color: $text-muted; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Label("lag over time")
+        yield AxisLine()
+
+
 class TopicSparklines(VerticalScroll):
-    """A row per topic, added as topics appear."""
+    """A row per topic, added as topics appear, and (``axis``) a time axis under them."""
 
     DEFAULT_CSS = """
     TopicSparklines { height: auto; max-height: 8; border-top: solid $panel-lighten-2; }
     """
 
-    def show(self, rows: Mapping[str, tuple[str, Sequence[float]]]) -> None:
-        """``rows`` maps each topic to (figure text, history)."""
+    def __init__(self, *, axis: bool = False, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.axis = axis
+
+    def compose(self) -> ComposeResult:
+        if self.axis:
+            yield TimeAxis()
+
+    def show(self, rows: Mapping[str, tuple[str, Sequence[float]]], span: float = 0.0) -> None:
+        """``rows`` maps each topic to (figure text, history); ``span``: seconds from the
+        oldest point to the newest."""
         existing = {row.topic: row for row in self.query(TopicSparkline)}
+        axis = self.query(TimeAxis).first() if self.axis else None
         for topic in sorted(rows):
             figure, history = rows[topic]
             if topic in existing:
                 existing[topic].show(figure, history)
             else:
-                self.mount(TopicSparkline(topic, figure, history))
+                self.mount(TopicSparkline(topic, figure, history), before=axis)
+        for line in self.query(AxisLine):
+            line.span = span
