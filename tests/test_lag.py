@@ -149,7 +149,7 @@ def test_members_of_a_group_with_two_consumers(broker: EmbeddedBroker) -> None:
             owned = sorted(tp for m in info.members for tp in m.partitions)
             assert owned == [(topic, 0), (topic, 1)]
         else:
-            assert info.describe() == "state Stable · members: not reported by this broker"
+            assert info.describe() == "members: not reported by this broker · state Stable"
     finally:
         for c in consumers:
             c.close()

@@ -187,7 +187,7 @@ def test_unreported_members_and_errors() -> None:
     """A broker that lists no members while the group is Stable: said, and the owner is
     unknown (so a stuck partition is STALL, not STOP); an unreadable topic is ERR."""
     info = GroupInfo("Stable", (), reported=False)
-    assert info.describe() == "state Stable · members: not reported by this broker"
+    assert info.describe() == "members: not reported by this broker · state Stable"
     lw = LagWindow()
     for i in range(3):
         s = lw.apply(

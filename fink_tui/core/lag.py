@@ -180,7 +180,7 @@ class GroupInfo:
         if self.error:
             return f"members: {self.error}"
         if not self.reported:
-            return f"state {self.state} · members: not reported by this broker"
+            return f"members: not reported by this broker · state {self.state}"
         n = len(self.members)
         who = "; ".join(
             f"{m.client_id}@{m.host} {partitions_text(m.partitions)}" for m in self.members

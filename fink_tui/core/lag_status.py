@@ -30,7 +30,7 @@ WINDOW = 10
 """Refreshes a status is judged on (Burrow's default ``intervals``)."""
 MIN_SAMPLES = 3
 """Refreshes needed before a partition with lag can be found WARN, STALL or STOP."""
-DRAIN_WINDOW = 300.0
+DRAIN_WINDOW = 120.0
 """Seconds of history the drain rate is measured over ("the last minutes")."""
 
 
@@ -134,23 +134,33 @@ class Drain:
 
 def topic_drain(history: Sequence[tuple[float, int, int]]) -> Drain:
     """The drain of a topic from its history of (time, total lag, total committed), oldest
-    first, over the last :data:`DRAIN_WINDOW` seconds."""
+    first: "stuck" when its last refreshes committed nothing; otherwise the slope of the lag
+    (least squares) over the last :data:`DRAIN_WINDOW` seconds, and the time to zero at it."""
     if not history:
         return Drain(Trend.UNKNOWN)
     end, lag, committed = history[-1]
     if lag == 0:
         return Drain(Trend.CAUGHT_UP, 0.0, 0.0)
     recent = [h for h in history if h[0] >= end - DRAIN_WINDOW]
-    start, first_lag, first_committed = recent[0]
-    span = end - start
-    if span <= 0:
+    if len(recent) < 2 or end <= recent[0][0]:
         return Drain(Trend.UNKNOWN)
-    rate = (first_lag - lag) / span
-    if committed == first_committed:
+    rate = -_slope([(t, float(lag_)) for t, lag_, _ in recent])
+    if all(c == committed for _, _, c in recent[-MIN_SAMPLES:]):
         return Drain(Trend.STUCK, rate)
     if rate > 0:
         return Drain(Trend.DRAINING, rate, lag / rate)
     return Drain(Trend.STEADY if rate == 0 else Trend.GROWING, rate)
+
+
+def _slope(points: Sequence[tuple[float, float]]) -> float:
+    """Least-squares slope of y over x."""
+    n = len(points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    if spread == 0:
+        return 0.0
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
 
 
 def format_duration(seconds: float) -> str:
