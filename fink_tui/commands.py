@@ -17,6 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from confluent_kafka.admin import AdminClient
+
 from fink_tui.config import Settings
 from fink_tui.core.clients import (
     ErrorTracker,
@@ -24,18 +26,29 @@ from fink_tui.core.clients import (
     livestream_first,
     make_admin,
     make_consumer,
+    make_peek_consumer,
     store_offsets,
     wait_for_metadata,
 )
 from fink_tui.core.decode import Alert, SchemaInfo, load_schema_file
 from fink_tui.core.errors import ErrorKind, StreamError, UsageError
 from fink_tui.core.files import dump_schema, ensure_dir, save_alert
-from fink_tui.core.lag import LagSnapshot, fetch_lag
+from fink_tui.core.lag import LagSnapshot, TopicLag, fetch_lag
 from fink_tui.core.lag_reader import make_lag_reader
+from fink_tui.core.lag_status import time_lag_text
 from fink_tui.core.memory import give_back
 from fink_tui.core.pool import DecodePipeline, batch_errors, default_workers
 from fink_tui.core.query import Query, QueryError, compile_query
 from fink_tui.core.reset import apply_plan_admin, make_plan, parse_target
+from fink_tui.core.transfer import (
+    SCHEMA_SUFFIX,
+    TopicKind,
+    attach_schema_keys,
+    fetch_schema_keys,
+    is_data_transfer,
+    schema_topic,
+    topic_kind,
+)
 from fink_tui.core.worker import next_offsets
 
 MAX_SCHEMA_BYTES = 10_000_000
@@ -200,14 +213,69 @@ def reset(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+KIND_ORDER = (TopicKind.LIVESTREAM, TopicKind.DATA_TRANSFER, TopicKind.SCHEMA, TopicKind.OTHER)
+
+
 def topics(settings: Settings, args: argparse.Namespace) -> int:
-    """``fink-tui topics``: the topics you can see, Livestream (``fink_*``) ones first."""
+    """``fink-tui topics``: the topics you can see — Livestream (``fink_*``) ones first, then
+    Data Transfer ones (``ftransfer_*``, their schema topics folded in), then the others; with
+    a group, its lag, time lag and status on each Fink topic."""
     tracker = ErrorTracker(settings)
-    metadata = wait_for_metadata(make_admin(settings, tracker), tracker, settings.maxtimeout)
-    for name in livestream_first(metadata.topics):
+    admin = make_admin(settings, tracker)
+    metadata = wait_for_metadata(admin, tracker, settings.maxtimeout)
+    names = set(metadata.topics)
+    listed = sorted(
+        (
+            n
+            for n in livestream_first(names)
+            if not (topic_kind(n) is TopicKind.SCHEMA and n.removesuffix(SCHEMA_SUFFIX) in names)
+        ),
+        key=lambda n: (KIND_ORDER.index(topic_kind(n)), n),
+    )
+    fink = [n for n in listed if topic_kind(n) in (TopicKind.LIVESTREAM, TopicKind.DATA_TRANSFER)]
+    lags: dict[str, TopicLag] = {}
+    if settings.group_id and fink:
+        reader = make_lag_reader(
+            replace(settings, topics=tuple(fink)), admin, tracker, settings.maxtimeout
+        )
+        try:
+            lags = {t.topic: t for t in reader.read().topics}
+        except StreamError as exc:
+            print(f"fink-tui: no lag figures: {settings.redact(str(exc))}", file=sys.stderr)
+        finally:
+            reader.close()
+    for name in listed:
         n = len(metadata.topics[name].partitions)
-        print(f"{name}\t{n} partition{'s' if n != 1 else ''}")
+        kind = topic_kind(name)
+        columns = [name, f"{n} partition{'s' if n != 1 else ''}", kind.value]
+        t = lags.get(name)
+        if t is not None and not t.error:
+            columns += [f"lag {t.lag:,}", time_lag_text(t.time_lag, t.lag), t.status.value]
+        if kind is TopicKind.DATA_TRANSFER:
+            companion = schema_topic(name)
+            columns.append(f"schema: {companion}" if companion in names else "no schema topic")
+        print("\t".join(columns))
     return 0
+
+
+def data_transfer_keys(
+    settings: Settings, admin: AdminClient, tracker: ErrorTracker
+) -> dict[str, bytes]:
+    """The schema (as a message key) of each Data Transfer topic followed; a topic whose
+    schema cannot be read is said on stderr (its messages then fail to decode, listed)."""
+    if not any(is_data_transfer(t) for t in settings.topics):
+        return {}
+    metadata = wait_for_metadata(admin, tracker, settings.maxtimeout)
+    found = fetch_schema_keys(
+        lambda: make_peek_consumer(settings, tracker),
+        {name: list(meta.partitions) for name, meta in metadata.topics.items()},
+        settings.topics,
+        settings.maxtimeout,
+    )
+    for topic, key in found.items():
+        if isinstance(key, str):
+            print(f"fink-tui: {topic}: {key}", file=sys.stderr)
+    return {topic: key for topic, key in found.items() if isinstance(key, bytes)}
 
 
 def alert_line(alert: Alert) -> str:
@@ -267,7 +335,9 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
     # committed, the decoding processes are stopped, and the summary is said.
     previous = signal.signal(signal.SIGTERM, _interrupt) if _main_thread() else None
     tracker = ErrorTracker(settings)
-    check_topics(make_admin(settings, tracker), settings.topics, tracker, settings.maxtimeout)
+    admin = make_admin(settings, tracker)
+    check_topics(admin, settings.topics, tracker, settings.maxtimeout)
+    schema_keys = data_transfer_keys(settings, admin, tracker)
     consumer = make_consumer(settings, tracker)
     active_since: float | None = None  # None until partitions are assigned
 
@@ -347,6 +417,7 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
                     break
                 continue
             active_since = time.monotonic()
+            attach_schema_keys(messages, schema_keys)
             pipeline.put(messages)
             in_flight += len(messages)
             give_back()  # what the printed alerts freed (at most every 2 s)

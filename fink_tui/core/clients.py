@@ -136,6 +136,22 @@ def make_consumer(
         ) from exc
 
 
+PEEK_CONFIG: dict[str, Any] = {
+    "enable.auto.commit": False,
+    # One batch per partition is enough: the broker always returns the first one whole.
+    "max.partition.fetch.bytes": 65_536,
+    "queued.max.messages.kbytes": 4_096,
+    "fetch.wait.max.ms": 100,
+}
+"""A consumer that reads a few messages at offsets it assigns itself: it joins no group and
+commits nothing (the next alerts' timestamps, Data Transfer schemas)."""
+
+
+def make_peek_consumer(settings: Settings, tracker: ErrorTracker) -> Consumer:
+    """A consumer for :data:`PEEK_CONFIG` reads."""
+    return make_consumer(settings, tracker, **PEEK_CONFIG)
+
+
 def make_admin(settings: Settings, tracker: ErrorTracker) -> AdminClient:
     """An admin client for lag and offset requests."""
     try:

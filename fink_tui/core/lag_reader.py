@@ -16,13 +16,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from fink_tui.config import Settings
-from fink_tui.core.clients import ErrorTracker, make_consumer
+from fink_tui.core.clients import ErrorTracker, make_peek_consumer
 from fink_tui.core.lag import (
     GroupInfo,
     LagSnapshot,
@@ -43,14 +42,7 @@ from fink_tui.core.lag_status import (
 PEEK_BUDGET = 1.0
 """Seconds the fetch of the next alerts may take: less than the worker's 'silent broker'
 delay, so a slow answer costs the time lag of a refresh, not the connection state."""
-PEEK_CONFIG: dict[str, Any] = {
-    "enable.auto.commit": False,
-    # One batch per partition is enough: the broker always returns the first one whole.
-    "max.partition.fetch.bytes": 65_536,
-    "queued.max.messages.kbytes": 4_096,
-    "fetch.wait.max.ms": 100,
-}
-"""Settings of the consumer that reads the next alerts' timestamps (it never commits)."""
+
 
 Key = tuple[str, int]
 
@@ -238,5 +230,5 @@ def make_lag_reader(
 ) -> LagReader:
     """The reader of the settings' group and topics, with the next alerts' timestamps read
     by a consumer of its own (made at the first need)."""
-    times = NextAlertTimes(lambda: make_consumer(settings, tracker, **PEEK_CONFIG))
+    times = NextAlertTimes(lambda: make_peek_consumer(settings, tracker))
     return LagReader(admin, settings.group_id, settings.topics, timeout, times)

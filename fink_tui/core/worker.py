@@ -21,13 +21,19 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import assert_never
+from typing import Any, assert_never
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from fink_tui.config import Settings
-from fink_tui.core.clients import ErrorTracker, make_admin, make_consumer, store_offsets
+from fink_tui.core.clients import (
+    ErrorTracker,
+    make_admin,
+    make_consumer,
+    make_peek_consumer,
+    store_offsets,
+)
 from fink_tui.core.decode import AlertDecoder, SchemaInfo
 from fink_tui.core.errors import ErrorKind, StreamError, describe_kafka_error
 from fink_tui.core.events import (
@@ -63,6 +69,7 @@ from fink_tui.core.pool import (
 )
 from fink_tui.core.reset import ResetPlan, make_plan
 from fink_tui.core.source import Sink
+from fink_tui.core.transfer import attach_schema_keys, fetch_schema_keys, is_data_transfer
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +156,8 @@ class StreamWorker(threading.Thread):
         """Offsets were stored since the last commit."""
         self._next_commit = 0.0
         self._requests: ThreadPoolExecutor | None = None
+        self._schema_keys: dict[str, bytes] = {}
+        """Data Transfer topics' schemas, given to their messages as keys."""
         self._lag_reader: LagReader | None = None
         """Full snapshots (time lag, members, statuses), on the helper thread."""
         self._pending: tuple[str, float, Future[object]] | None = None
@@ -256,12 +265,13 @@ class StreamWorker(threading.Thread):
         the topics it does not have, saying so, rather than waiting on them in silence."""
         assert self._admin is not None and self._consumer is not None
         try:
-            names = set(self._admin.list_topics(timeout=PROBE_TIMEOUT).topics)
+            metadata = self._admin.list_topics(timeout=PROBE_TIMEOUT)
         except KafkaException:
             self._admin.poll(0)  # serves the error callback: auth or unreachable
             self._check_errors()
             return False
         self.tracker.clear()
+        names = set(metadata.topics)
         missing = [t for t in self.settings.topics if t not in names]
         if missing and missing != self._missing:
             self._emit(
@@ -281,9 +291,26 @@ class StreamWorker(threading.Thread):
             self.stop_requested.wait(TOPIC_RETRY)
             return False
         self._set_state(Connection.CONNECTED, self.settings.servers)
+        self._schema_keys = self._data_transfer_schemas(metadata, topics)
         self._consumer.subscribe(topics, on_assign=self._on_assign)
         self._topics = topics
         return True
+
+    def _data_transfer_schemas(self, metadata: Any, topics: list[str]) -> dict[str, bytes]:
+        """The schema (a key) of each Data Transfer topic, read from its schema topic; a topic
+        without one is said, and its messages fail to decode with the reason."""
+        if not any(is_data_transfer(t) for t in topics):
+            return {}
+        found = fetch_schema_keys(
+            lambda: make_peek_consumer(self.settings, self.tracker),
+            {name: list(meta.partitions) for name, meta in metadata.topics.items()},
+            topics,
+            min(self.settings.maxtimeout, LAG_TIMEOUT),
+        )
+        for topic, key in found.items():
+            if isinstance(key, str):
+                self._emit(CommandFailed("subscribe", f"{topic}: {key}"))
+        return {topic: key for topic, key in found.items() if isinstance(key, bytes)}
 
     def _commit(self) -> None:
         """Commit the stored offsets (what the owner confirmed), without waiting, if the
@@ -404,6 +431,7 @@ class StreamWorker(threading.Thread):
         messages = self._consumer.consume(self._next_count, timeout=timeout)
         if messages:
             self._next_count = batch_count(messages, self._next_count, self.batch_size)
+            attach_schema_keys(messages, self._schema_keys)
             for error in batch_errors(messages):
                 self._emit(CommandFailed("consume", self.settings.redact(error.str())))
             pipeline.put(messages, tag=self.epoch)
