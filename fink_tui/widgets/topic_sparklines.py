@@ -69,11 +69,11 @@ class AxisLine(Widget):
             return Text("now".rjust(width))
         left, middle = f"-{format_duration(self.span)}", f"-{format_duration(self.span / 2)}"
         line = [" "] * width
-        for start, text in (
-            (0, left),
-            ((width - len(middle)) // 2, middle),
-            (width - 3, "now"),
-        ):
+        marks = [(0, left), (width - 3, "now")]
+        centre = (width - len(middle)) // 2
+        if centre > len(left) + 1 and centre + len(middle) < width - 4:  # room for it
+            marks.append((centre, middle))
+        for start, text in marks:
             line[start : start + len(text)] = list(text)
         return Text("".join(line[:width]))
 
