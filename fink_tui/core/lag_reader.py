@@ -11,11 +11,13 @@ offset changed since the last refresh.
 
 from __future__ import annotations
 
+import concurrent.futures
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
@@ -110,6 +112,39 @@ class NextAlertTimes:
             self._consumer = None
 
 
+DESCRIBE_TIMEOUT = 300.0
+"""Seconds librdkafka may take over a DescribeGroups request before giving up on it. Long on
+purpose: a describe request that times out in the admin layer while the broker still holds it
+can abort the whole process (librdkafka issue #4605: ``rd_kafka_enq_once_del_source_return:
+Assertion eonce->refcnt > 0``, seen here in the outage tests). So one request at a time, left
+to end by the connection's own timeout, and nobody waits on it past a refresh."""
+
+
+class GroupDescriber:
+    """The group's state and members, asked with at most one request in flight."""
+
+    def __init__(self, admin: AdminClient, group: str) -> None:
+        self.admin = admin
+        self.group = group
+        self.latest: GroupInfo | None = None
+        self._future: concurrent.futures.Future[Any] | None = None
+
+    def poll(self, wait: float = 0.0) -> GroupInfo | None:
+        """The latest answer, waiting up to ``wait`` seconds for the one in flight; a new
+        request goes out when none is in flight."""
+        if self._future is None:
+            self._future = send_describe_group(self.admin, self.group, DESCRIBE_TIMEOUT)
+            if self._future is None:  # the client refused to send it
+                self.latest = read_group(None, 0)
+                return self.latest
+        if wait > 0:
+            concurrent.futures.wait([self._future], timeout=wait)
+        if self._future.done():
+            self.latest = read_group(self._future, 0)
+            self._future = None
+        return self.latest
+
+
 class LagWindow:
     """The last refreshes of every partition and topic: statuses and drain rates."""
 
@@ -186,15 +221,18 @@ class LagReader:
         self.timeout = timeout
         self.times = times
         self.window = LagWindow()
+        self.members = GroupDescriber(admin, group)
         self._lock = threading.Lock()
         self._closed = False
 
     def read(self) -> LagSnapshot:
         """A snapshot now (StreamError when the broker does not answer the lag requests)."""
         with self._lock:
-            described = send_describe_group(self.admin, self.group, self.timeout)
+            self.members.poll()  # goes out beside the lag requests
             snapshot = fetch_lag(self.admin, self.group, self.topics, self.timeout)
-            info = read_group(described, self.timeout)
+            # The first answer is awaited (the command line reads once); later ones are
+            # taken when they come, the last one standing meanwhile.
+            info = self.members.poll(wait=0.0 if self.members.latest else self.timeout)
             wanted = {
                 (p.topic, p.partition): p.next_offset
                 for t in snapshot.topics
