@@ -15,10 +15,8 @@ import asyncio
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import IO
 
-import fink_tui.app
 from fink_tui.app import FinkApp
 from fink_tui.config import Settings
 from fink_tui.core.events import AlertsReceived, Event
@@ -30,16 +28,6 @@ Key = tuple[str, int, int]
 
 class RecordingApp(FinkApp):
     """FinkApp that records each alert it applied to its model."""
-
-    # Textual reads a relative CSS_PATH beside the module of the app's class: this one's.
-    CSS_PATH = [
-        str(Path(fink_tui.app.__file__).parent / path)
-        for path in (
-            [FinkApp.CSS_PATH]
-            if isinstance(FinkApp.CSS_PATH, str | Path)
-            else FinkApp.CSS_PATH or []
-        )
-    ]
 
     def __init__(
         self, settings: Settings, source: StreamSource, out: IO[str] | None = None
