@@ -8,8 +8,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from astropy.io import fits
-from astropy.visualization import ZScaleInterval
 from PIL import Image as PILImage
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -19,6 +17,9 @@ from textual_image.widget import HalfcellImage
 
 def cutout_array(data: bytes) -> np.ndarray:
     """The pixels of a cutout: gzipped (ZTF) or plain (LSST) FITS, first HDU with an image."""
+    # astropy weighs ~25 MB and half a second to import: only once an alert is opened.
+    from astropy.io import fits
+
     if data[:2] == b"\x1f\x8b":
         data = gzip.decompress(data)
     with warnings.catch_warnings():
@@ -32,6 +33,8 @@ def cutout_array(data: bytes) -> np.ndarray:
 
 def cutout_image(pixels: np.ndarray) -> PILImage.Image:
     """A grey-scale picture of the pixels, scaled with zscale as astronomers expect."""
+    from astropy.visualization import ZScaleInterval
+
     finite = np.nan_to_num(pixels, nan=np.nanmedian(pixels) if np.isfinite(pixels).any() else 0)
     low, high = ZScaleInterval().get_limits(finite)
     scaled = np.clip((finite - low) / ((high - low) or 1.0), 0, 1)
