@@ -16,6 +16,7 @@ from fink_tui.core import query as query_module
 from fink_tui.core.decode import Alert, AlertDecoder, MessageRef
 from fink_tui.core.query import (
     COLUMNS,
+    PathBatches,
     QueryError,
     compile_query,
     great_circle,
@@ -337,3 +338,39 @@ def test_short_columns_are_documented() -> None:
     """Each short column says what it is (the help lists them)."""
     assert {"time", "topic", "object", "class", "mag", "flux", "band", "ra", "dec"} <= set(COLUMNS)
     assert all(column.help for column in COLUMNS.values())
+
+
+@pytest.mark.parametrize(
+    ("source", "paths"),
+    [
+        (ZTF_ALERTS, ("candidate.magpsf", "candidate.ndethist", "objectId", "cdsxmatch")),
+        (LSST_ALERTS, ("diaObject.nDiaSources", "diaSource.psfFlux", "xm.simbad_otype")),
+        (LSST_ALERTS, ("clf.cats_class", "pred.is_sso", "candidate.magpsf")),
+        (ZTF_ALERTS, ("mangrove", "candidate.magpsf")),  # a map: fastavro reads it
+    ],
+)
+def test_path_batches_give_what_fastavro_gives(source: Any, paths: tuple[str, ...]) -> None:
+    """A decoding process reads a batch's paths with the Rust reader once its first batch
+    matched fastavro's values exactly; the values are the same either way."""
+    alerts = _alerts(source, "t")
+    values = [a.value for a in alerts]
+    reference = [path_values(alerts[0].schema, v, paths) for v in values]
+    batches = PathBatches()
+    assert batches.read(alerts[0].schema, values, paths) == reference  # verifying
+    assert batches.read(alerts[0].schema, values, paths) == reference
+    fast = "mangrove" not in paths
+    assert batches.fast_reads == (len(values) if fast else 0)
+
+
+def test_path_batches_with_a_broken_value() -> None:
+    """A value that does not decode gives NULLs; its neighbours their values."""
+    alerts = _alerts(ZTF_ALERTS, "t")[:4]
+    paths = ("candidate.magpsf",)
+    batches = PathBatches()
+    values = [a.value for a in alerts]
+    batches.read(alerts[0].schema, values, paths)
+    broken = [values[0], values[1][:500], values[2]]
+    got = batches.read(alerts[0].schema, broken, paths)
+    assert got[1] == {"candidate.magpsf": None}
+    assert got[0]["candidate.magpsf"] == alerts[0].summary.mag
+    assert got[2]["candidate.magpsf"] == alerts[2].summary.mag

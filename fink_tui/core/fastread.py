@@ -46,7 +46,7 @@ from enum import Enum
 from typing import Any
 
 from fink_tui.core.decode import Alert, AlertDecoder, DecodeFailure, MessageRef, SchemaInfo
-from fink_tui.core.survey import AlertSummary, summarize, summary_schema
+from fink_tui.core.survey import AlertSummary, projection, summarize, summary_schema
 from fink_tui.core.wire import avro_long
 
 Message = tuple[MessageRef, bytes | None, bytes | None]
@@ -332,8 +332,9 @@ def _make_plan(info: SchemaInfo) -> _SchemaPlan:
         return _SchemaPlan(Verdict.SLOW, f"not planned: {type(exc).__name__}: {exc}")
 
 
-def _plan_for(info: SchemaInfo) -> _SchemaPlan:
-    if info.survey not in ("ztf", "lsst"):
+def _plan_for(info: SchemaInfo, keep: dict[str, Any] | None = None) -> _SchemaPlan:
+    """The plan for the summary's fields, or (``keep``) for those fields of ``projection``."""
+    if keep is None and info.survey not in ("ztf", "lsst"):
         return _SchemaPlan(Verdict.SLOW, f"survey {info.survey}: the whole record is read")
     if info.recursive:
         return _SchemaPlan(Verdict.SLOW, "recursive schema")
@@ -345,7 +346,10 @@ def _plan_for(info: SchemaInfo) -> _SchemaPlan:
     names = {f.get("name") for f in schema["fields"] if isinstance(f, dict)}
     if END_FIELD in names:
         return _SchemaPlan(Verdict.SLOW, f"the schema has a field named {END_FIELD}")
-    projected = summary_schema(schema, info.survey)
+    if keep is not None:
+        projected: dict[str, Any] | None = projection(schema, keep)
+    else:
+        projected = summary_schema(schema, info.survey)
     if projected is None:
         return _SchemaPlan(Verdict.SLOW, "no summary projection")
     shape: list[tuple[str, tuple[str, ...] | None]] = []
@@ -383,6 +387,30 @@ def _plan_for(info: SchemaInfo) -> _SchemaPlan:
     except Exception as exc:
         return _SchemaPlan(Verdict.SLOW, f"Rust reader refuses the schema: {exc}")
     return plan
+
+
+def column_plan(info: SchemaInfo, keep: dict[str, Any]) -> _SchemaPlan | None:
+    """A plan to read the ``keep`` fields (a :func:`~fink_tui.core.survey.projection`
+    selection, records at most one level down) of ``info``'s values with the Rust reader
+    (:func:`read_columns`); None if they cannot be read exactly that way. Never raises."""
+    try:
+        plan = _plan_for(info, keep)
+    except Exception:
+        return None
+    return plan if plan.verdict is not Verdict.SLOW else None
+
+
+def read_columns(plan: _SchemaPlan, info: SchemaInfo, values: list[bytes]) -> list[dict[str, Any]]:
+    """The records of ``values`` with the plan's fields, read by the Rust reader in one block;
+    raises if it fails or if a record does not end where its value does."""
+    return _read_block(plan, info, values)
+
+
+def same_values(a: Any, b: Any) -> bool:
+    """Whether two decoded values are the same, floats bit for bit (dicts field by field)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_values(a[k], b[k]) for k in a)
+    return _same(a, b)
 
 
 def _plain(avro_type: Any) -> bool:

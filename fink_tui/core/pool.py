@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 from fink_tui.core.decode import Alert, AlertDecoder, DecodeFailure, MessageRef, SchemaInfo
 from fink_tui.core.memory import give_back, limit_arenas
-from fink_tui.core.query import path_values
+from fink_tui.core.query import PathBatches, path_values
 from fink_tui.core.survey import AlertSummary
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,8 @@ def default_workers() -> int:
 
 _DECODER: Any = None
 """In a decoding process: the batch decoder (Rust reader where verified, fastavro else)."""
+_PATHS = PathBatches()
+"""In a decoding process: the reader of the paths a query needs (Rust reader where verified)."""
 
 
 def _start_process(
@@ -139,20 +141,34 @@ def _decode_groups(
 
     assert _DECODER is not None
     flat = [(ref, key, value) for key, items in groups for ref, value in items]
-    results = iter(decode_messages(_DECODER.decoder, flat, batch=_DECODER))
+    decoded = decode_messages(_DECODER.decoder, flat, batch=_DECODER)
+    fields_of = _read_paths(decoded, paths) if paths else {}
+    results = iter(decoded)
     out: list[list[Outcome]] = []
     for _key, items in groups:
         answers: list[Outcome] = []
         for _item in items:
             result = next(results)
             if isinstance(result, Alert):
-                fields = path_values(result.schema, result.value, paths) if paths else None
-                answers.append((result.summary, None, fields))
+                answers.append((result.summary, None, fields_of.get(id(result))))
             else:
                 answers.append((None, result.reason, None))
         out.append(answers)
     give_back()
     return out
+
+
+def _read_paths(decoded: list[Decoded], paths: tuple[str, ...]) -> dict[int, dict[str, Any]]:
+    """The values of ``paths`` of each decoded alert (by id), read schema by schema."""
+    by_schema: dict[int, list[Alert]] = {}
+    for result in decoded:
+        if isinstance(result, Alert):
+            by_schema.setdefault(id(result.schema), []).append(result)
+    found: dict[int, dict[str, Any]] = {}
+    for alerts in by_schema.values():
+        values = _PATHS.read(alerts[0].schema, [a.value for a in alerts], paths)
+        found.update((id(a), v) for a, v in zip(alerts, values, strict=True))
+    return found
 
 
 # --- this side ----------------------------------------------------------------------------------

@@ -232,7 +232,10 @@ class FeedScreen(DashboardScreen):
                 if not query.carried(alert):
                     carry_paths(alert, query.paths)
         finally:
-            self.app.call_from_thread(self._fields_read)
+            try:
+                self.app.call_from_thread(self._fields_read)
+            except RuntimeError:  # the app closed meanwhile
+                pass
 
     def _table_query(self) -> Query | None:
         return self.query_one(AlertTable).filter_query
