@@ -224,30 +224,27 @@ def _compare(op: Callable[[Any, Any], bool], left: Value, right: Value) -> Test:
     return test
 
 
-def _and(tests: list[Test]) -> Test:
+def _connective(tests: list[Test], decisive: bool) -> Test:
+    """AND (``decisive`` False: one false part decides) or OR (True), with SQL's unknown."""
+
     def test(alert: Alert) -> bool | None:
         unknown = False
         for part in tests:
             result = part(alert)
-            if result is False:
-                return False
+            if result is decisive:
+                return decisive
             unknown = unknown or result is None
-        return None if unknown else True
+        return None if unknown else not decisive
 
     return test
+
+
+def _and(tests: list[Test]) -> Test:
+    return _connective(tests, False)
 
 
 def _or(tests: list[Test]) -> Test:
-    def test(alert: Alert) -> bool | None:
-        unknown = False
-        for part in tests:
-            result = part(alert)
-            if result is True:
-                return True
-            unknown = unknown or result is None
-        return None if unknown else False
-
-    return test
+    return _connective(tests, True)
 
 
 def _not(inner: Test) -> Test:
