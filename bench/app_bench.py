@@ -351,7 +351,7 @@ def one_round(app: PtyApp, times: KeyTimes, label: str) -> None:
     times.add(f"{label}: 1 (-> feed)", app.press(b"1", b"Filter"))
     times.add(f"{label}: space (pause)", app.press(b" ", b"PAUSED"))
     times.add(f"{label}: space (resume)", app.press(b" ", b"Pause"))
-    times.add(f"{label}: / (filter box)", app.press(b"/", b"filter: text"))
+    times.add(f"{label}: / (filter box)", app.press(b"/", b"filter: a word"))
     app.escape(b"Filter")
     times.add(f"{label}: enter (open alert)", app.press(b"\r", b"Save .avro"))
     app.escape(b"Filter")
