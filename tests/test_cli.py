@@ -295,6 +295,23 @@ def test_poll_where_limit_commits_up_to_the_last_match(capsys, broker) -> None: 
     assert [json.loads(line)["offset"] for line in out.splitlines()] == bright[2:3]
 
 
+def test_poll_where_takes_a_saved_filter(capsys, broker) -> None:  # type: ignore[no-untyped-def]
+    """--where NAME uses config.toml's [filters] NAME."""
+    from fink_tui.config import search_directories
+
+    config = search_directories().config / "config.toml"
+    config.write_text('[filters]\nbright = "candidate.magpsf < 18"\n')
+    topic = unique("fink_cli_where_saved_ztf")
+    broker.create_topics({topic: 1})
+    produce(broker.bootstrap, topic, list(wire_messages(ZTF_ALERTS)), partition=0)
+    bright = sum(r["candidate"]["magpsf"] < 18 for r in read_alerts(ZTF_ALERTS)[1])
+    s = {"servers": broker.bootstrap, "group": unique("g")}
+    argv = ["poll", "--json", "--idle", "1.5", "--where", "bright", *base(s, topic)]
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    assert len(out.splitlines()) == bright
+
+
 def test_poll_reports_bad_messages_and_goes_on(capsys, stream, broker) -> None:  # type: ignore[no-untyped-def]
     """A malformed message is listed on stderr with topic/partition/offset; the rest print."""
     topic = unique("fink_cli_bad_ztf")
