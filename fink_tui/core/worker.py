@@ -113,7 +113,7 @@ class StreamWorker(threading.Thread):
         *,
         batch_size: int = 500,
         poll_timeout: float = 0.25,
-        lag_interval: float = 3.0,
+        lag_interval: float = 5.0,
         max_backlog: int = 6,
         forced: SchemaInfo | None = None,
         confirm: bool = False,
