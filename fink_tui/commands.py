@@ -397,7 +397,9 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
                             )
                     if schema_dir is not None and alert.schema.fingerprint not in dumped:
                         dumped.add(alert.schema.fingerprint)
-                        dump_schema(alert.schema, schema_dir)
+                        dump_schema(
+                            alert.schema, schema_dir, alert.ref.topic, alert.summary.versions
+                        )
                     shown += 1
                     if args.limit and shown >= args.limit:
                         upto = index + 1  # the rest is read again by the next poll

@@ -36,7 +36,16 @@ FINK_REGISTER = (
     "fink_client_register -survey {survey} -username USERNAME -group_id GROUP_ID "
     "-servers HOST:PORT -mytopics TOPIC1 TOPIC2"
 )
-"""fink-client's registration command (it writes ``~/.finkclient/<survey>_credentials.yml``)."""
+"""fink-client's registration command before version 12 (from version 10 it writes
+``~/.finkclient/<survey>_credentials.yml``; up to 9, ZTF only,
+``~/.finkclient/credentials.yml``)."""
+FINKCTL_REGISTER = (
+    "finkctl auth register -survey {survey} -username USERNAME -groupid GROUP_ID "
+    "-servers HOST:PORT",
+    "finkctl topic subscribe -survey {survey} -name TOPIC",
+)
+"""fink-client 12's registration (its ``finkctl`` replaced ``fink_client_register``), into the
+same ``~/.finkclient/<survey>_credentials.yml``."""
 
 _KAFKA_CHECK_LOG = logging.getLogger("fink_tui.config.kafka_check")
 _KAFKA_CHECK_LOG.addHandler(logging.NullHandler())
@@ -176,19 +185,24 @@ def missing_settings_message(settings: Settings, *, group: bool = True, topics: 
     if not missing:
         return ""
     files = [s for s in settings.sources if s not in ("environment", "command line")]
-    read = (
-        f"read: {', '.join(files)}"
-        if files
-        else "no fink-client credentials in "
-        + _home_short(search_directories().finkclient / f"{settings.survey}_credentials.yml")
-    )
+    folder = search_directories().finkclient
+    looked = [f"{_home_short(folder / f'{settings.survey}_credentials.yml')} (fink-client 10+)"]
+    if settings.survey == "ztf":
+        looked.append(f"{_home_short(folder / 'credentials.yml')} (fink-client 9 and older)")
+    read = f"read: {', '.join(files)}" if files else "no fink-client credentials"
+    survey = settings.survey
     return "\n".join(
         (
             f"not set: {', '.join(missing)} ({read}).",
-            "  Register the credentials Fink sent you, once, with fink-client:",
-            "    " + FINK_REGISTER.format(survey=settings.survey),
+            f"  fink-client keeps them in {' or '.join(looked)}.",
+            "  Register the credentials Fink sent you, once, with fink-client 12:",
+            *(f"    {command.format(survey=survey)}" for command in FINKCTL_REGISTER),
+            "  or with fink-client 10 or 11:",
+            "    " + FINK_REGISTER.format(survey=survey),
             "  or give them to fink-tui:",
-            "    fink-tui --servers HOST:PORT --group-id GROUP_ID --topics TOPIC1,TOPIC2",
+            f"    fink-tui --survey {survey} --servers HOST:PORT --group-id GROUP_ID "
+            "--topics TOPIC1,TOPIC2",
+            "    (or --config FILE: a fink-client credentials file kept elsewhere)",
             "  No Fink account? Try it on a generated stream: make demo (or: fink-tui demo)",
         )
     )

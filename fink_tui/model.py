@@ -38,6 +38,11 @@ process under 250 MB however long it runs (bench/README.md)."""
 MAX_FAILURES = 500
 MAX_MATCHES = 1000
 """Alerts kept that matched the notification query (the newest)."""
+FAILURE_VALUES = 20
+"""The newest failures keep their raw value (to be saved for a bug report); older ones keep
+only their key."""
+MAX_FAILURE_VALUE_BYTES = 8 * 1024 * 1024
+"""At most this many bytes of failed values are kept (an LSST alert weighs up to 300 kB)."""
 MAX_SCHEMAS = 64
 RATE_BUCKETS = 60
 """Seconds of alert-rate history kept per topic."""
@@ -77,10 +82,19 @@ class SchemaSeen:
 
 
 class RateCounter:
-    """Alerts per second of one topic over the last minute, in one-second buckets."""
+    """Alerts per second of one topic over the last minute, in one-second buckets.
+
+    The rate is the mean over the whole minute (or the time since the topic's first alert, if
+    shorter), the current second included: alerts come in bursts, one per exposure every
+    ~30 s, and a rate over a few complete seconds read 0.0 between two bursts, and 0.0 during
+    the second a burst arrived.
+    """
 
     def __init__(self, now: float) -> None:
         self.start = int(now)
+        self.born = self.start
+        """The second of the first alert: before a minute has passed, the rate is over the
+        seconds since then."""
         self.buckets: deque[int] = deque([0], maxlen=RATE_BUCKETS)
 
     def add(self, count: int, now: float) -> None:
@@ -107,10 +121,11 @@ class RateCounter:
         self.start = second - len(self.buckets) + 1
         return changed
 
-    def per_second(self, window: int = 10) -> float:
-        """Mean rate over the last ``window`` complete seconds."""
-        done = list(self.buckets)[:-1][-window:]
-        return sum(done) / len(done) if done else 0.0
+    def per_second(self, window: int = RATE_BUCKETS) -> float:
+        """Mean rate over the last ``window`` seconds, the current one included."""
+        current = self.start + len(self.buckets) - 1
+        seconds = min(window, current - self.born + 1)
+        return sum(list(self.buckets)[-seconds:]) / seconds
 
 
 class StreamState:
@@ -128,6 +143,11 @@ class StreamState:
         self.alerts: deque[Alert] = deque(maxlen=max_alerts)
         """Newest last; the table shows them newest first."""
         self.failures: deque[DecodeFailure] = deque(maxlen=MAX_FAILURES)
+        """Newest last; the newest :data:`FAILURE_VALUES` (within
+        :data:`MAX_FAILURE_VALUE_BYTES`) keep their raw value, the others only their key."""
+        self.failure_value_bytes = 0
+        self._valued = 0
+        """How many failures, at the newest end, hold their value."""
         self.failure_count = 0
         self.alert_count = 0
         self.schemas: dict[str, SchemaSeen] = {}
@@ -199,8 +219,7 @@ class StreamState:
         while self.kept_bytes > self.max_bytes and len(self.alerts) > 1:
             self.kept_bytes -= len(self.alerts.popleft().value)
         for failure in event.failures:
-            # The key is kept (its schema can be dumped); the value is not needed any more.
-            self.failures.append(replace(failure, value=None))
+            self._add_failure(failure)
             per_topic.setdefault(failure.ref.topic, 0)
         self.alert_count += len(event.alerts)
         self.failure_count += len(event.failures)
@@ -227,6 +246,28 @@ class StreamState:
         """Notify on ``query`` from the next alerts on (None: stop); the matches so far stay."""
         self.notify = query
         self._changed(Section.MATCHES)
+
+    def _add_failure(self, failure: DecodeFailure) -> None:
+        """Keep the failure; its value only while it is among the newest within the budget."""
+        if len(self.failures) == self.failures.maxlen and self.failures[0].value is not None:
+            self._forget_value(0)
+        if failure.value is not None and len(failure.value) <= MAX_FAILURE_VALUE_BYTES:
+            self.failures.append(failure)
+            self.failure_value_bytes += len(failure.value)
+            self._valued += 1
+        else:  # older values go too: those kept are always the newest ones
+            while self._valued:
+                self._forget_value(len(self.failures) - self._valued)
+            self.failures.append(replace(failure, value=None))
+        while self._valued > FAILURE_VALUES or self.failure_value_bytes > MAX_FAILURE_VALUE_BYTES:
+            self._forget_value(len(self.failures) - self._valued)
+
+    def _forget_value(self, index: int) -> None:
+        kept = self.failures[index]
+        assert kept.value is not None
+        self.failure_value_bytes -= len(kept.value)
+        self._valued -= 1
+        self.failures[index] = replace(kept, value=None)
 
     def _saw_schema(self, alert: Alert, now: float) -> None:
         seen = self.schemas.get(alert.schema.fingerprint)

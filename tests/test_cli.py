@@ -174,7 +174,8 @@ def test_poll_saves_and_commits(capsys, stream, tmp_path: Path) -> None:  # type
     with files[0].open("rb") as fh:
         records = list(fastavro.reader(fh))
     assert records[0]["objectId"].startswith("ZTF") and records[0]["prv_candidates"] is not None
-    assert len(list(schemas.glob("*.avsc"))) == 1
+    [schema_file] = schemas.glob("*.avsc")
+    assert schema_file.name.startswith(f"{stream['ztf']}_schemavsn-4.02_")  # topic, version
     assert err.splitlines()[-1] == f"fink-tui: saved 7 alerts to {saved}, 1 schema to {schemas}"
     admin = AdminClient({"bootstrap.servers": stream["servers"]})
     assert fetch_lag(admin, stream["group"], [stream["ztf"]], 5).lag == 3

@@ -164,8 +164,9 @@ def test_secrets_in_kafka_settings_are_redacted(isolated_env: Path) -> None:
 
 
 def test_no_credentials_message_says_everything(isolated_env: Path) -> None:
-    """With nothing set, one message names what is missing, fink-client's registration
-    command, fink-tui's flags and the demo; with everything set it is empty."""
+    """With nothing set, one message names what is missing, where each fink-client version
+    keeps the credentials, its registration commands (finkctl for 12, fink_client_register
+    before), fink-tui's flags and the demo; with everything set it is empty."""
     from fink_tui.config import missing_settings_message, require_connection
 
     text = missing_settings_message(load_settings({"survey": "lsst"}))
@@ -175,8 +176,15 @@ def test_no_credentials_message_says_everything(isolated_env: Path) -> None:
         "fink_client_register -survey lsst -username USERNAME -group_id GROUP_ID "
         "-servers HOST:PORT -mytopics TOPIC1 TOPIC2" in text
     )
-    assert "--servers HOST:PORT --group-id GROUP_ID --topics TOPIC1,TOPIC2" in text
+    assert "finkctl auth register -survey lsst -username USERNAME -groupid GROUP_ID" in text
+    assert "finkctl topic subscribe -survey lsst -name TOPIC" in text
+    assert "--survey lsst --servers HOST:PORT --group-id GROUP_ID --topics TOPIC1,TOPIC2" in text
+    assert "--config FILE" in text
     assert "make demo" in text
+    assert "credentials.yml (fink-client 9" not in text  # fink-client 9 knew only ZTF
+    ztf = missing_settings_message(load_settings({}))
+    assert "ztf_credentials.yml (fink-client 10+) or " in ztf
+    assert "credentials.yml (fink-client 9 and older)" in ztf
     only_servers = missing_settings_message(Settings(), group=False, topics=False)
     assert "not set: Kafka servers (" in only_servers
     full = Settings(servers="h:1", group_id="g", topics=("t",))

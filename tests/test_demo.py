@@ -106,7 +106,34 @@ def test_broker_only_demo_serves_both_surveys(tmp_path: Path) -> None:
     finally:
         demo.send_signal(signal.SIGTERM)
         demo.wait(20)
-    assert demo.returncode == 0
+    assert demo.returncode == 128 + signal.SIGTERM
+    deadline = time.monotonic() + 10
+    while tansu_processes() & ours and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not tansu_processes() & ours, "the demo left its broker running"
+
+
+def test_broker_only_demo_exits_130_on_ctrl_c() -> None:
+    """Ctrl-C ends `fink-tui demo --broker-only` as it ends any program its user interrupts:
+    status 130, no traceback, and its broker stopped."""
+    before = tansu_processes()
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "fink_tui", "demo", "--broker-only", "--seed", "3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert demo.stdout is not None
+        assert demo.stdout.readline().startswith("bootstrap: 127.0.0.1:")
+        ours = tansu_processes() - before
+        demo.send_signal(signal.SIGINT)
+        _, err = demo.communicate(timeout=30)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait(10)
+    assert demo.returncode == 130 and "Traceback" not in err
     deadline = time.monotonic() + 10
     while tansu_processes() & ours and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from fink_tui.core.decode import Alert, AlertDecoder, DecodeFailure, MessageRef
 from fink_tui.core.events import AlertsReceived, LagUpdated, PauseChanged
 from fink_tui.core.lag import build_snapshot
-from fink_tui.model import RATE_BUCKETS, RateCounter, StreamState
+from fink_tui.model import (
+    FAILURE_VALUES,
+    MAX_FAILURE_VALUE_BYTES,
+    MAX_FAILURES,
+    RATE_BUCKETS,
+    RateCounter,
+    Section,
+    StreamState,
+)
 from tests.helpers import LSST_ALERTS, ZTF_ALERTS, wire_messages
 
 
@@ -34,27 +42,84 @@ def test_alerts_bounded_by_count_and_bytes() -> None:
     assert small.alerts[-1].ref.offset == 39  # the newest are the ones kept
 
 
-def test_failures_keep_the_key_not_the_value() -> None:
-    """A failure stays listed with its key (to dump its schema) without its heavy value."""
+def test_failures_keep_the_key_and_the_newest_values() -> None:
+    """A failure stays listed with its key (to dump its schema); the newest ones keep their
+    raw value too (to save for a bug report), within a count and a byte budget."""
     key, value = wire_messages(LSST_ALERTS)[0]
-    failure = DecodeFailure(MessageRef("t", 1, 7), "truncated", None, key, value[:10])
     state = StreamState()
-    state.apply(AlertsReceived((), (failure,)))
+    state.apply(
+        AlertsReceived((), (DecodeFailure(MessageRef("t", 1, 7), "bad", None, key, value),))
+    )
     kept = state.failures[0]
-    assert kept.key == key and kept.value is None and state.failure_count == 1
+    assert kept.key == key and kept.value == value and state.failure_count == 1
     assert "t" in state.rates
+    many = tuple(
+        DecodeFailure(MessageRef("t", 0, n), "bad", None, key, value[:1000] + bytes([n % 256]))
+        for n in range(FAILURE_VALUES + 30)
+    )
+    state.apply(AlertsReceived((), many))
+    with_value = [f.ref.offset for f in state.failures if f.value is not None]
+    assert with_value == [f.ref.offset for f in many[-FAILURE_VALUES:]]  # the newest
+    assert state.failures[-1].value == many[-1].value
+    assert state.failure_value_bytes == sum(len(f.value or b"") for f in state.failures)
+    big = DecodeFailure(
+        MessageRef("t", 0, 99), "bad", None, key, b"x" * (MAX_FAILURE_VALUE_BYTES // 2)
+    )
+    state.apply(AlertsReceived((), (big, big, big)))
+    assert state.failure_value_bytes <= MAX_FAILURE_VALUE_BYTES
+    assert [f.value is not None for f in state.failures][-3:] == [False, True, True]
+    assert state.failure_value_bytes == sum(len(f.value or b"") for f in state.failures)
+    state.apply(AlertsReceived((), (DecodeFailure(MessageRef("t", 0, 100), "no value", None),)))
+    assert state.failure_value_bytes == 0 and all(f.value is None for f in state.failures)
+    for n in range(MAX_FAILURES):  # the list stays bounded, the byte count right
+        state.apply(AlertsReceived((), (many[n % len(many)],)))
+    assert len(state.failures) == MAX_FAILURES
+    assert state.failure_value_bytes == sum(len(f.value or b"") for f in state.failures)
 
 
 def test_rate_counter() -> None:
-    """Alerts per second over complete seconds; a quiet minute falls back to zero."""
+    """Alerts per second over the last minute (or since the first alert); a quiet minute
+    falls back to zero."""
     counter = RateCounter(100.0)
     for second in range(100, 110):
         counter.add(5, second + 0.5)
+    assert counter.per_second() == 5.0  # ten seconds since the first alert, the current one too
     counter.roll(110.2)
-    assert counter.per_second() == 5.0
+    assert counter.per_second() == 50 / 11
     counter.roll(110.2 + RATE_BUCKETS * 2)
     assert counter.per_second() == 0.0
     assert len(counter.buckets) <= RATE_BUCKETS
+
+
+def test_rate_between_bursts() -> None:
+    """Bursts every 30 s, as exposures come: the rate counts a burst in the second it
+    arrives, stays near the mean between bursts (never 0.0), and is redrawn at most once a
+    second while alerts are in the window, never while the stream is quiet."""
+    state = StreamState(clock=lambda: now)
+    now = 1000.0
+    readings = []
+    for burst in range(4):
+        now = 1000.0 + 30 * burst
+        state.apply(AlertsReceived(alerts(30), (), received_at=now))
+        assert state.rate >= 30 / RATE_BUCKETS  # at once, not after the second ends
+        for step in range(1, 30):
+            now = 1000.0 + 30 * burst + step
+            state.tick()
+            readings.append(state.rate)
+    assert min(readings) > 0.0
+    assert abs(readings[-1] - 1.0) < 0.1  # 30 alerts every 30 s
+    quiet = now + RATE_BUCKETS + 1
+    redraws = state.revisions[Section.RATES]
+    while now < quiet:
+        now += 0.25
+        state.tick()
+    assert state.rate == 0.0
+    assert state.revisions[Section.RATES] - redraws <= RATE_BUCKETS + 1
+    settled = state.revisions[Section.RATES]
+    for _ in range(40):
+        now += 0.25
+        state.tick()
+    assert state.revisions[Section.RATES] == settled  # quiet: nothing to redraw
 
 
 def test_schemas_and_lag_history() -> None:

@@ -86,14 +86,36 @@ def save_alert(alert: Alert, folder: Path) -> Path:
     return write_atomic(folder / alert_file_name(alert), buffer.getvalue())
 
 
-def schema_file_name(schema: SchemaInfo) -> str:
-    """``<name>_<fingerprint>.avsc``."""
-    return f"{safe_name(schema.name)}_{schema.fingerprint}.avsc"
+SCHEMA_VERSION_FIELDS = {"schemavsn": "schemavsn-", "lsst_schema_version": ""}
+"""The alert fields that say which version of the alert schema a message carries, and how a
+file name shows them (LSST's value names itself: ``lsst.v10_0``)."""
 
 
-def dump_schema(schema: SchemaInfo, folder: Path) -> Path:
-    """Write a schema as JSON; an existing complete file is kept (it has the same content)."""
-    path = folder / schema_file_name(schema)
+def schema_file_name(
+    schema: SchemaInfo, topic: str | None = None, versions: tuple[tuple[str, str], ...] = ()
+) -> str:
+    """``<topic>_<schema version>_<fingerprint>.avsc``, from the topic the schema came on and
+    the alert's schema version field: ``fink_kn_ztf_schemavsn-4.02_0123456789abcdef.avsc``,
+    ``fink_sn_like_lsst_lsst.v10_0_0123456789abcdef.avsc``; ``<record name>_<fingerprint>.avsc``
+    for a schema met on no topic (a forced one)."""
+    if topic is None:
+        return f"{safe_name(schema.name)}_{schema.fingerprint}.avsc"
+    parts = [safe_name(topic, "topic")]
+    parts += [
+        safe_name(SCHEMA_VERSION_FIELDS[k] + v) for k, v in versions if k in SCHEMA_VERSION_FIELDS
+    ]
+    return "_".join([*parts, schema.fingerprint]) + ".avsc"
+
+
+def dump_schema(
+    schema: SchemaInfo,
+    folder: Path,
+    topic: str | None = None,
+    versions: tuple[tuple[str, str], ...] = (),
+) -> Path:
+    """Write a schema as JSON, named by :func:`schema_file_name`; an existing complete file
+    is kept (it has the same content)."""
+    path = folder / schema_file_name(schema, topic, versions)
     text = json.dumps(schema.schema, indent=2)
     if not (path.exists() and path.stat().st_size == len(text.encode("utf-8"))):
         write_text_atomic(path, text)

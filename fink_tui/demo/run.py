@@ -2,7 +2,8 @@
 that publishes generated alerts in Fink's wire format in bursts, as a survey night does.
 
 Nothing is written outside memory: the broker keeps its data in memory and stops (with the
-producer) when the app quits, or on Ctrl-C with ``--broker-only``.
+producer) when the app quits, or on Ctrl-C with ``--broker-only`` (which then exits 130, as a
+program interrupted by its user does; 143 on SIGTERM).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
@@ -174,16 +176,25 @@ class DemoStream(threading.Thread):
             self.join(15)
 
 
-def _wait_for_signal() -> None:
-    """Block until Ctrl-C or SIGTERM."""
+def _catch_stop_signals() -> Callable[[], int]:
+    """Catch Ctrl-C and SIGTERM from now on (so none is lost while the addresses are being
+    printed); the function returned blocks until one came, and answers the exit status a shell
+    gives a program that signal stopped (128 + its number: 130 for Ctrl-C, 143 for SIGTERM)."""
     done = threading.Event()
+    received: list[int] = []
 
     def handler(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
         done.set()
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
-    done.wait()
+
+    def wait() -> int:
+        done.wait()
+        return 128 + received[0]
+
+    return wait
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -214,9 +225,9 @@ def run_demo(args: argparse.Namespace) -> int:
         stream.start()
         settings = demo_settings(broker.bootstrap)
         if args.broker_only:
+            wait = _catch_stop_signals()
             _print_broker_info(settings)
-            _wait_for_signal()
-            return 0
+            return wait()
         from fink_tui.app import FinkApp, finish
         from fink_tui.core.worker import KafkaSource
 

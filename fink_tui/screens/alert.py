@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from fink_tui.core.decode import Alert, RecordError
-from fink_tui.core.files import save_alert
+from fink_tui.core.files import alert_file_name, save_alert
 from fink_tui.core.survey import CUTOUT_FIELDS, LightCurvePoint, cutout_bytes, light_curve
 from fink_tui.widgets.cutout import CutoutPicture, CutoutView, prepare_cutout
 from fink_tui.widgets.fields_tree import FieldsTree
@@ -114,9 +114,14 @@ class AlertScreen(Screen[None]):
         self.alert.forget_record()
 
     def action_save_alert(self) -> None:
-        """Save the alert as an Avro file carrying its schema, in the data folder."""
+        """Save the alert as an Avro file carrying its schema, in the data folder (once: the
+        file of an alert is named after it, and a second save would write the same bytes)."""
         app = cast("FinkApp", self.app)
         folder = app.directories.data / "alerts"
+        existing = folder / alert_file_name(self.alert)
+        if existing.is_file():
+            self.notify(str(existing), title="Already saved", markup=False)
+            return
         try:
             folder.mkdir(parents=True, exist_ok=True)
             path = save_alert(self.alert, folder)

@@ -17,7 +17,7 @@ from fink_tui.core.decode import DecodeFailure, MessageRef, SchemaInfo
 from fink_tui.core.events import ForceSchema
 from fink_tui.core.files import dump_failure, dump_schema
 from fink_tui.core.schema_diff import schema_diff
-from fink_tui.model import SchemaSeen, Section, StreamState
+from fink_tui.model import FAILURE_VALUES, SchemaSeen, Section, StreamState
 from fink_tui.screens.base import TABLE_PACE, DashboardScreen
 from fink_tui.widgets.key_bar import KeyBar
 from fink_tui.widgets.schema_tree import SchemaTree
@@ -26,19 +26,52 @@ from fink_tui.widgets.table_cursor import cursor_row_key, move_cursor_to_key
 
 FORCED = "forced"
 SCHEMA_COLUMNS = (
-    ("Fingerprint", "fingerprint"),
-    ("Versions", "versions"),
-    ("Alerts", "alerts"),
-    ("First seen (UTC)", "first_seen"),
-    ("Topics", "topics"),
-    ("Schema", "schema"),
+    ("Fingerprint", "fingerprint", 16),
+    ("Version", "versions", 10),
+    ("Alerts", "alerts", 7),
+    ("First seen", "first_seen", 11),
+    ("Topics", "topics", None),
+    ("Schema", "schema", None),
 )
+"""Label, key and width of the schemas table's columns; Topics and Schema share the rest."""
+MIN_TOPICS, MIN_SCHEMA = 14, 8
+"""Narrower than this, the table scrolls sideways rather than cut these columns to nothing."""
+CELL_PADDING = 2
+"""A DataTable cell's padding, left and right."""
 
 
-def utc(stamp: float) -> str:
-    """A Unix time as UTC text."""
-    return datetime.fromtimestamp(stamp, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+def first_seen_text(stamp: float, now: float) -> str:
+    """When the app first saw a schema: the UTC time of day, with the date if not today."""
+    when = datetime.fromtimestamp(stamp, tz=UTC)
+    today = datetime.fromtimestamp(now, tz=UTC).date()
+    return when.strftime("%H:%M:%S" if when.date() == today else "%m-%d %H:%M")
 
+
+def fit_topics(topics: list[str], width: int) -> str:
+    """The topics in ``width`` characters: as many whole ones as fit, then ``+N`` for the
+    others; the first one cut with an ellipsis if even it does not fit."""
+    text = ", ".join(topics)
+    if len(text) <= width:
+        return text
+    for shown in range(len(topics) - 1, 0, -1):
+        text = f"{', '.join(topics[:shown])} +{len(topics) - shown}"
+        if len(text) <= width:
+            return text
+    more = f" +{len(topics) - 1}" if len(topics) > 1 else ""
+    return topics[0][: max(width - len(more) - 1, 1)] + "…" + more
+
+
+def column_widths(available: int) -> dict[str, int]:
+    """Each column's width when the table is ``available`` cells wide: fixed ones as set,
+    Topics two thirds of the rest and Schema one third, each at least its minimum."""
+    widths = {key: width for _, key, width in SCHEMA_COLUMNS if width is not None}
+    rest = available - sum(widths.values()) - CELL_PADDING * len(SCHEMA_COLUMNS)
+    widths["topics"] = max(MIN_TOPICS, rest * 2 // 3)
+    widths["schema"] = max(MIN_SCHEMA, rest - widths["topics"])
+    return widths
+
+
+SCHEMA_VERSION_FIELDS = ("schemavsn", "lsst_schema_version")
 
 VERSION_LABELS = {
     "schemavsn": "v",
@@ -48,9 +81,21 @@ VERSION_LABELS = {
 }
 
 
-def versions_text(versions: tuple[tuple[str, str], ...]) -> str:
-    """``v4.02 broker 4.1 science 8.41.0`` from an alert's version fields."""
-    return " ".join(f"{VERSION_LABELS.get(k, k + ' ')}{v}" for k, v in versions)
+def versions_text(versions: tuple[tuple[str, str], ...], schema_only: bool = False) -> str:
+    """``v4.02 broker 4.1 science 8.41.0`` from an alert's version fields (``v4.02`` only,
+    the schema's own version, with ``schema_only``)."""
+    return " ".join(
+        f"{VERSION_LABELS.get(k, k + ' ')}{v}"
+        for k, v in versions
+        if k in SCHEMA_VERSION_FIELDS or not schema_only
+    )
+
+
+def saved_parts(failure: DecodeFailure) -> str:
+    """What ``d`` writes of a failed message: its key, its value (while it is kept)."""
+    parts = [name for name, kept in (("key", failure.key), ("value", failure.value)) if kept]
+    gone = "" if failure.value is not None else "; its value is no longer kept"
+    return f"  (d writes its {' and '.join(parts)}{gone})" if parts else f"  ({gone[2:]})"
 
 
 class SchemaScreen(DashboardScreen):
@@ -75,7 +120,7 @@ class SchemaScreen(DashboardScreen):
             "d",
             "dump_schema",
             "Dump schema",
-            tooltip="Write the selected schema (or a failed message's key) to a file",
+            tooltip="Write the selected schema, or a failed message's key and value, to files",
             id="schema.dump",
         ),
     ]
@@ -89,14 +134,14 @@ class SchemaScreen(DashboardScreen):
         self._failure_rows: list[MessageRef] = []
         self._failures_shown: list[DecodeFailure] = []
         self._schemas_signature: object = None
+        self._widths: dict[str, int] = {}
+        self._keep_selected: str | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
         with Horizontal():
             with Vertical(id="left"):
                 schemas: DataTable[str | Text] = DataTable(cursor_type="row", id="schemas")
-                for name, key in SCHEMA_COLUMNS:
-                    schemas.add_column(name, key=key)
                 schemas.border_title = "Schemas seen"
                 yield schemas
                 failures: DataTable[str | Text] = DataTable(cursor_type="row", id="failures")
@@ -117,7 +162,11 @@ class SchemaScreen(DashboardScreen):
     def update_view(self, state: StreamState) -> None:
         super().update_view(state)
         now = time.monotonic()
-        if self.steady and now - self._schemas_at < TABLE_PACE:
+        if self._layout_columns():
+            self._schemas_signature = None
+            self._fill_schemas(state)
+            self._show_selected()
+        elif self.steady and now - self._schemas_at < TABLE_PACE:
             pass  # alerts pouring in: the counts are drawn twice a second
         elif self.stale(state, "schemas", Section.SCHEMAS):
             self._schemas_at = now
@@ -125,6 +174,23 @@ class SchemaScreen(DashboardScreen):
             self._show_selected()
         if self.stale(state, "failures", Section.FAILURES):
             self._fill_failures(state)
+
+    def _layout_columns(self) -> bool:
+        """Size the schemas table's columns to its width; True if they changed (and the
+        table was emptied, to be filled again)."""
+        table = self._schemas()
+        widths = column_widths(table.scrollable_content_region.width)
+        if widths == self._widths:
+            return False
+        self._widths = widths
+        self._keep_selected = self._selected_fingerprint()
+        table.clear(columns=True)
+        for name, key, _ in SCHEMA_COLUMNS:
+            table.add_column(name, key=key, width=widths[key])
+        return True
+
+    def _topics_cell(self, topics: set[str]) -> Text:
+        return Text(fit_topics(sorted(topics), self._widths.get("topics", MIN_TOPICS)))
 
     def _fill_schemas(self, state: StreamState) -> None:
         table = self._schemas()
@@ -142,9 +208,10 @@ class SchemaScreen(DashboardScreen):
             for seen in rows:
                 key = seen.info.fingerprint
                 table.update_cell(key, "alerts", Text(f"{seen.alerts:,}", justify="right"))
-                table.update_cell(key, "topics", Text(", ".join(sorted(seen.topics))))
+                table.update_cell(key, "topics", self._topics_cell(seen.topics))
             return
-        keep = self._selected_fingerprint()
+        keep = self._selected_fingerprint() or self._keep_selected
+        self._keep_selected = None
         table.clear()
         if state.forced is not None:
             where = ", ".join(sorted(state.forced_topics)) if state.forced_topics else "all"
@@ -153,18 +220,19 @@ class SchemaScreen(DashboardScreen):
                 "(forced from file)",
                 "",
                 "",
-                Text(f"topics: {where}"),
-                Text(state.forced.name),
+                Text(f"topics: {where}", overflow="ellipsis", no_wrap=True),
+                Text(state.forced.name, overflow="ellipsis", no_wrap=True),
                 key=FORCED,
             )
+        now = state.clock()
         for seen in rows:
             table.add_row(
                 seen.info.fingerprint,
-                Text(versions_text(seen.versions)),
+                Text(versions_text(seen.versions, schema_only=True), overflow="ellipsis"),
                 Text(f"{seen.alerts:,}", justify="right"),
-                utc(seen.first_seen),
-                Text(", ".join(sorted(seen.topics))),
-                Text(seen.info.name),
+                first_seen_text(seen.first_seen, now),
+                self._topics_cell(seen.topics),
+                Text(seen.info.name, overflow="ellipsis", no_wrap=True),
                 key=seen.info.fingerprint,
             )
         if keep is not None:
@@ -227,6 +295,7 @@ class SchemaScreen(DashboardScreen):
             Text.assemble(
                 (f"{r.topic} [{r.partition}] offset {r.offset}: ", "bold"),
                 (failure.reason, "red"),
+                (saved_parts(failure), "dim"),
             )
         )
 
@@ -237,6 +306,9 @@ class SchemaScreen(DashboardScreen):
         if key != self._tree_for:
             self._tree_for = key
             title = f"{info.name} ({info.fingerprint})" if info else "no schema seen yet"
+            seen = self.fink.state.schemas.get(info.fingerprint) if info else None
+            if info is not None and not info.forced and seen is not None and seen.versions:
+                title += f"  {versions_text(seen.versions)}"
             tree.show_schema(info.schema if info else None, title)
         forced = self.fink.state.forced
         diff_for = (key, forced.fingerprint if forced else None)
@@ -299,29 +371,47 @@ class SchemaScreen(DashboardScreen):
         return True
 
     def action_dump_schema(self) -> None:
-        """Write the selected failure's key schema, or the selected schema, to a file."""
+        """Write the selected failure's key and value, or the selected schema, to files."""
         folder = self.fink.directories.data / "schemas"
         failures = self._failures()
-        state = self.fink.state
         try:
             folder.mkdir(parents=True, exist_ok=True)
             if failures.has_focus and failures.row_count:
-                failure = list(reversed(state.failures))[failures.cursor_row]
-                r = failure.ref
-                if failure.key is None:
-                    self.fink.report_error(
-                        f"{r.topic} [{r.partition}] offset {r.offset} "
-                        "has no key: there is no schema to dump"
-                    )
-                    return
-                path = dump_failure(failure, folder)[0]
+                self._dump_failure(
+                    folder, list(reversed(self.fink.state.failures))[failures.cursor_row]
+                )
+                return
+            fingerprint = self._selected_fingerprint()
+            seen = self.fink.state.schemas.get(fingerprint or "")
+            info = self._selected_schema()
+            if info is None:
+                self.notify("no schema selected", severity="warning", markup=False)
+                return
+            if seen is not None:  # named after its topic and version
+                path = dump_schema(info, folder, min(seen.topics), seen.versions)
             else:
-                info = self._selected_schema()
-                if info is None:
-                    self.notify("no schema selected", severity="warning", markup=False)
-                    return
                 path = dump_schema(info, folder)
         except OSError as exc:
             self.fink.report_error(f"cannot write the schema: {exc}")
             return
         self.notify(str(Path(path)), title="Schema written", markup=False)
+
+    def _dump_failure(self, folder: Path, failure: DecodeFailure) -> None:
+        """The failed message's key and raw value as they arrived, for a bug report."""
+        r = failure.ref
+        where = f"{r.topic} [{r.partition}] offset {r.offset}"
+        if failure.key is None and failure.value is None:
+            self.fink.report_error(
+                f"{where}: no key, and its value is no longer kept "
+                f"(only the newest {FAILURE_VALUES} failures keep theirs): nothing to write"
+            )
+            return
+        paths = dump_failure(failure, folder)
+        lines = [str(path) for path in paths]
+        if failure.key is None:
+            lines.append("(the message has no key)")
+        if failure.value is None:
+            lines.append(
+                f"(value no longer kept: only the newest {FAILURE_VALUES} failures keep theirs)"
+            )
+        self.notify("\n".join(lines), title=f"{where} written", markup=False)

@@ -13,7 +13,7 @@ BAND_COLORS = {"u": "magenta", "g": "green", "r": "red", "i": "orange", "z": "ye
 """plotext's colour names."""
 BAND_STYLES = {**BAND_COLORS, "i": "dark_orange"}
 """The same colours as Rich styles (Rich has no plain "orange")."""
-DETECTION, UPPER_LIMIT, FORCED = "●", "▼", "·"
+DETECTION, UPPER_LIMIT, FORCED, ERROR_BAR = "●", "▼", "·", "│"
 TICKS = 5
 
 
@@ -26,13 +26,21 @@ def legend(points: list[LightCurvePoint], survey: str) -> Text:
         text.append(f"{UPPER_LIMIT} upper limit  ", style="dim")
     if any(p.forced for p in points):
         text.append(f"{FORCED} forced photometry  ", style="dim")
+    if any(has_error_bar(p) for p in points):
+        text.append(f"{ERROR_BAR} ±1σ  ", style="dim")
     text.append("magnitude (brighter up)" if survey == "ztf" else "flux (nJy)", style="dim")
     return text
 
 
+def has_error_bar(point: LightCurvePoint) -> bool:
+    """Whether a point is drawn with an error bar (a measure with its error: ZTF sigmapsf,
+    LSST psfFluxErr; an upper limit has none)."""
+    return not point.upper and point.error is not None and point.error > 0
+
+
 class LightCurvePlot(PlotextPlot):
     """Magnitudes (ZTF, brighter up, upper limits as ▼) or fluxes in nJy (LSST) per band,
-    against days before the latest point."""
+    with their ±1σ error bars, against days before the latest point."""
 
     def __init__(
         self,
@@ -58,16 +66,30 @@ class LightCurvePlot(PlotextPlot):
         groups: dict[tuple[str, str], tuple[list[float], list[float]]] = defaultdict(
             lambda: ([], [])
         )
+        bars: dict[str, tuple[list[float], list[float], list[float]]] = defaultdict(
+            lambda: ([], [], [])
+        )
+        reach: list[float] = []  # the ends of the error bars, for the magnitude ticks
         for p in self.points:
             marker = UPPER_LIMIT if p.upper else (FORCED if p.forced else DETECTION)
             xs, ys = groups[(p.band, marker)]
             xs.append((p.time - last).total_seconds() / 86400)
             ys.append(sign * p.value)
+            if has_error_bar(p):
+                bx, by, berr = bars[p.band]
+                bx.append(xs[-1])
+                by.append(ys[-1])
+                berr.append(p.error or 0.0)
+                reach += [ys[-1] - berr[-1], ys[-1] + berr[-1]]
+        # The bars first, so the markers are drawn over them.
+        for band, (bx, by, berr) in sorted(bars.items()):
+            plt.error(bx, by, yerr=berr, color=BAND_COLORS.get(band, "white"))
         for (band, marker), (xs, ys) in sorted(groups.items()):
             plt.scatter(xs, ys, marker=marker, color=BAND_COLORS.get(band, "white"))
         plt.xlabel("days before the latest point")
         if self.survey == "ztf":
             values = [y for _, ys in groups.values() for y in ys]
+            values += reach
             low, high = min(values), max(values)
             step = (high - low) / (TICKS - 1) or 1.0
             ticks = [low + i * step for i in range(TICKS)]

@@ -1,0 +1,93 @@
+"""The alert screen with a replayed alert (no broker): saving, and the light curve's error
+bars."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from fink_tui.app import FinkApp
+from fink_tui.config import Settings
+from fink_tui.core.decode import Alert, AlertDecoder, MessageRef
+from fink_tui.core.events import AlertsReceived
+from fink_tui.core.source import ReplaySource
+from fink_tui.screens.alert import AlertScreen
+from tests.helpers import ZTF_ALERTS, wire_messages
+
+SIZE = (130, 36)
+TOPIC = "fink_early_sn_candidates_ztf"
+
+
+def ztf_alert() -> Alert:
+    key, value = wire_messages(ZTF_ALERTS)[0]
+    alert = AlertDecoder().decode(MessageRef(TOPIC, 0, 0), key, value)
+    assert isinstance(alert, Alert)
+    return alert
+
+
+async def test_saving_twice_says_already_saved(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """s saves the alert and says where; s again writes nothing and says it is already saved
+    there (a second file of the same alert would be a copy)."""
+    said: list[tuple[str, str]] = []
+
+    def notify(self: AlertScreen, message: str, *, title: str = "", **_: object) -> None:
+        said.append((title, message))
+
+    monkeypatch.setattr(AlertScreen, "notify", notify)
+    alert = ztf_alert()
+    settings = Settings(servers="127.0.0.1:9", group_id="g", topics=(TOPIC,))
+    app = FinkApp(settings, ReplaySource([AlertsReceived((alert,), ())]))
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(AlertScreen(alert))
+        for _ in range(200):
+            if app.screen.query("#fields"):
+                break
+            await pilot.pause(0.05)
+        await pilot.press("s")
+        await pilot.pause()
+        saved = list((isolated_env / "data_dir" / "alerts").glob("*.avro"))
+        assert len(saved) == 1 and said == [("Alert saved", str(saved[0]))]
+        written = saved[0].stat().st_mtime_ns
+        await pilot.press("s")
+        await pilot.pause()
+        assert said[-1] == ("Already saved", str(saved[0]))
+        assert saved[0].stat().st_mtime_ns == written
+
+
+def test_light_curve_draws_error_bars() -> None:
+    """Each measured point is drawn with its ±1σ bar (ZTF sigmapsf, LSST psfFluxErr), in its
+    band's colour; upper limits have none; the legend says what the bars are."""
+    from datetime import UTC, datetime, timedelta
+
+    from fink_tui.core.survey import LightCurvePoint
+    from fink_tui.widgets.light_curve import ERROR_BAR, LightCurvePlot, legend
+
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+
+    def drawn(points: list[LightCurvePoint], survey: str) -> list[str]:
+        plot = LightCurvePlot(points, survey)
+        plot.on_mount()
+        plot.plt.plotsize(60, 20)
+        plot.plt.theme("clear")
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", plot.plt.build())
+        # The canvas, without the frame and the axis labels.
+        return re.findall(r"^[^┤│]*[┤│](.*)│\s*$", plain, flags=re.MULTILINE)
+
+    def bars(lines: list[str]) -> int:
+        return sum(line.count(ERROR_BAR) for line in lines)
+
+    mags = [18.0, 17.0, 17.5]
+    with_errors = [
+        LightCurvePoint(start + timedelta(days=i), "g", m, 0.6) for i, m in enumerate(mags)
+    ]
+    without = [LightCurvePoint(p.time, p.band, p.value) for p in with_errors]
+    limits = [LightCurvePoint(p.time, p.band, p.value, 0.6, upper=True) for p in with_errors]
+    assert bars(drawn(with_errors, "ztf")) >= 3 and bars(drawn(without, "ztf")) == 0
+    assert bars(drawn(limits, "ztf")) == 0
+    fluxes = [LightCurvePoint(p.time, "r", 1000.0 * (i + 1), 300.0) for i, p in enumerate(without)]
+    assert bars(drawn(fluxes, "lsst")) >= 3
+    assert "±1σ" in legend(with_errors, "ztf").plain and "±1σ" not in legend(without, "ztf").plain
