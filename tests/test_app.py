@@ -243,7 +243,7 @@ async def test_force_schema_from_file_shows_the_diff(stream) -> None:  # type: i
         app.refresh_views()
         await pilot.pause()
         schemas = app.screen.query_one("#schemas")
-        assert str(schemas.get_row_at(0)[1]) == "(forced from file)"
+        assert str(schemas.get_row_at(0)[1]) == "(forced)"
         lsst = next(f for f, seen in app.state.schemas.items() if seen.info.survey == "lsst")
         schemas.move_cursor(row=schemas.get_row_index(lsst))  # the LSST schema of the stream
         await pilot.pause()

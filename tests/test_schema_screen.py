@@ -34,11 +34,12 @@ def test_column_widths() -> None:
     """Fixed columns keep their width; Topics and Schema share the rest, never below their
     minimum."""
     wide = column_widths(88)
-    assert wide["fingerprint"] == 16 and wide["alerts"] == 7
+    assert wide["fingerprint"] == 16 and wide["alerts"] == 6
     assert sum(wide.values()) + 2 * len(wide) == 88
     assert wide["topics"] >= 20 and wide["schema"] >= 10
     narrow = column_widths(40)
-    assert narrow["topics"] == 14 and narrow["schema"] == 8
+    assert narrow["topics"] == 10 and narrow["schema"] == 6
+    assert sum(column_widths(71).values()) + 2 * len(wide) == 71  # the table at 130 columns
 
 
 def test_schema_file_names() -> None:

@@ -28,13 +28,13 @@ FORCED = "forced"
 SCHEMA_COLUMNS = (
     ("Fingerprint", "fingerprint", 16),
     ("Version", "versions", 10),
-    ("Alerts", "alerts", 7),
+    ("Alerts", "alerts", 6),
     ("First seen", "first_seen", 11),
     ("Topics", "topics", None),
     ("Schema", "schema", None),
 )
 """Label, key and width of the schemas table's columns; Topics and Schema share the rest."""
-MIN_TOPICS, MIN_SCHEMA = 14, 8
+MIN_TOPICS, MIN_SCHEMA = 10, 6
 """Narrower than this, the table scrolls sideways rather than cut these columns to nothing."""
 CELL_PADDING = 2
 """A DataTable cell's padding, left and right."""
@@ -214,13 +214,14 @@ class SchemaScreen(DashboardScreen):
         self._keep_selected = None
         table.clear()
         if state.forced is not None:
-            where = ", ".join(sorted(state.forced_topics)) if state.forced_topics else "all"
+            topics = state.forced_topics
+            where = self._topics_cell(set(topics)) if topics else Text("all", style="italic")
             table.add_row(
                 Text(state.forced.fingerprint, style="bold magenta"),
-                "(forced from file)",
+                Text("(forced)", style="magenta"),
                 "",
                 "",
-                Text(f"topics: {where}", overflow="ellipsis", no_wrap=True),
+                where,
                 Text(state.forced.name, overflow="ellipsis", no_wrap=True),
                 key=FORCED,
             )
