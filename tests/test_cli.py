@@ -744,5 +744,9 @@ def test_no_credentials_one_message(capsys: pytest.CaptureFixture[str]) -> None:
         assert code == 2 and elapsed < 1.0 and "Traceback" not in err
         assert err.startswith("fink-tui: not set: Kafka servers")
         assert "fink_client_register -survey ztf -username USERNAME -group_id GROUP_ID" in err
-        assert "fink-tui --servers HOST:PORT --group-id GROUP_ID --topics TOPIC1,TOPIC2" in err
+        assert (
+            "fink-tui --survey ztf --servers HOST:PORT --group-id GROUP_ID --topics TOPIC1,TOPIC2"
+            in err
+        )
+        assert "finkctl auth register -survey ztf" in err
         assert "make demo" in err
