@@ -33,16 +33,29 @@ def tansu_processes() -> set[int]:
     return found
 
 
-def test_broker_only_demo_serves_both_surveys(tmp_path: Path) -> None:
-    """Alerts of both surveys decode with `fink-tui poll`; their light curves and cutouts
-    parse; the malformed messages are reported; SIGTERM leaves no process behind."""
-    before = tansu_processes()
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "fink_tui", "demo", "--broker-only", "--seed", "5"],
+def broker_only_demo(seed: int) -> subprocess.Popen[str]:
+    """`fink-tui demo --broker-only` started as a person would, its output read by the test."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "fink_tui", "demo", "--broker-only", "--seed", str(seed)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def assert_stopped(brokers: set[int]) -> None:
+    """The demo's brokers are gone within 10 s."""
+    deadline = time.monotonic() + 10
+    while tansu_processes() & brokers and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not tansu_processes() & brokers, "the demo left its broker running"
+
+
+def test_broker_only_demo_serves_both_surveys(tmp_path: Path) -> None:
+    """Alerts of both surveys decode with `fink-tui poll`; their light curves and cutouts
+    parse; the malformed messages are reported; SIGTERM leaves no process behind."""
+    before = tansu_processes()
+    demo = broker_only_demo(seed=5)
     try:
         assert demo.stdout is not None
         lines = [demo.stdout.readline() for _ in range(3)]
@@ -107,22 +120,14 @@ def test_broker_only_demo_serves_both_surveys(tmp_path: Path) -> None:
         demo.send_signal(signal.SIGTERM)
         demo.wait(20)
     assert demo.returncode == 128 + signal.SIGTERM
-    deadline = time.monotonic() + 10
-    while tansu_processes() & ours and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not tansu_processes() & ours, "the demo left its broker running"
+    assert_stopped(ours)
 
 
 def test_broker_only_demo_exits_130_on_ctrl_c() -> None:
     """Ctrl-C ends `fink-tui demo --broker-only` as it ends any program its user interrupts:
     status 130, no traceback, and its broker stopped."""
     before = tansu_processes()
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "fink_tui", "demo", "--broker-only", "--seed", "3"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    demo = broker_only_demo(seed=3)
     try:
         assert demo.stdout is not None
         assert demo.stdout.readline().startswith("bootstrap: 127.0.0.1:")
@@ -134,10 +139,7 @@ def test_broker_only_demo_exits_130_on_ctrl_c() -> None:
             demo.kill()
             demo.wait(10)
     assert demo.returncode == 130 and "Traceback" not in err
-    deadline = time.monotonic() + 10
-    while tansu_processes() & ours and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not tansu_processes() & ours, "the demo left its broker running"
+    assert_stopped(ours)
 
 
 async def test_demo_app_runs_and_quits_cleanly(isolated_env: Path) -> None:
