@@ -70,7 +70,8 @@ def schema_app(failures: tuple[DecodeFailure, ...]) -> FinkApp:
 async def test_schemas_table_fits_160_columns() -> None:
     """At 160 columns (the table 88 wide) the Topics and Schema columns are readable, not cut
     to nothing: the first topic cut with an ellipsis and the others counted, the record name
-    given a third of the room left, and no column past the table's edge."""
+    given a third of the room left, and no column past the table's edge; the line under the
+    table names every topic of the selected schema, and its versions."""
     app = schema_app(())
     async with app.run_test(size=(160, 45)) as pilot:
         await pilot.pause()
@@ -83,6 +84,8 @@ async def test_schemas_table_fits_160_columns() -> None:
         assert len(row[4]) <= widths["topics"] >= 20
         assert row[5] == "topLevelRecord.value" and widths["schema"] >= 10  # cut with …
         assert sum(w + 2 for w in widths.values()) <= table.size.width
+        detail = str(app.screen.query_one("#schema-detail").render())
+        assert ", ".join(TOPICS) in detail and "v4.02 broker 4.1 science 8.41.0" in detail
 
 
 async def test_dump_writes_a_failures_key_and_value(

@@ -136,6 +136,7 @@ class SchemaScreen(DashboardScreen):
         self._schemas_signature: object = None
         self._widths: dict[str, int] = {}
         self._keep_selected: str | None = None
+        self._detail_shown: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -144,6 +145,7 @@ class SchemaScreen(DashboardScreen):
                 schemas: DataTable[str | Text] = DataTable(cursor_type="row", id="schemas")
                 schemas.border_title = "Schemas seen"
                 yield schemas
+                yield Static("", id="schema-detail")
                 failures: DataTable[str | Text] = DataTable(cursor_type="row", id="failures")
                 failures.add_columns("Topic", "Part.", "Offset", "Schema", "Reason")
                 yield failures
@@ -307,15 +309,32 @@ class SchemaScreen(DashboardScreen):
         if key != self._tree_for:
             self._tree_for = key
             title = f"{info.name} ({info.fingerprint})" if info else "no schema seen yet"
-            seen = self.fink.state.schemas.get(info.fingerprint) if info else None
-            if info is not None and not info.forced and seen is not None and seen.versions:
-                title += f"  {versions_text(seen.versions)}"
             tree.show_schema(info.schema if info else None, title)
+        self._show_schema_detail(info)
         forced = self.fink.state.forced
         diff_for = (key, forced.fingerprint if forced else None)
         if diff_for != self._diff_for:  # its height changes: a layout of the screen
             self._diff_for = diff_for
             self.query_one("#diff", Static).update(self._diff_text(info))
+
+    def _show_schema_detail(self, info: SchemaInfo | None) -> None:
+        """Every topic of the selected schema and its versions (the table's columns cut them)."""
+        state = self.fink.state
+        seen = state.schemas.get(info.fingerprint) if info is not None else None
+        if info is not None and info.forced:
+            topics = sorted(state.forced_topics) if state.forced_topics else ["every topic"]
+            detail = Text.assemble((info.fingerprint, "bold magenta"), " forced on ")
+            detail.append(", ".join(topics))
+        elif seen is not None:
+            detail = Text.assemble((seen.info.fingerprint, "bold"), " on ")
+            detail.append(", ".join(sorted(seen.topics)))
+            if seen.versions:
+                detail.append(f"  {versions_text(seen.versions)}", style="dim")
+        else:
+            detail = Text()
+        if detail != self._detail_shown:  # its height can change: a layout of the screen
+            self._detail_shown = detail
+            self.query_one("#schema-detail", Static).update(detail)
 
     def _diff_text(self, info: SchemaInfo | None) -> Text:
         forced = self.fink.state.forced
