@@ -38,7 +38,7 @@ from fink_tui.core.lag_reader import make_lag_reader
 from fink_tui.core.lag_status import time_lag_text
 from fink_tui.core.memory import give_back
 from fink_tui.core.pool import DecodePipeline, batch_errors, default_workers
-from fink_tui.core.query import Query, QueryError, compile_query
+from fink_tui.core.query import Query, QueryError, compile_query, unknown_paths
 from fink_tui.core.reset import apply_plan_admin, make_plan, parse_target
 from fink_tui.core.transfer import (
     SCHEMA_SUFFIX,
@@ -347,6 +347,7 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
 
     consumer.subscribe(list(settings.topics), on_assign=on_assign)
     shown = failed = saved = unsaved = skipped = 0
+    schemas_seen: dict[str, SchemaInfo] = {}
     in_flight = 0  # messages consumed and still being decoded
     dumped: set[str] = set()
     finished = False
@@ -375,6 +376,7 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
                 for index, alert in enumerate(batch.results):
                     if not isinstance(alert, Alert):
                         continue
+                    schemas_seen.setdefault(alert.schema.fingerprint, alert.schema)
                     if where is not None and not where.matches(alert):
                         skipped += 1  # read and committed, not shown
                         continue
@@ -434,8 +436,10 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
         consumer.close()
         if finished:
             if where is not None:
+                missing = unknown_paths(where, schemas_seen.values())
+                typo = f" (no alert's schema has {', '.join(missing)})" if missing else ""
                 print(
-                    f"fink-tui: {_plural(shown, 'alert')} matched --where, {skipped} did not",
+                    f"fink-tui: {_plural(shown, 'alert')} matched --where, {skipped} did not{typo}",
                     file=sys.stderr,
                 )
             _poll_summary(save_dir, saved, unsaved, schema_dir, len(dumped), failed)

@@ -301,7 +301,9 @@ def test_poll_where_takes_a_saved_filter(capsys, broker) -> None:  # type: ignor
     from fink_tui.config import search_directories
 
     config = search_directories().config / "config.toml"
-    config.write_text('[filters]\nbright = "candidate.magpsf < 18"\n')
+    config.write_text(
+        '[filters]\nbright = "candidate.magpsf < 18"\ntypo = "candidat.magpsf < 18"\n'
+    )
     topic = unique("fink_cli_where_saved_ztf")
     broker.create_topics({topic: 1})
     produce(broker.bootstrap, topic, list(wire_messages(ZTF_ALERTS)), partition=0)
@@ -311,6 +313,11 @@ def test_poll_where_takes_a_saved_filter(capsys, broker) -> None:  # type: ignor
     code, out, err = run(capsys, *argv)
     assert code == 0, err
     assert len(out.splitlines()) == bright
+    s["group"] = unique("g")
+    argv = ["poll", "--json", "--idle", "1.5", "--where", "typo", *base(s, topic)]
+    code, out, err = run(capsys, *argv)
+    assert code == 0 and not out
+    assert "0 alerts matched --where, 31 did not (no alert's schema has candidat.magpsf)" in err
 
 
 def test_poll_reports_bad_messages_and_goes_on(capsys, stream, broker) -> None:  # type: ignore[no-untyped-def]

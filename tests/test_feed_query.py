@@ -89,6 +89,17 @@ async def test_query_keeps_the_matching_rows_and_counts_them() -> None:
         assert "31 match of 38 kept — filter: SN candidate" in title(app)
 
 
+async def test_a_path_no_schema_has_is_pointed_out() -> None:
+    """A path in no schema seen (a typo, likely) is named in the title: it matches nothing."""
+    app, _, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await redraw(pilot)
+        await type_filter(pilot, "candidate.magpfs < 18 OR diaSource.psfFlux > 0")
+        await until(pilot, lambda: "reading" not in title(app))
+        assert "no schema seen has candidate.magpfs" in title(app)
+        assert "diaSource.psfFlux" not in title(app).split("no schema")[1]
+
+
 async def test_a_mistake_says_where_and_keeps_the_rows() -> None:
     """A query with a mistake leaves the rows as they were and shows where the mistake is."""
     app, _, _ = make_app()

@@ -346,6 +346,31 @@ def _prune(keep: dict[str, Any]) -> dict[str, Any]:
     return pruned
 
 
+_HAS_PATH: OrderedDict[tuple[str, str], bool] = OrderedDict()
+
+
+def unknown_paths(query: Query, schemas: Iterable[SchemaInfo]) -> list[str]:
+    """The query's Avro paths that none of ``schemas`` has (a typo, most likely: such a path
+    is NULL on every alert, so a comparison with it matches nothing)."""
+    infos = list(schemas)
+    missing = []
+    for path in query.paths:
+        found = False
+        for info in infos:
+            key = (info.fingerprint, path)
+            has = _HAS_PATH.get(key)
+            if has is None:
+                has = _HAS_PATH[key] = bool(schema_paths(info.schema, (path,)))
+                if len(_HAS_PATH) > 4 * _PROJECTIONS_SIZE:
+                    _HAS_PATH.popitem(last=False)
+            if has:
+                found = True
+                break
+        if not found and infos:
+            missing.append(path)
+    return missing
+
+
 def _reader_for(info: SchemaInfo, paths: tuple[str, ...]) -> Any:
     """The parsed reader schema of ``paths`` for ``info`` (None: the schema has none of them)."""
     key = (id(info), paths)

@@ -20,7 +20,13 @@ from textual.binding import Binding
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
-from fink_tui.core.query import Query, QueryError, carry_paths, search_or_query
+from fink_tui.core.query import (
+    Query,
+    QueryError,
+    carry_paths,
+    search_or_query,
+    unknown_paths,
+)
 from fink_tui.model import Section, StreamState
 from fink_tui.screens.base import TABLE_PACE, DashboardScreen
 from fink_tui.widgets.alert_table import COLUMNS, AlertTable
@@ -131,6 +137,12 @@ class FeedScreen(DashboardScreen):
             title.append(f" — {what}: {table.filter_text}")
             if table.pending:
                 title.append(f" — reading fields of {table.pending:,} alerts…")
+            if table.filter_query is not None:
+                schemas = (seen.info for seen in self.fink.state.schemas.values())
+                missing = unknown_paths(table.filter_query, schemas)
+                if missing:
+                    what = ", ".join(missing)
+                    title.append(f" — no schema seen has {what}", style="yellow")
         else:
             title.append(f"{len(table.shown):,} shown of {kept:,} kept")
         if table.sort_column is not None:
