@@ -59,3 +59,20 @@ def test_cutouts_of_both_surveys() -> None:
     lsst = read_alerts(LSST_ALERTS)[1][0]
     assert (cutout_bytes(ztf, "cutoutScience") or b"")[:2] == b"\x1f\x8b"
     assert (cutout_bytes(lsst, "cutoutScience") or b"").startswith(b"SIMPLE")
+
+
+def test_lsst_object_falls_back_to_the_dia_object_then_the_solar_system_object() -> None:
+    """A real LSST alert's diaSource without its diaObjectId names the object from diaObject;
+    a Solar System source from ssSource (its id, else its designation); never partition:offset."""
+    from fink_tui.core.survey import summarize
+
+    record = dict(read_alerts(LSST_ALERTS)[1][0])
+    dia = record["diaObject"]["diaObjectId"] if record.get("diaObject") else 42
+    record = {**record, "diaObject": {"diaObjectId": dia}}
+    record["diaSource"] = {**record["diaSource"], "diaObjectId": None, "ssObjectId": None}
+    assert summarize(record, "lsst").object_id == str(dia)
+    record["diaObject"] = None
+    record["ssSource"] = {"ssObjectId": 8031623, "designation": "2010 AB1"}
+    assert summarize(record, "lsst").object_id == "8031623"
+    record["ssSource"] = {"ssObjectId": None, "designation": "2010 AB1"}
+    assert summarize(record, "lsst").object_id == "2010 AB1"

@@ -43,6 +43,8 @@ LSST_FIELDS: dict[str, Any] = {
             "band",
         )
     },
+    "diaObject": {"diaObjectId": None},
+    "ssSource": {"ssObjectId": None, "designation": None},
     "lsst_schema_version": None,
     "fink_broker_version": None,
     "fink_science_version": None,
@@ -192,7 +194,17 @@ def summarize(record: dict[str, Any], survey: str) -> AlertSummary:
     if survey == "lsst":
         src = record.get("diaSource") or {}
         mjd = _num(src.get("midpointMjdTai"))
-        object_id = src.get("diaObjectId") or src.get("ssObjectId") or ""
+        obj = record.get("diaObject") or {}
+        sso = record.get("ssSource") or {}
+        # The object: a diaObject, else a Solar System object (its id, else its designation).
+        object_id = (
+            src.get("diaObjectId")
+            or obj.get("diaObjectId")
+            or src.get("ssObjectId")
+            or sso.get("ssObjectId")
+            or sso.get("designation")
+            or ""
+        )
         return AlertSummary(
             survey="lsst",
             time=mjd_tai_to_utc(mjd) if mjd is not None else None,
