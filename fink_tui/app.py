@@ -102,6 +102,7 @@ class FinkApp(QuietCrashApp):
         directories: Directories | None = None,
         clock: Callable[[], float] = time.time,
         show_empty_partitions: bool = False,
+        live: bool = True,
         notify_when: Query | None = None,
     ) -> None:
         super().__init__()
@@ -112,6 +113,8 @@ class FinkApp(QuietCrashApp):
         self.state = StreamState(clock=clock)
         self.initial_mode = mode
         self.show_empty_partitions = show_empty_partitions
+        self.live = live
+        """False when the app renders a recorded snapshot (an export): no rates then."""
         """Whether the lag table starts with its empty partitions shown."""
         self.errors: list[str] = []
         """Errors shown during the run, printed on stderr when the app ends."""

@@ -261,6 +261,8 @@ def test_headless_lag_export(stream, tmp_path: Path, capsys) -> None:  # type: i
     svg = out.read_text()
     assert svg.startswith("<svg") and "Total&#160;for&#160;" in svg
     assert stream["ztf"].replace("_", "_") in svg.replace("&#160;", " ")
+    # A snapshot, not a live screen: no alert rate nor "received" count in the picture.
+    assert "alerts/s" not in svg and "received" not in svg.replace("&#160;", " ")
 
 
 async def test_alert_text_is_never_read_as_markup() -> None:

@@ -74,3 +74,30 @@ async def test_no_loss_no_recover_and_narrow_columns() -> None:
         await settle(pilot)
         assert "Low" in [c.label.plain for c in table.columns.values()]
         assert cells(table, table.row_count - 1)[0].startswith("Total for ")
+
+
+async def test_refresh_says_it_asks_until_the_snapshot_comes() -> None:
+    """`r` says "asking the broker…" in the summary line until the next snapshot arrives
+    (a toast lingered 2 s after the answer)."""
+    from dataclasses import replace
+
+    from textual.widgets import Static
+
+    from fink_tui.core.events import LagUpdated
+    from fink_tui.core.source import ReplaySource
+    from tests.test_snapshots import snapshot_app
+
+    app = snapshot_app("lag")
+    source = app.source
+    assert isinstance(source, ReplaySource)
+    source.send = lambda command: source.sent.append(command)  # type: ignore[method-assign]
+    async with app.run_test(size=(130, 36)) as pilot:
+        await pilot.pause()
+        await pilot.press("r")
+        summary = app.screen.query_one("#lag-summary", Static)
+        assert "asking the broker" in str(summary.render())
+        assert app.state.lag is not None
+        source.play([LagUpdated(replace(app.state.lag, taken_at=app.state.lag.taken_at + 5))])
+        app.refresh_views()
+        await pilot.pause()
+        assert "asking the broker" not in str(summary.render())

@@ -133,6 +133,8 @@ class LagScreen(DashboardScreen):
     def __init__(self) -> None:
         super().__init__()
         self._row_kind: bool | None = None
+        self._asking = False
+        """Whether `r` asked for a snapshot that has not come yet."""
         self._reset_modal: ResetOffsetsModal | None = None
 
     def compose(self) -> ComposeResult:
@@ -157,6 +159,7 @@ class LagScreen(DashboardScreen):
         table.show(state.lag)
         snapshot = state.lag
         if snapshot is not None:
+            self._asking = False  # a new snapshot: `r` was answered
             self.query_one("#lag-summary", Static).update(summary_text(snapshot, live))
             self.query_one("#lag-members", Static).update(members_text(snapshot))
             self.query_one("#lag-legend", Static).update(legend_text(snapshot))
@@ -201,9 +204,14 @@ class LagScreen(DashboardScreen):
             self.refresh_bindings()
 
     def action_refresh_lag(self) -> None:
-        """Take a lag snapshot now."""
+        """Take a lag snapshot now (the summary says so until it arrives)."""
         self.fink.send_command(RefreshLag())
-        self.notify("asking the broker…", title="Lag", timeout=2, markup=False)
+        self._asking = True
+        summary = self.query_one("#lag-summary", Static)
+        snapshot = self.fink.state.lag
+        live = self.fink.state.connection.state == Connection.CONNECTED
+        text = summary_text(snapshot, live) if snapshot is not None else Text()
+        summary.update(text.append("  · asking the broker…", "italic"))
 
     def action_toggle_empty(self) -> None:
         """Show or hide partitions with nothing committed and nothing to read."""

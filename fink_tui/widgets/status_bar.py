@@ -24,7 +24,7 @@ class StatusBar(Static):
     StatusBar { height: 1; background: $panel; color: $text; padding: 0 1; }
     """
 
-    def show(self, state: StreamState, group: str) -> None:
+    def show(self, state: StreamState, group: str, rates: bool = True) -> None:
         """Redraw from the model: what matters most first, so a narrow terminal keeps it
         (the state, PAUSED, failures), the long reason of a state last."""
         conn = state.connection
@@ -43,10 +43,11 @@ class StatusBar(Static):
             text.append(state.forced.fingerprint, "bold magenta")
         text.append("  │  group ", "dim")
         text.append(group or "-", "bold")
-        text.append("  │  ", "dim")
-        text.append(f"{state.rate:.1f}", "bold")
-        text.append(" alerts/s", "dim")
-        text.append(f"  {state.alert_count:,} received", "dim")
+        if rates:  # not in an export of a snapshot: nothing was read there
+            text.append("  │  ", "dim")
+            text.append(f"{state.rate:.1f}", "bold")
+            text.append(" alerts/s", "dim")
+            text.append(f"  {state.alert_count:,} received", "dim")
         if conn.detail and conn.state != Connection.CONNECTED:
             text.append(f"  │  {conn.detail}", "dim")
         self.update(text, layout=False)  # one line, always: no layout of the screen
