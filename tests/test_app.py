@@ -466,3 +466,29 @@ async def test_key_bar_keeps_help_and_quit_when_narrow() -> None:
         )
         await pilot.pause()
         assert isinstance(app.screen, LagScreen)
+
+
+def test_feed_time_shows_the_age_today_and_the_date_otherwise() -> None:
+    """Today's alerts: the time and how long ago; older ones: the date in full."""
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+
+    from fink_tui.core.decode import Alert, AlertDecoder, MessageRef
+    from fink_tui.widgets.alert_table import age_text, alert_cells
+
+    key, value = wire_messages(ZTF_ALERTS)[0]
+    alert = AlertDecoder().decode(MessageRef("fink_x_ztf", 0, 0), key, value)
+    assert isinstance(alert, Alert)
+    now = datetime(2026, 12, 2, 3, 30, tzinfo=UTC)
+    at = now - timedelta(minutes=7, seconds=20)
+    today = replace(alert, summary=replace(alert.summary, time=at))
+    assert alert_cells(today, now.date(), now)[0] == "03:22:40  7 min"
+    assert alert_cells(today, now.date())[0] == "03:22:40"  # no clock: no age
+    assert alert_cells(alert, now.date(), now)[0].startswith(f"{alert.summary.time:%Y-%m-%d}")
+    assert [age_text(s) for s in (5, 60, 3599, 3600, 7300)] == [
+        "now",
+        "1 min",
+        "59 min",
+        "1 h",
+        "2 h",
+    ]

@@ -106,9 +106,10 @@ class FeedScreen(DashboardScreen):
     def update_view(self, state: StreamState) -> None:
         super().update_view(state)
         table = self.query_one(AlertTable)
-        table.today = datetime.fromtimestamp(state.clock(), tz=UTC).date()
+        minute = datetime.fromtimestamp(state.clock(), tz=UTC).replace(second=0, microsecond=0)
+        table.today, table.now = minute.date(), minute  # the ages move once a minute
         table.marked = state.matched
-        view = (table.filter_text, table.today, table.order, self._read_rounds)
+        view = (table.filter_text, table.now, table.order, self._read_rounds)
         now = time.monotonic()
         if self.steady and view == self._table_view and now - self._table_at < TABLE_PACE:
             pass  # rows pouring in: drawn twice a second, leaving the UI free for keys

@@ -11,7 +11,7 @@ new rows cost their own strip only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from rich.cells import cell_len, set_cell_size
@@ -89,13 +89,30 @@ def alert_key(alert: Alert) -> str:
     return f"{r.topic}/{r.partition}/{r.offset}"
 
 
-def alert_cells(alert: Alert, today: date | None = None) -> tuple[str, ...]:
+def age_text(seconds: float) -> str:
+    """How long ago, as a person says it at a glance: ``now``, ``3 min``, ``2 h``."""
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return "now"
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h"
+
+
+def alert_cells(
+    alert: Alert, today: date | None = None, now: datetime | None = None
+) -> tuple[str, ...]:
     """The text of an alert, one string per column (also what the filter searches): the
-    time with its date unless it is ``today``."""
+    time with its date unless it is ``today``, and then its age at ``now`` where it fits."""
     s = alert.summary
     when = ""
     if s.time:
-        when = s.time.strftime("%H:%M:%S" if s.time.date() == today else "%Y-%m-%d %H:%M:%S")
+        if s.time.date() != today:
+            when = s.time.strftime("%Y-%m-%d %H:%M:%S")
+        elif now is not None and s.time <= now + timedelta(minutes=1):
+            when = f"{s.time:%H:%M:%S} {age_text((now - s.time).total_seconds()):>6}"
+        else:
+            when = s.time.strftime("%H:%M:%S")
     return (
         when,
         alert.ref.topic.removeprefix("fink_"),
@@ -263,12 +280,14 @@ class AlertTable(ScrollView, can_focus=True):
         self.new_above = 0
         """Alerts that arrived above the cursor since the user moved away from the top."""
         self.today: date | None = None
+        self.now: datetime | None = None
+        """The minute the ages are counted to (None: no ages)."""
         """Times of this day are shown without their date."""
         self.cursor_row = 0
         """Index of the row under the cursor (0: the newest)."""
         self._keys: list[str] = []
         self._drawn_filter = ""
-        self._drawn_today: date | None = None
+        self._drawn_today: tuple[date | None, datetime | None] = (None, None)
         self._drawn_order: tuple[int | None, bool] = (None, False)
         self._columns: tuple[int, ...] = ()
         self._cells: dict[str, list[Segment]] = {}
@@ -286,7 +305,7 @@ class AlertTable(ScrollView, can_focus=True):
 
     def get_row_at(self, index: int) -> tuple[str, ...]:
         """The text of each shown column of row ``index``."""
-        cells = alert_cells(self.shown[self._keys[index]], self.today)
+        cells = alert_cells(self.shown[self._keys[index]], self.today, self.now)
         return tuple(cells[i] for i in self._columns)
 
     def selected_key(self) -> str | None:
@@ -361,7 +380,9 @@ class AlertTable(ScrollView, can_focus=True):
                     continue
                 if not query.matches(alert):
                     continue
-            elif needle and not any(needle in c.lower() for c in alert_cells(alert, self.today)):
+            elif needle and not any(
+                needle in c.lower() for c in alert_cells(alert, self.today, self.now)
+            ):
                 continue
             rows.append((key, alert))
             if not everything and len(rows) >= self.max_rows:
@@ -377,10 +398,11 @@ class AlertTable(ScrollView, can_focus=True):
         current = self.selected_key()
         following = current is None or self.cursor_row == 0
         reordered, self._drawn_order = self.order != self._drawn_order, self.order
-        if self.filter_text != self._drawn_filter or self.today != self._drawn_today:
+        clock = (self.today, self.now)
+        if self.filter_text != self._drawn_filter or clock != self._drawn_today:
             self._cells.clear()
             self._strips.clear()
-            self._drawn_filter, self._drawn_today = self.filter_text, self.today
+            self._drawn_filter, self._drawn_today = self.filter_text, clock
         elif (
             not reordered
             and [key for key, _ in rows] == self._keys
@@ -440,7 +462,7 @@ class AlertTable(ScrollView, can_focus=True):
         cells = self._cells.get(key)
         if cells is None:
             alert = self.shown[key]
-            text = alert_cells(alert, self.today)
+            text = alert_cells(alert, self.today, self.now)
             marked = alert.ref in self.marked
             cells = []
             for i in self._columns:
