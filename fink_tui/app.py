@@ -26,6 +26,7 @@ from fink_tui.core.events import (
     CommandFailed,
     ConnectionChanged,
     Event,
+    GroupShared,
     LagUpdated,
     OffsetsReset,
     PauseChanged,
@@ -44,6 +45,7 @@ from fink_tui.model import StreamState
 from fink_tui.screens.base import DashboardScreen
 from fink_tui.screens.feed import FeedScreen
 from fink_tui.screens.lag import LagScreen
+from fink_tui.screens.objects import ObjectsScreen
 from fink_tui.screens.schema import SchemaScreen
 from fink_tui.textual_compat import QuietCrashApp, prepare_mode
 
@@ -69,11 +71,24 @@ class FinkApp(QuietCrashApp):
         # Absolute: Textual reads a relative path next to the module of the app's class,
         # and a subclass (tests/app_child.py) lives elsewhere.
         str(Path(__file__).parent / "screens" / f"{name}.tcss")
-        for name in ("feed", "alert", "schema", "force_schema", "reset_offsets", "confirm_reset")
+        for name in (
+            "feed",
+            "alert",
+            "schema",
+            "force_schema",
+            "reset_offsets",
+            "confirm_reset",
+            "objects",
+        )
     ]
     """Every screen's CSS, read once at start: a screen's own CSS_PATH is read when it is
     first shown, and re-parses and re-applies the app's whole stylesheet then (~100 ms)."""
-    MODES = {"feed": FeedScreen, "lag": LagScreen, "schema": SchemaScreen}
+    MODES = {
+        "feed": FeedScreen,
+        "lag": LagScreen,
+        "schema": SchemaScreen,
+        "objects": ObjectsScreen,
+    }
     BINDINGS = [
         Binding("1", "switch_mode('feed')", "Feed", tooltip="Live alerts", id="app.feed"),
         Binding(
@@ -85,6 +100,13 @@ class FinkApp(QuietCrashApp):
             "Schema",
             tooltip="Schemas and decode failures",
             id="app.schema",
+        ),
+        Binding(
+            "4",
+            "switch_mode('objects')",
+            "Objects",
+            tooltip="Alerts grouped by object",
+            id="app.objects",
         ),
         Binding(
             "question_mark", "toggle_help", "Keys", tooltip="Show or hide every key", id="app.help"
@@ -161,6 +183,12 @@ class FinkApp(QuietCrashApp):
             self.handle_event(event)
             return True
         return self.post_message(StreamEventPosted(event))
+
+    @property
+    def group_label(self) -> str:
+        """The group as the status line names it."""
+        group = self.settings.group_id
+        return f"{group} (read-only)" if group and self.settings.read_only else group
 
     def send_command(self, command: Command) -> None:
         """Hand a command to the source."""
@@ -242,6 +270,17 @@ class FinkApp(QuietCrashApp):
                     else "decoding with the schemas in the message keys"
                 )
                 self.notify(text, title="Schema", markup=False)
+            case GroupShared(group=group, others=others):
+                if others:
+                    self.notify(
+                        f"{len(others)} other member(s) in group {group}: {', '.join(others)}. "
+                        "They split the partitions with this app, so each sees part of the "
+                        "alerts; --read-only reads without joining the group.",
+                        title="The group is shared",
+                        severity="warning",
+                        timeout=20,
+                        markup=False,
+                    )
             case LagUpdated():
                 pass
             case _:
@@ -354,6 +393,7 @@ class FinkApp(QuietCrashApp):
             ("feed", "live alerts"),
             ("lag", "committed offsets and lag"),
             ("schema", "schemas and decode failures"),
+            ("objects", "alerts grouped by object"),
         ):
             yield SystemCommand(f"Go to {mode}", f"Show {text}", lambda m=mode: self.switch_mode(m))
         yield SystemCommand(
@@ -396,6 +436,16 @@ def run_app(settings: Settings, notify_when: Query | None = None) -> int:
     require_connection(settings)  # one message that says all that is missing
     settings.kafka_config()  # raises a clear ConfigError before the screen opens
     app = FinkApp(settings, KafkaSource(settings, forced=forced), notify_when=notify_when)
+    app.run()
+    return finish(app)
+
+
+def run_offline(paths: list[str]) -> int:
+    """Open saved alerts (files or folders of .avro) with no broker."""
+    from fink_tui.core.offline import FileSource
+
+    # A bad path is a UsageError, before the screen; the reading rate of files means nothing.
+    app = FinkApp(Settings(), FileSource(paths), live=False)
     app.run()
     return finish(app)
 

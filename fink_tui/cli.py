@@ -146,6 +146,20 @@ def build_parser() -> argparse.ArgumentParser:
         "where EXPR holds arrives, e.g. \"class = 'SN candidate' AND mag < 18\" (dashboard)",
     )
     _common(parser, top=True)
+    view = parser.add_argument_group("dashboard")
+    view.add_argument(
+        "--read-only",
+        action="store_true",
+        help="join no group and commit nothing: read beside the group's members (a running "
+        "fink_consumer keeps all its alerts); resets are disabled",
+    )
+    view.add_argument(
+        "--last",
+        type=_whole(0, MAX_OFFSET),
+        metavar="N",
+        help="with --read-only: start N messages before the end of each partition "
+        "(default: at the group's committed offsets)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("lag", help="print the group's committed offsets and lag per partition")
@@ -222,6 +236,13 @@ def build_parser() -> argparse.ArgumentParser:
         "assignment (0: never)",
     )
 
+    p = sub.add_parser(
+        "open",
+        help="open saved alerts with no broker: .avro files or folders of them (fink-tui's "
+        "saves, fink_consumer --save, Fink Data Transfer Avro)",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="an .avro file or a folder of them")
+
     p = sub.add_parser("demo", help="run the app on an embedded broker with a stream of alerts")
     p.add_argument(
         "--rate",
@@ -294,6 +315,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from fink_tui.demo.run import run_demo
 
             return run_demo(args)
+        if args.command == "open":
+            from fink_tui.app import run_offline
+
+            return run_offline(args.paths)
         settings = settings_from_args(args)
         from fink_tui import commands
 
@@ -309,6 +334,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.notify is not None and args.command not in (None, "demo"):
             raise UsageError(f"--notify is for the dashboard, not {args.command}")
         if args.command is None:
+            if args.last is not None and not args.read_only:
+                raise UsageError(
+                    "--last N needs --read-only (without it the app reads from "
+                    "the group's committed offsets, as a member)"
+                )
+            settings = replace(settings, read_only=args.read_only, last=args.last)
             commands.forced_schema(settings)  # a clear line for a bad --schema, before the screen
             notify_when = commands.where_query("--notify", args.notify)
             commands.check_saved_filters(settings)

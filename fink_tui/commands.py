@@ -36,6 +36,7 @@ from fink_tui.core.files import dump_schema, ensure_dir, save_alert
 from fink_tui.core.lag import LagSnapshot, TopicLag, fetch_lag
 from fink_tui.core.lag_reader import make_lag_reader
 from fink_tui.core.lag_status import time_lag_text
+from fink_tui.core.links import links_for
 from fink_tui.core.memory import give_back
 from fink_tui.core.pool import DecodePipeline, batch_errors, default_workers
 from fink_tui.core.query import Query, QueryError, compile_query, unknown_paths
@@ -300,6 +301,7 @@ def alert_json(alert: Alert) -> dict[str, Any]:
         "survey": s.survey,
         "time": s.time.isoformat() if s.time else None,
         "object_id": s.object_id,
+        "object_kind": s.object_kind,
         "source_id": s.source_id,
         "ra": s.ra,
         "dec": s.dec,
@@ -310,6 +312,7 @@ def alert_json(alert: Alert) -> dict[str, Any]:
         "band": s.band,
         "class": s.classification,
         "schema": alert.schema.fingerprint,
+        "links": links_for(s).to_dict(),
     }
 
 

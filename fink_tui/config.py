@@ -121,6 +121,11 @@ class Settings:
     palette; ``poll --where NAME``)."""
     sources: tuple[str, ...] = ()
     """Where the settings came from, lowest priority first (for error messages)."""
+    read_only: bool = False
+    """Join no group and commit nothing: read the group's partitions beside its members."""
+    last: int | None = None
+    """Read-only: start this many messages before the end of each partition (None: at the
+    group's committed offsets)."""
 
     @property
     def uses_sasl(self) -> bool:

@@ -11,6 +11,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import assert_never
 
 from fink_tui.core.decode import Alert, DecodeFailure, MessageRef, SchemaInfo
@@ -20,6 +21,7 @@ from fink_tui.core.events import (
     Connection,
     ConnectionChanged,
     Event,
+    GroupShared,
     LagUpdated,
     OffsetsReset,
     PauseChanged,
@@ -48,6 +50,8 @@ RATE_BUCKETS = 60
 """Seconds of alert-rate history kept per topic."""
 LAG_HISTORY = 120
 """Lag snapshots kept per topic."""
+MAX_OBJECTS = 20_000
+"""Objects followed; the one seen least recently goes first."""
 
 
 class Section(enum.Enum):
@@ -158,6 +162,8 @@ class StreamState:
         self.lag_history: dict[str, deque[int]] = {}
         self.lag_times: dict[str, deque[float]] = {}
         """When each point of ``lag_history`` was taken (the sparklines' time axis)."""
+        self.objects = ObjectBook(clock())
+        """The alerts grouped by object, since the app started."""
         self.connection = ConnectionChanged(Connection.CONNECTING)
         self.paused = False
         self.notify: Query | None = None
@@ -169,6 +175,8 @@ class StreamState:
         """Where the kept matches sit (the feed marks their rows)."""
         self.new_matches: list[Alert] = []
         """Matches not yet announced (the app rings for them and empties the list)."""
+        self.group_others: tuple[str, ...] = ()
+        """Other members of the group, as last seen (they split the partitions)."""
         self.revisions = dict.fromkeys(Section, 0)
         """Bumped per section on every change, so a view redraws only what changed."""
 
@@ -201,6 +209,9 @@ class StreamState:
             case PauseChanged(paused=paused):
                 self.paused = paused
                 self._changed(Section.STATUS)
+            case GroupShared(others=others):
+                self.group_others = others
+                self._changed(Section.STATUS)
             case ResetPlanned() | CommandFailed():
                 pass  # the app shows these; the model keeps nothing of them
             case _:
@@ -216,6 +227,7 @@ class StreamState:
             self.kept_bytes += len(alert.value)
             per_topic[alert.ref.topic] = per_topic.get(alert.ref.topic, 0) + 1
             self._saw_schema(alert, now)
+            self.objects.add(alert, now)
         while self.kept_bytes > self.max_bytes and len(self.alerts) > 1:
             self.kept_bytes -= len(self.alerts.popleft().value)
         for failure in event.failures:
@@ -300,3 +312,106 @@ class StreamState:
     def rate(self) -> float:
         """Alerts per second over all topics."""
         return sum(c.per_second() for c in self.rates.values())
+
+
+@dataclass(slots=True)
+class TrackedObject:
+    """One object (ZTF objectId, LSST diaObjectId or ssObjectId) and its alerts so far."""
+
+    object_id: str
+    kind: str
+    """``objectId``, ``diaObjectId`` or ``ssObjectId``."""
+    survey: str
+    first_seen: datetime
+    """Observation time of its earliest alert (the receiving time if an alert has none)."""
+    last_seen: datetime
+    """Observation time of its latest alert."""
+    latest: Alert
+    """Its latest alert (by observation time)."""
+    new: bool
+    """First seen since the app started: its first alert was published on the stream after
+    that (the Kafka timestamp; the observation time when there is none), so objects caught up
+    from a backlog are not new, and live ones are whatever Fink's processing delay."""
+    alerts: int = 1
+    """Alerts received since the app started."""
+    change: float | None = None
+    """Latest magnitude (ZTF) or flux (LSST) minus the previous one in the same band."""
+    topics: set[str] = field(default_factory=set)
+    updates: int = 0
+    """Bumped on every alert, so a table redraws only the objects that changed."""
+    bands: dict[str, tuple[datetime, float]] = field(default_factory=dict)
+    """Per band, the time and brightness of the latest alert."""
+
+    @property
+    def brightness(self) -> float | None:
+        """The latest alert's magnitude or flux."""
+        s = self.latest.summary
+        return s.mag if s.mag is not None else s.flux
+
+
+def _brightness(alert: Alert) -> float | None:
+    s = alert.summary
+    return s.mag if s.mag is not None else s.flux
+
+
+class ObjectBook:
+    """The stream's alerts grouped by object, updated alert by alert at little cost (a dict
+    lookup and a few fields), bounded to :data:`MAX_OBJECTS`. Iterates most recently updated
+    first."""
+
+    def __init__(self, started: float, max_objects: int = MAX_OBJECTS) -> None:
+        self.started_at = started
+        self.started = datetime.fromtimestamp(started, tz=UTC)
+        """Objects first published (or observed) after this are marked new."""
+        self.max_objects = max_objects
+        self._objects: dict[tuple[str, str], TrackedObject] = {}
+        """By (survey, id), least recently updated first (dicts keep insertion order)."""
+
+    def __len__(self) -> int:
+        return len(self._objects)
+
+    def get(self, survey: str, object_id: str) -> TrackedObject | None:
+        """The object with that id, if followed."""
+        return self._objects.get((survey, object_id))
+
+    def recent(self, limit: int) -> list[TrackedObject]:
+        """At most ``limit`` objects, the most recently updated first."""
+        out: list[TrackedObject] = []
+        for obj in reversed(self._objects.values()):
+            out.append(obj)
+            if len(out) >= limit:
+                break
+        return out
+
+    def add(self, alert: Alert, received_at: float) -> None:
+        """Count one alert for its object."""
+        s = alert.summary
+        if not s.object_id:
+            return
+        key = (s.survey, s.object_id)
+        when = s.time or datetime.fromtimestamp(received_at, tz=UTC)
+        value = _brightness(alert)
+        stamp = alert.ref.timestamp_ms
+        new = stamp / 1000 > self.started_at if stamp is not None else when > self.started
+        obj = self._objects.pop(key, None)
+        if obj is None:
+            obj = TrackedObject(s.object_id, s.object_kind, s.survey, when, when, alert, new)
+            if len(self._objects) >= self.max_objects:
+                del self._objects[next(iter(self._objects))]
+        else:
+            obj.alerts += 1
+            obj.new = obj.new and new
+            if when < obj.first_seen:
+                obj.first_seen = when
+        self._objects[key] = obj  # now the most recently updated
+        obj.updates += 1
+        obj.topics.add(alert.ref.topic)
+        previous = obj.bands.get(s.band)
+        if value is not None and (previous is None or when >= previous[0]):
+            obj.bands[s.band] = (when, value)
+        if when >= obj.last_seen:
+            obj.last_seen = when
+            obj.latest = alert
+            obj.change = None
+            if value is not None and previous is not None and when > previous[0]:
+                obj.change = value - previous[1]

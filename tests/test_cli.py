@@ -182,6 +182,10 @@ def test_poll_saves_and_commits(capsys, stream, tmp_path: Path) -> None:  # type
     code, out, _ = run(capsys, "poll", "--json", "--limit", "3", *base(stream, stream["ztf"]))
     docs = [json.loads(line) for line in out.splitlines()]
     assert len(docs) == 3 and all(d["survey"] == "ztf" for d in docs)
+    for d in docs:  # the object's pages, as the portals build them (core/links.py)
+        assert d["links"]["portal"] == f"https://ztf.fink-portal.org/{d['object_id']}"
+        assert d["links"]["tns"].startswith(f"https://www.wis-tns.org/search?ra={d['ra']:.6f}&")
+        assert d["links"]["simbad"].endswith("&Radius=5&Radius.unit=arcsec")
     assert fetch_lag(admin, stream["group"], [stream["ztf"]], 5).lag == 0
 
 

@@ -4,7 +4,9 @@ thread racing the screenshot), at one terminal size, with a frozen clock."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
@@ -277,6 +279,36 @@ class TestSchemaScreen:
         assert snap_compare(
             snapshot_app("schema", forced=True), terminal_size=SIZE, run_before=run_before
         )
+
+
+class TestObjectsScreen:
+    def test_objects(self, snap_compare) -> None:  # type: ignore[no-untyped-def]
+        """Alerts grouped by object: the ZTF object seen again twice, brightening (count 3,
+        change -0.30 in green), an LSST object first observed after the start marked new."""
+        app = snapshot_app("objects")
+        assert isinstance(app.source, ReplaySource)
+        received = app.source.events[1]
+        assert isinstance(received, AlertsReceived)
+        ztf, lsst = received.alerts[0], received.alerts[-1]
+        later = [
+            _seen_again(ztf, 100, hours=1, mag=(ztf.summary.mag or 0) - 0.2),
+            _seen_again(ztf, 101, hours=2, mag=(ztf.summary.mag or 0) - 0.5),
+            _seen_again(lsst, 102, hours=0, object_id="170099999999999999", at=FROZEN + 60),
+        ]
+        app.source.events.append(AlertsReceived(tuple(later), (), received_at=FROZEN + 1))
+        assert snap_compare(app, terminal_size=SIZE, run_before=settle)
+
+
+def _seen_again(
+    alert: Alert, offset: int, hours: float, at: float | None = None, **more: Any
+) -> Alert:
+    """A copy of ``alert`` observed ``hours`` later (or at ``at``), other fields changed."""
+    s = alert.summary
+    assert s.time is not None
+    when = datetime.fromtimestamp(at, tz=UTC) if at is not None else s.time + timedelta(hours=hours)
+    return Alert(
+        replace(alert.ref, offset=offset), alert.schema, replace(s, time=when, **more), alert.value
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -27,6 +27,8 @@ class Connection(enum.Enum):
     UNREACHABLE = "unreachable"
     ERROR = "error"
     STOPPED = "stopped"
+    OFFLINE = "offline"
+    """No broker: the alerts come from saved files (``fink-tui open``)."""
 
     @property
     def is_problem(self) -> bool:
@@ -108,6 +110,16 @@ class PauseChanged:
     paused: bool
 
 
+@dataclass(frozen=True)
+class GroupShared:
+    """Who else is in the group, seen after joining it: they split the partitions with the
+    app (an empty ``others``: nobody)."""
+
+    group: str
+    others: tuple[str, ...]
+    """Each other member's client id (and host)."""
+
+
 Event = (
     AlertsReceived
     | LagUpdated
@@ -117,6 +129,7 @@ Event = (
     | CommandFailed
     | SchemaForced
     | PauseChanged
+    | GroupShared
 )
 
 # --- commands (owner -> worker) -----------------------------------------------------------

@@ -109,6 +109,9 @@ class AlertSummary:
     survey: str
     time: datetime | None = None
     object_id: str = ""
+    object_kind: str = ""
+    """Which id ``object_id`` is: ``objectId`` (ZTF), ``diaObjectId``, ``ssObjectId`` or a
+    ``designation`` (LSST)."""
     source_id: str = ""
     ra: float | None = None
     dec: float | None = None
@@ -182,6 +185,7 @@ def summarize(record: dict[str, Any], survey: str) -> AlertSummary:
             survey="ztf",
             time=jd_to_utc(jd) if jd is not None else None,
             object_id=str(record.get("objectId") or ""),
+            object_kind="objectId" if record.get("objectId") else "",
             source_id=str(record.get("candid") or cand.get("candid") or ""),
             ra=_num(cand.get("ra")),
             dec=_num(cand.get("dec")),
@@ -205,10 +209,17 @@ def summarize(record: dict[str, Any], survey: str) -> AlertSummary:
             or sso.get("designation")
             or ""
         )
+        if src.get("diaObjectId") or obj.get("diaObjectId"):
+            kind = "diaObjectId"
+        elif src.get("ssObjectId") or sso.get("ssObjectId"):
+            kind = "ssObjectId"
+        else:
+            kind = "designation" if object_id else ""
         return AlertSummary(
             survey="lsst",
             time=mjd_tai_to_utc(mjd) if mjd is not None else None,
             object_id=str(object_id),
+            object_kind=kind,
             source_id=str(record.get("diaSourceId") or src.get("diaSourceId") or ""),
             ra=_num(src.get("ra")),
             dec=_num(src.get("dec")),

@@ -47,6 +47,7 @@ from fink_tui.core.events import (
     ConnectionChanged,
     Event,
     ForceSchema,
+    GroupShared,
     LagUpdated,
     OffsetsReset,
     PauseChanged,
@@ -67,6 +68,7 @@ from fink_tui.core.pool import (
     default_workers,
     start_helper_process,
 )
+from fink_tui.core.readonly import READ_ONLY_RESET, other_members, start_offsets
 from fink_tui.core.reset import ResetPlan, make_plan
 from fink_tui.core.source import Sink
 from fink_tui.core.transfer import attach_schema_keys, fetch_schema_keys, is_data_transfer
@@ -154,6 +156,8 @@ class StreamWorker(threading.Thread):
         self._answered_at = 0.0
         self._stored = False
         """Offsets were stored since the last commit."""
+        self._members_due = False
+        """Who else is in the group is to be asked (after an assignment)."""
         self._next_commit = 0.0
         self._requests: ThreadPoolExecutor | None = None
         self._schema_keys: dict[str, bytes] = {}
@@ -237,6 +241,9 @@ class StreamWorker(threading.Thread):
             self._probe()
         if now >= self._next_commit:
             self._commit()
+        if self._members_due and self._pending is None and self.state == Connection.CONNECTED:
+            self._members_due = False
+            self._check_members()
 
     def _recover(self, exc: Exception, failures: int) -> None:
         """Report a failure of the loop, wait (growing with each failure in a row), go on."""
@@ -292,9 +299,27 @@ class StreamWorker(threading.Thread):
             return False
         self._set_state(Connection.CONNECTED, self.settings.servers)
         self._schema_keys = self._data_transfer_schemas(metadata, topics)
-        self._consumer.subscribe(topics, on_assign=self._on_assign)
+        if self.settings.read_only:
+            self._assign_read_only(topics)
+        else:
+            self._consumer.subscribe(topics, on_assign=self._on_assign)
+            self._members_due = True
         self._topics = topics
         return True
+
+    def _assign_read_only(self, topics: list[str]) -> None:
+        """Read the partitions without joining the group: from its committed offsets (or
+        ``--last N`` before the end), which this consumer never moves."""
+        assert self._consumer is not None and self._admin is not None
+        timeout = min(self.settings.maxtimeout, LAG_TIMEOUT)
+        snapshot = fetch_lag(self._admin, self.settings.group_id, topics, timeout)
+        starts = start_offsets(snapshot, self.settings.last)
+        partitions = [TopicPartition(t, p, o) for t, p, o in starts]
+        self._consumer.assign(partitions)
+        if self.paused:
+            self._consumer.pause(partitions)
+        self._emit(LagUpdated(snapshot))
+        self._answered()
 
     def _data_transfer_schemas(self, metadata: Any, topics: list[str]) -> dict[str, bytes]:
         """The schema (a key) of each Data Transfer topic, read from its schema topic; a topic
@@ -352,6 +377,7 @@ class StreamWorker(threading.Thread):
         self._set_state(Connection.STOPPED, "the stream was stopped")
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._members_due = True
         if self.paused and partitions:
             # A pause before the assignment is lost: assign here (the client then does not),
             # and pause what was assigned.
@@ -418,6 +444,9 @@ class StreamWorker(threading.Thread):
             self._answered()
         if kind == "lag" and isinstance(result, LagSnapshot):
             self._emit(LagUpdated(result))
+        elif kind == "members" and isinstance(result, tuple):
+            others = tuple(str(member) for member in result)
+            self._emit(GroupShared(self.settings.group_id, others))
 
     def _poll_once(self) -> None:
         """Hand over what is decoded, then read the next batch while others decode."""
@@ -466,6 +495,8 @@ class StreamWorker(threading.Thread):
         """Store offsets for the next commit; partitions lost in a rebalance are skipped (their
         new owner reads from the last commit: at least once)."""
         assert self._consumer is not None
+        if self.settings.read_only:
+            return  # nothing is ever committed
         if store_offsets(self._consumer, offsets):
             self._stored = True
 
@@ -521,6 +552,8 @@ class StreamWorker(threading.Thread):
             case ForceSchema(schema=schema, topics=topics):
                 self.pipeline.force(schema, topics)
                 self._emit(SchemaForced(schema, topics))
+            case PlanReset() | ApplyReset() if self.settings.read_only:
+                raise ValueError(READ_ONLY_RESET)
             case PlanReset(target=target, topic=topic, partition=partition):
                 plan = make_plan(
                     self._admin,
@@ -573,6 +606,19 @@ class StreamWorker(threading.Thread):
             return fetch_lag(self._admin, self.settings.group_id, self.settings.topics, timeout)
         except StreamError as exc:
             raise self.tracker.explain(str(exc)) from exc
+
+    def _check_members(self) -> None:
+        """Ask who else is in the group (after each assignment): they split the partitions
+        with this app."""
+        assert self._consumer is not None and self._admin is not None
+        self._request(
+            "members",
+            other_members,
+            admin=self._admin,
+            group=self.settings.group_id,
+            me=self._consumer.memberid() or "",
+            timeout=min(self.settings.maxtimeout, LAG_TIMEOUT),
+        )
 
     def _reader(self) -> LagReader:
         assert self._admin is not None

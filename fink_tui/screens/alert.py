@@ -36,6 +36,8 @@ class AlertScreen(Screen[None]):
             tooltip="Save the alert with its schema",
             id="alert.save",
         ),
+        Binding("c", "copy_id", "Copy id", tooltip="Copy the object's id (OSC 52)", id="copy_id"),
+        Binding("o", "links", "Links", tooltip="Fink portal, TNS and SIMBAD pages", id="links"),
     ]
     """Keys of the alert view."""
 
@@ -112,6 +114,18 @@ class AlertScreen(Screen[None]):
     def on_unmount(self) -> None:
         # The feed keeps the raw bytes only: a decoded LSST alert weighs megabytes.
         self.alert.forget_record()
+
+    def action_copy_id(self) -> None:
+        """Copy the alert's object id (OSC 52)."""
+        from fink_tui.screens.links import copy_id
+
+        copy_id(self.app, self.alert.summary)
+
+    def action_links(self) -> None:
+        """The alert's pages: Fink portal, TNS, SIMBAD."""
+        from fink_tui.screens.links import LinksModal
+
+        self.app.push_screen(LinksModal(self.alert.summary))
 
     def action_save_alert(self) -> None:
         """Save the alert as an Avro file carrying its schema, in the data folder (once: the

@@ -66,6 +66,4 @@ class DashboardScreen(Screen[None]):
     def update_view(self, state: StreamState) -> None:
         """Redraw what changed in the model (called a few times a second while shown)."""
         if self.stale(state, "status", Section.STATUS, Section.RATES):
-            self.query_one(StatusBar).show(
-                state, self.fink.settings.group_id, rates=self.fink.live
-            )
+            self.query_one(StatusBar).show(state, self.fink.group_label, rates=self.fink.live)

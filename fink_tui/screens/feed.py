@@ -11,6 +11,7 @@ on it), ``S`` reverses, ``n`` goes back to newest first.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from rich.text import Text
@@ -28,14 +29,15 @@ from fink_tui.core.query import (
     unknown_paths,
 )
 from fink_tui.model import Section, StreamState
-from fink_tui.screens.base import TABLE_PACE, DashboardScreen
+from fink_tui.screens.alert_rows import COPY, LINKS, AlertRowsScreen
+from fink_tui.screens.base import TABLE_PACE
 from fink_tui.widgets.alert_table import COLUMNS, AlertTable
 from fink_tui.widgets.key_bar import KeyBar
 from fink_tui.widgets.status_bar import StatusBar
 from fink_tui.widgets.topic_sparklines import TopicSparklines
 
 
-class FeedScreen(DashboardScreen):
+class FeedScreen(AlertRowsScreen):
     """Live alerts; Enter opens one."""
 
     BINDINGS = [
@@ -79,6 +81,9 @@ class FeedScreen(DashboardScreen):
         Binding(
             "enter", "open_alert", "Open", tooltip="Fields, light curve and cutouts", id="feed.open"
         ),
+        # In the keys panel and the palette; the bar keeps its room for 1 2 3 at 80 columns.
+        replace(COPY, show=False),
+        replace(LINKS, show=False),
     ]
     """Keys of the feed."""
 
@@ -165,13 +170,11 @@ class FeedScreen(DashboardScreen):
             return not self.fink.state.paused
         if action == "resume":
             return self.fink.state.paused
-        if action == "open_alert":
-            return self.query_one(AlertTable).selected_alert() is not None or None
         if action in ("reverse_sort", "newest_first"):
             return self.query_one(AlertTable).sort_column is not None
         if action == "show_matches":
             return self.fink.state.notify is not None or self.fink.state.match_count > 0
-        return True
+        return super().check_action(action, parameters)
 
     def action_pause(self) -> None:
         """Pause consumption: nothing new is read or committed until resumed."""
@@ -288,14 +291,3 @@ class FeedScreen(DashboardScreen):
         table.sort_column, table.descending = column, descending
         self.refresh_bindings()
         self.redraw(self.fink.state)
-
-    def on_alert_table_row_selected(self, event: AlertTable.RowSelected) -> None:
-        self.action_open_alert()
-
-    def action_open_alert(self) -> None:
-        """Open the selected alert: fields, light curve, cutouts."""
-        alert = self.query_one(AlertTable).selected_alert()
-        if alert is not None:
-            from fink_tui.screens.alert import AlertScreen
-
-            self.app.push_screen(AlertScreen(alert))

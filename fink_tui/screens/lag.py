@@ -27,6 +27,12 @@ if TYPE_CHECKING:
     from fink_tui.screens.reset_offsets import ResetOffsetsModal
 
 
+READ_ONLY_NOTE = (
+    "\nread-only: resets disabled (the app is not a member of the group and commits nothing)",
+    "yellow",
+)
+
+
 def trend_text(history: list[int]) -> str:
     """'caught up', 'draining', 'growing' or 'steady', from the recent points."""
     if history and history[-1] == 0:
@@ -160,7 +166,10 @@ class LagScreen(DashboardScreen):
         snapshot = state.lag
         if snapshot is not None:
             self._asking = False  # a new snapshot: `r` was answered
-            self.query_one("#lag-summary", Static).update(summary_text(snapshot, live))
+            summary = summary_text(snapshot, live)
+            if self.fink.settings.read_only:
+                summary.append(*READ_ONLY_NOTE)
+            self.query_one("#lag-summary", Static).update(summary)
             self.query_one("#lag-members", Static).update(members_text(snapshot))
             self.query_one("#lag-legend", Static).update(legend_text(snapshot))
         drains = {} if snapshot is None else {t.topic: t for t in snapshot.topics}
@@ -181,6 +190,8 @@ class LagScreen(DashboardScreen):
         self.query_one(TopicSparklines).show(rows, span)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("reset", "recover") and self.fink.settings.read_only:
+            return None  # shown dimmed; the summary line says why
         if action == "recover":
             return (self.fink.state.lag is not None and self.fink.state.lag.lost > 0) or None
         if action == "reset" and parameters:

@@ -14,6 +14,7 @@ STATE_STYLES = {
     Connection.UNREACHABLE: "bold red",
     Connection.ERROR: "bold red",
     Connection.STOPPED: "bold red",
+    Connection.OFFLINE: "bold cyan",
 }
 
 
