@@ -162,7 +162,7 @@ class StreamState:
         self.lag_history: dict[str, deque[int]] = {}
         self.lag_times: dict[str, deque[float]] = {}
         """When each point of ``lag_history`` was taken (the sparklines' time axis)."""
-        self.objects = ObjectBook(clock())
+        self.objects = ObjectBook(clock)
         """The alerts grouped by object, since the app started."""
         self.connection = ConnectionChanged(Connection.CONNECTING)
         self.paused = False
@@ -190,6 +190,7 @@ class StreamState:
 
     def apply(self, event: Event) -> None:
         """Fold one source event into the state."""
+        self.objects.begin()
         match event:
             case AlertsReceived():
                 self._add(event)
@@ -359,9 +360,12 @@ class ObjectBook:
     lookup and a few fields), bounded to :data:`MAX_OBJECTS`. Iterates most recently updated
     first."""
 
-    def __init__(self, started: float, max_objects: int = MAX_OBJECTS) -> None:
-        self.started_at = started
-        self.started = datetime.fromtimestamp(started, tz=UTC)
+    def __init__(
+        self, started: float | Callable[[], float], max_objects: int = MAX_OBJECTS
+    ) -> None:
+        self._clock = started if callable(started) else None
+        self.started_at = 0.0 if callable(started) else started
+        self.started = datetime.fromtimestamp(self.started_at, tz=UTC)
         """Objects first published (or observed) after this are marked new."""
         self.max_objects = max_objects
         self._objects: dict[tuple[str, str], TrackedObject] = {}
@@ -383,8 +387,17 @@ class ObjectBook:
                 break
         return out
 
+    def begin(self) -> None:
+        """Take the start time from the clock, once (the model's first event: the app's
+        start; not at construction, when a test's clock may not be ready)."""
+        if self._clock is not None:
+            self.started_at = self._clock()
+            self.started = datetime.fromtimestamp(self.started_at, tz=UTC)
+            self._clock = None
+
     def add(self, alert: Alert, received_at: float) -> None:
         """Count one alert for its object."""
+        self.begin()
         s = alert.summary
         if not s.object_id:
             return
