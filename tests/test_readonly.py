@@ -163,7 +163,7 @@ async def test_the_app_asks_who_else_is_in_the_group(group_at_3: dict[str, Any])
 
     app.handle_event = spy  # type: ignore[method-assign]
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: bool(shared))
+        await until(pilot, lambda: bool(shared), seconds=60)  # a join, then a request
         assert shared[0].group == stream["group"] and shared[0].others == ()
 
 
