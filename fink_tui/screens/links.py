@@ -64,6 +64,11 @@ def open_link(app: App[object], name: str, url: str) -> None:
         )
 
 
+def _where(url: str) -> str:
+    """A URL's host and path, without the query (the list stays one line a page)."""
+    return url.split("://", 1)[-1].split("?", 1)[0]
+
+
 class LinksModal(ModalScreen[None]):
     """The pages about an alert's object: Enter opens one, c copies its URL."""
 
@@ -82,6 +87,7 @@ class LinksModal(ModalScreen[None]):
     }
     LinksModal #links-title { margin-bottom: 1; }
     LinksModal OptionList { height: auto; max-height: 8; }
+    LinksModal #link-url { margin-top: 1; }
     """
 
     def __init__(self, summary: AlertSummary) -> None:
@@ -100,14 +106,14 @@ class LinksModal(ModalScreen[None]):
                 yield OptionList(
                     *(
                         Option(
-                            Text.assemble(
-                                (f"{name:<12}", "bold"), (url, f"link {url}"), no_wrap=True
-                            ),
-                            id=name,
+                            Text.assemble((f"{name:<12}", "bold"), (_where(url), "dim")), id=name
                         )
                         for name, url in self.links
                     )
                 )
+                # The whole URL of the highlighted page, folded to the width (a terminal
+                # hyperlink: a click opens it in most terminals).
+                yield Static(id="link-url")
             else:
                 yield Static("This alert has neither an object id nor a position.")
         yield KeyBar()
@@ -117,6 +123,14 @@ class LinksModal(ModalScreen[None]):
             return None
         index = self.query_one(OptionList).highlighted
         return self.links[index if index is not None else 0]
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        chosen = self._selected()
+        if chosen is not None:
+            url = chosen[1]
+            self.query_one("#link-url", Static).update(
+                Text(url, style=f"link {url}", overflow="fold")
+            )
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.action_open_link()
