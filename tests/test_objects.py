@@ -297,3 +297,23 @@ async def test_links_open_in_a_browser_or_are_copied_without_one(
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, ObjectsScreen)
+
+
+def test_object_columns_fit_the_width() -> None:
+    """The objects table shows whole columns that fit (id, count, brightness and class first),
+    the topics cut to what is left: no header cut at the terminal's edge."""
+    from fink_tui.widgets.object_table import COLUMNS, columns_for
+
+    for width in (80, 100, 130, 160, 200):
+        chosen = columns_for(width)
+        assert sum(size + 2 for _, size in chosen) + 2 <= width
+        names = [COLUMNS[i][0] for i, _ in chosen]
+        assert {"Object", "Alerts", "Mag / Flux", "Class"} <= set(names)
+    assert [COLUMNS[i][0] for i, _ in columns_for(80)] == [
+        "Object",
+        "",
+        "Alerts",
+        "Mag / Flux",
+        "Class",
+    ]
+    assert dict(columns_for(130))[len(COLUMNS) - 1] == 17  # the topics, cut to fit

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 
 from fink_tui.model import TrackedObject
@@ -24,6 +25,28 @@ COLUMNS = (
     ("Topics", 28),
 )
 """Name and width; the first column (the id) never changes for a row."""
+RANKS = (0, 0, 1, 5, 3, 1, 4, 4, 2, 6)
+"""Which columns go first when the terminal is narrow (0: always; then the lowest ranks)."""
+TOPICS = len(COLUMNS) - 1
+MIN_TOPICS = 12
+CELL_PADDING = 2
+SCROLLBAR = 2
+
+
+def columns_for(width: int) -> tuple[tuple[int, int], ...]:
+    """(column, width) of the columns that fit ``width`` cells, in the order shown: by rank,
+    whole; the topics take what is left (cut with an ellipsis), if that is enough to read."""
+    budget = width - SCROLLBAR
+    chosen: dict[int, int] = {}
+    for rank in sorted(set(RANKS)):
+        group = [i for i, r in enumerate(RANKS) if r == rank and i != TOPICS]
+        need = sum(COLUMNS[i][1] + CELL_PADDING for i in group)
+        if group and (need <= budget or rank == 0):
+            chosen.update((i, COLUMNS[i][1]) for i in group)
+            budget -= need
+    if budget - CELL_PADDING >= MIN_TOPICS:
+        chosen[TOPICS] = min(COLUMNS[TOPICS][1], budget - CELL_PADDING)
+    return tuple(sorted(chosen.items()))
 
 
 def object_key(obj: TrackedObject) -> str:
@@ -101,10 +124,28 @@ class ObjectTable(RowTable):
         self._drawn: dict[str, int] = {}
         """Key -> the object's update count when its row was drawn."""
         self._first_cell: dict[str, Text] = {}
+        self._columns: tuple[tuple[int, int], ...] = ()
 
     def on_mount(self) -> None:
-        for name, width in COLUMNS:
-            self.add_column(name, key=name or "new", width=width)
+        self._set_columns(self.size.width or 160)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._set_columns(event.size.width)
+
+    def _set_columns(self, width: int) -> None:
+        """Show the columns that fit ``width`` (never a header cut at the edge)."""
+        chosen = columns_for(width)
+        if chosen == self._columns:
+            return
+        self._columns = chosen
+        objects = list(self.shown.values())
+        self.clear(columns=True)
+        for i, size in chosen:
+            name = COLUMNS[i][0]
+            self.add_column(name, key=name or "new", width=size)
+        self.shown, self._drawn, self._first_cell = {}, {}, {}
+        for obj in objects:
+            self._add(object_key(obj), obj)
 
     def show(self, objects: list[TrackedObject]) -> None:
         """Show ``objects`` in this order, changing only the rows that changed."""
@@ -129,8 +170,9 @@ class ObjectTable(RowTable):
                 self.remove_row(key)
                 del self.shown[key], self._drawn[key], self._first_cell[key]
             for key, obj in changed:
-                for (name, _), cell in list(zip(COLUMNS, object_cells(obj), strict=True))[1:]:
-                    self.update_cell(key, name or "new", cell)
+                cells = object_cells(obj)
+                for i, _ in self._columns[1:]:
+                    self.update_cell(key, COLUMNS[i][0] or "new", cells[i])
                 self._drawn[key] = obj.updates
             for key, obj in new:
                 self._add(key, obj)
@@ -142,7 +184,7 @@ class ObjectTable(RowTable):
 
     def _add(self, key: str, obj: TrackedObject) -> None:
         cells = object_cells(obj)
-        self.add_row(*cells, key=key)
+        self.add_row(*(cells[i] for i, _ in self._columns), key=key)
         self._first_cell[key] = cells[0]
         self._drawn[key] = obj.updates
         self.shown[key] = obj
