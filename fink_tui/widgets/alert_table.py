@@ -172,6 +172,18 @@ def fit(text: str, width: int) -> str:
     return set_cell_size(text, width - 1) + "…"
 
 
+class TableMessage(Message):
+    """A message from an alert table (its ``control``)."""
+
+    def __init__(self, table: AlertTable) -> None:
+        super().__init__()
+        self.table = table
+
+    @property
+    def control(self) -> AlertTable:
+        return self.table
+
+
 class AlertTable(ScrollView, can_focus=True):
     """Alerts newest first, drawn from the model: new rows are added and dropped ones removed
     (never a rebuild for a new batch). While the cursor is on the newest row the view follows
@@ -225,40 +237,22 @@ class AlertTable(ScrollView, can_focus=True):
     }
     """
 
-    class RowHighlighted(Message):
+    class RowHighlighted(TableMessage):
         """The cursor moved to another row (or the rows under it changed)."""
 
-        def __init__(self, table: AlertTable) -> None:
-            super().__init__()
-            self.table = table
-
-        @property
-        def control(self) -> AlertTable:
-            return self.table
-
-    class HeaderClicked(Message):
+    class HeaderClicked(TableMessage):
         """A click on a column's name (the screen sorts on it)."""
 
         def __init__(self, table: AlertTable, column: int) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.column = column
 
-        @property
-        def control(self) -> AlertTable:
-            return self.table
-
-    class RowSelected(Message):
+    class RowSelected(TableMessage):
         """Enter (or a click on the cursor's row): open this alert."""
 
         def __init__(self, table: AlertTable, alert: Alert) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.alert = alert
-
-        @property
-        def control(self) -> AlertTable:
-            return self.table
 
     def __init__(self, max_rows: int = 500, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
