@@ -139,8 +139,6 @@ class LagScreen(DashboardScreen):
     def __init__(self) -> None:
         super().__init__()
         self._row_kind: bool | None = None
-        self._asking = False
-        """Whether `r` asked for a snapshot that has not come yet."""
         self._reset_modal: ResetOffsetsModal | None = None
 
     def compose(self) -> ComposeResult:
@@ -165,7 +163,6 @@ class LagScreen(DashboardScreen):
         table.show(state.lag)
         snapshot = state.lag
         if snapshot is not None:
-            self._asking = False  # a new snapshot: `r` was answered
             summary = summary_text(snapshot, live)
             if self.fink.settings.read_only:
                 summary.append(*READ_ONLY_NOTE)
@@ -215,9 +212,8 @@ class LagScreen(DashboardScreen):
             self.refresh_bindings()
 
     def action_refresh_lag(self) -> None:
-        """Take a lag snapshot now (the summary says so until it arrives)."""
+        """Take a lag snapshot now (the summary says so until the next one replaces it)."""
         self.fink.send_command(RefreshLag())
-        self._asking = True
         summary = self.query_one("#lag-summary", Static)
         snapshot = self.fink.state.lag
         live = self.fink.state.connection.state == Connection.CONNECTED

@@ -281,7 +281,7 @@ class AlertTable(ScrollView, can_focus=True):
         """Index of the row under the cursor (0: the newest)."""
         self._keys: list[str] = []
         self._drawn_filter = ""
-        self._drawn_today: tuple[date | None, datetime | None] = (None, None)
+        self._drawn_clock: tuple[date | None, datetime | None] = (None, None)
         self._drawn_order: tuple[int | None, bool] = (None, False)
         self._columns: tuple[int, ...] = ()
         self._cells: dict[str, list[Segment]] = {}
@@ -393,10 +393,10 @@ class AlertTable(ScrollView, can_focus=True):
         following = current is None or self.cursor_row == 0
         reordered, self._drawn_order = self.order != self._drawn_order, self.order
         clock = (self.today, self.now)
-        if self.filter_text != self._drawn_filter or clock != self._drawn_today:
+        if self.filter_text != self._drawn_filter or clock != self._drawn_clock:
             self._cells.clear()
             self._strips.clear()
-            self._drawn_filter, self._drawn_today = self.filter_text, clock
+            self._drawn_filter, self._drawn_clock = self.filter_text, clock
         elif (
             not reordered
             and [key for key, _ in rows] == self._keys
