@@ -15,7 +15,15 @@ from typing import Any
 
 M_ARENA_MAX = -8
 """mallopt's parameter number for the most malloc arenas (glibc's malloc.h)."""
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
 ARENAS = 2
+KEEP_BYTES = 32 << 20
+"""Freed memory at the top of the heap kept between two trims, and the size from which an
+allocation gets its own pages. glibc's defaults (128 kB, growing) gave a batch's buffers of a
+few MB fresh pages each time, and taking pages from the system costs more here than copying
+into them: joining 4 MB of values took 9 ms, 2 ms on kept pages; ``fink-tui poll`` read real
+ZTF alerts 30 % faster (2,880 vs 2,200 alerts/s, 3 runs each; 8 or 16 MB gained nothing)."""
 TRIM_EVERY = 2.0
 """Seconds between two trims at most (a trim walks the heap: about a millisecond)."""
 
@@ -35,9 +43,12 @@ _last_trim = 0.0
 
 
 def limit_arenas() -> None:
-    """Keep glibc to a few malloc arenas (call before threads start)."""
+    """Keep glibc to a few malloc arenas, and freed pages until the next trim (call before
+    threads start)."""
     if _LIBC is not None:
         _LIBC.mallopt(M_ARENA_MAX, ARENAS)
+        _LIBC.mallopt(M_MMAP_THRESHOLD, KEEP_BYTES)
+        _LIBC.mallopt(M_TRIM_THRESHOLD, KEEP_BYTES)
 
 
 def give_back(force: bool = False) -> None:
