@@ -49,10 +49,6 @@ from fink_tui.screens.objects import ObjectsScreen
 from fink_tui.screens.schema import SchemaScreen
 from fink_tui.textual_compat import QuietCrashApp, prepare_mode
 
-# textual-image asks the terminal about graphics when first imported; once Textual owns the
-# terminal the answer would arrive as key presses. So it is imported here, before the app runs.
-from fink_tui.widgets import cutout as _cutout  # noqa: F401,E402
-
 REFRESH_SECONDS = 0.25
 """How often the shown screen is redrawn from the model (updates are coalesced to this)."""
 MODE_SWITCH_DELAY = 0.005

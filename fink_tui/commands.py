@@ -37,7 +37,7 @@ from fink_tui.core.lag import LagSnapshot, TopicLag, fetch_lag
 from fink_tui.core.lag_reader import make_lag_reader
 from fink_tui.core.lag_status import time_lag_text
 from fink_tui.core.links import links_for
-from fink_tui.core.memory import give_back
+from fink_tui.core.memory import give_back, keep_freed_pages
 from fink_tui.core.pool import DecodePipeline, batch_errors, default_workers
 from fink_tui.core.query import Query, QueryError, compile_query, unknown_paths
 from fink_tui.core.reset import apply_plan_admin, make_plan, parse_target
@@ -331,6 +331,7 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
     save_dir = ensure_dir(args.save) if args.save else None
     schema_dir = ensure_dir(args.dump_schema) if args.dump_schema else None
     workers = default_workers() if args.workers is None else args.workers
+    keep_freed_pages()
     pipeline = DecodePipeline(workers, forced_schema(settings))
     if where is not None:
         pipeline.carry(where.paths)  # read by the decoding processes, with the summaries

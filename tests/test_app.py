@@ -221,7 +221,7 @@ async def test_pause_filter_open_and_save(stream, isolated_env: Path) -> None:  
         assert all(a.ref.topic == stream["lsst"] for a in table.shown.values())
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, AlertScreen))
-        await until(pilot, lambda: bool(app.screen.query("#fields")))  # decoded by a thread
+        await until(pilot, lambda: getattr(app.screen, "record", None) is not None)  # by a thread
         await pilot.press("s")
         await pilot.pause()
     saved = list((isolated_env / "data_dir" / "alerts").glob("*.avro"))

@@ -205,7 +205,7 @@ class TestFeedScreen:
             await settle(pilot)
             await pilot.press("slash", *"ztf", "enter", "enter")
             for _ in range(200):
-                if pilot.app.screen.query("#cutouts CutoutView"):
+                if getattr(pilot.app.screen, "record", None) is not None:
                     break
                 await pilot.pause(0.05)
             await pilot.pause(0.3)

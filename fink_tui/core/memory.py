@@ -43,10 +43,16 @@ _last_trim = 0.0
 
 
 def limit_arenas() -> None:
-    """Keep glibc to a few malloc arenas, and freed pages until the next trim (call before
-    threads start)."""
+    """Keep glibc to a few malloc arenas (call before threads start)."""
     if _LIBC is not None:
         _LIBC.mallopt(M_ARENA_MAX, ARENAS)
+
+
+def keep_freed_pages() -> None:
+    """Keep up to :data:`KEEP_BYTES` of freed pages until the next trim: for the processes
+    whose pace is the decoding (the decoding processes, ``poll``), not the dashboard's, which
+    waits for them and would only hold the memory longer."""
+    if _LIBC is not None:
         _LIBC.mallopt(M_MMAP_THRESHOLD, KEEP_BYTES)
         _LIBC.mallopt(M_TRIM_THRESHOLD, KEEP_BYTES)
 

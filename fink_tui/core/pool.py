@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from fink_tui.core.decode import Alert, AlertDecoder, DecodeFailure, MessageRef, SchemaInfo
-from fink_tui.core.memory import give_back, limit_arenas
+from fink_tui.core.memory import give_back, keep_freed_pages, limit_arenas
 from fink_tui.core.query import PathBatches, path_values
 from fink_tui.core.survey import AlertSummary
 
@@ -107,6 +107,7 @@ def _start_process(
     parent: int, forced: dict[str, Any] | None, topics: frozenset[str] | None
 ) -> None:
     limit_arenas()
+    keep_freed_pages()
     from fink_tui.core.decode import schema_info
     from fink_tui.core.fastread import BatchDecoder
 

@@ -5,23 +5,61 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
-from textual import work
-from textual.app import ComposeResult
+from textual import events, work
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
 from textual.screen import Screen
+from textual.strip import Strip
 from textual.widgets import Static
 
 from fink_tui.core.decode import Alert, RecordError
 from fink_tui.core.files import alert_file_name, save_alert
 from fink_tui.core.survey import CUTOUT_FIELDS, LightCurvePoint, cutout_bytes, light_curve
-from fink_tui.widgets.cutout import CutoutPicture, CutoutView, prepare_cutout
+from fink_tui.widgets.cutout import CutoutPicture, CutoutView, cutout_lines, prepare_cutout
 from fink_tui.widgets.fields_tree import FieldsTree
 from fink_tui.widgets.key_bar import KeyBar
-from fink_tui.widgets.light_curve import LightCurvePlot, legend
+from fink_tui.widgets.light_curve import (
+    DrawingKey,
+    LightCurvePlot,
+    legend,
+    light_curve_lines,
+)
 
 if TYPE_CHECKING:
     from fink_tui.app import FinkApp
+
+
+LOADING = "decoding the whole alert…"
+
+
+def title_of(alert: Alert) -> Text:
+    """The alert's title line: object, position, brightness, time, class, where it sits."""
+    s, r = alert.summary, alert.ref
+    where = f"{s.ra:.5f} {s.dec:+.5f}" if s.ra is not None and s.dec is not None else ""
+    when = s.time.strftime("%Y-%m-%d %H:%M:%S UTC") if s.time else ""
+    return Text.assemble(
+        (s.object_id or "?", "bold"),
+        f"  {where}  {s.brightness} {s.band}  {when}  ",
+        ("│", "dim"),
+        f"  {s.classification}  ",
+        ("│", "dim"),
+        (f"  {r.topic} [{r.partition}] offset {r.offset}  source {s.source_id}", "dim"),
+    )
+
+
+def open_alert(app: App[object], alert: Alert) -> None:
+    """Show ``alert`` in full, on the app's one alert screen (made at the first use)."""
+    if app.is_screen_installed(SCREEN_NAME):
+        screen = cast(AlertScreen, app.get_screen(SCREEN_NAME)).show_alert(alert)
+    else:
+        screen = AlertScreen(alert)
+        app.install_screen(screen, name=SCREEN_NAME)
+    app.push_screen(screen)
+
+
+SCREEN_NAME = "alert"
 
 
 class AlertScreen(Screen[None]):
@@ -46,74 +84,100 @@ class AlertScreen(Screen[None]):
         self.alert = alert
         self.record: dict[str, Any] | None = None
         """The whole alert, once decoded (off the UI thread)."""
+        self._theme_drawn = ""
 
     def compose(self) -> ComposeResult:
-        s, r = self.alert.summary, self.alert.ref
-        where = f"{s.ra:.5f} {s.dec:+.5f}" if s.ra is not None and s.dec is not None else ""
-        when = s.time.strftime("%Y-%m-%d %H:%M:%S UTC") if s.time else ""
-        title = Text.assemble(
-            (s.object_id or "?", "bold"),
-            f"  {where}  {s.brightness} {s.band}  {when}  ",
-            ("│", "dim"),
-            f"  {s.classification}  ",
-            ("│", "dim"),
-            (f"  {r.topic} [{r.partition}] offset {r.offset}  source {s.source_id}", "dim"),
-        )
-        yield Static(title, id="title")
-        yield Horizontal(Static("decoding the whole alert…", id="loading"), id="body")
+        yield Static(title_of(self.alert), id="title")
+        # Every part is there from the start, sized by the CSS: filling them once the alert
+        # is read changes no layout (mounting them then cost ~7 layouts and 300-500 ms of the
+        # UI thread for each alert opened).
+        with Horizontal(id="body"):
+            yield FieldsTree(None, id="fields")
+            with Vertical():
+                yield Static(LOADING, id="legend")
+                yield LightCurvePlot(None, self.alert.summary.survey, id="curve")
+                with Horizontal(id="cutouts"):
+                    for name in CUTOUT_FIELDS:
+                        yield CutoutView(id=f"cutout-{name.removeprefix('cutout').lower()}")
         yield KeyBar()
+
+    def show_alert(self, alert: Alert) -> AlertScreen:
+        """The screen again, for ``alert``: it is kept (installed) between alerts, since
+        building its widgets took most of the time to open it (:func:`open_alert`)."""
+        self.alert, self.record = alert, None
+        if self.is_mounted:
+            self.query_one("#title", Static).update(title_of(alert), layout=False)
+            self.query_one("#fields", FieldsTree).clear()
+            self.query_one("#legend", Static).update(LOADING, layout=False)
+            self.query_one("#curve", LightCurvePlot).show(None, alert.summary.survey)
+            for view in self.query(CutoutView):
+                view.show(None)
+            self.call_after_refresh(self._start_load)
+        return self
 
     def on_mount(self) -> None:
         # Decoding an LSST alert in full and reading its FITS cutouts takes tens of ms: the
         # screen shows at once, and fills when a thread has done the work (started once the
-        # screen is drawn, so that it does not compete with the drawing for the GIL).
-        self.call_after_refresh(self._load)
+        # screen is drawn, so that it does not compete with the drawing for the GIL, and its
+        # parts have their sizes: the thread draws the curve and the cutouts for them).
+        self.call_after_refresh(self._start_load)
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # As for the dashboard screens: no restyle of every widget unless the theme changed.
+        if self.app.theme == self._theme_drawn:
+            event.refresh_styles = False
+        self._theme_drawn = self.app.theme
+
+    def on_screen_suspend(self) -> None:
+        # The feed keeps the raw bytes only: a decoded LSST alert weighs megabytes.
+        self.alert.forget_record()
+        self.record = None
+
+    def _start_load(self) -> None:
+        curve = self.query_one("#curve", LightCurvePlot)
+        sizes = [view.size for view in self.query(CutoutView)]
+        self._load(self.alert, curve.drawing_key(), sizes)
 
     @work(thread=True, exclusive=True)
-    def _load(self) -> None:
-        survey = self.alert.summary.survey
+    def _load(self, alert: Alert, curve_key: DrawingKey, sizes: list[Size]) -> None:
+        survey = alert.summary.survey
         try:
-            record = self.alert.record()
+            record = alert.record()
         except RecordError as exc:
-            self.app.call_from_thread(self._failed, str(exc))
+            self.app.call_from_thread(self._failed, alert, str(exc))
             return
         points = light_curve(record, survey)
-        pictures = [
-            prepare_cutout(name.removeprefix("cutout"), cutout_bytes(record, name))
-            for name in CUTOUT_FIELDS
-        ]
-        self.app.call_from_thread(self._fill, record, points, pictures)
+        curve = (curve_key, light_curve_lines(points, survey, curve_key))
+        cutouts = []
+        for name, size in zip(CUTOUT_FIELDS, sizes, strict=True):
+            picture = prepare_cutout(name.removeprefix("cutout"), cutout_bytes(record, name))
+            cutouts.append((picture, (size, cutout_lines(picture, size))))
+        self.app.call_from_thread(self._fill, alert, record, points, curve, cutouts)
 
     def _fill(
-        self, record: dict[str, Any], points: list[LightCurvePoint], pictures: list[CutoutPicture]
+        self,
+        alert: Alert,
+        record: dict[str, Any],
+        points: list[LightCurvePoint],
+        curve: tuple[DrawingKey, list[Strip]],
+        cutouts: list[tuple[CutoutPicture, tuple[Size, list[Strip]]]],
     ) -> None:
-        if not self.is_attached:  # closed while the thread worked
-            self.alert.forget_record()
+        if alert is not self.alert or not self.is_current:  # left while the thread worked
+            alert.forget_record()
             return
         self.record = record
         survey = self.alert.summary.survey
-        body = self.query_one("#body", Horizontal)
-        body.remove_children()
-        body.mount_all(
-            [
-                FieldsTree(record, id="fields"),
-                Vertical(
-                    Static(legend(points, survey), id="legend"),
-                    LightCurvePlot(points, survey, id="curve"),
-                    Horizontal(*(CutoutView(p) for p in pictures), id="cutouts"),
-                ),
-            ]
-        )
+        self.query_one("#fields", FieldsTree).show(record)
+        self.query_one("#legend", Static).update(legend(points, survey), layout=False)
+        self.query_one("#curve", LightCurvePlot).show(points, survey, curve)
+        for view, (picture, lines) in zip(self.query(CutoutView), cutouts, strict=True):
+            view.show(picture, lines)
 
-    def _failed(self, reason: str) -> None:
-        if not self.is_attached:
+    def _failed(self, alert: Alert, reason: str) -> None:
+        if alert is not self.alert or not self.is_current:
             return
-        self.query_one("#loading", Static).update(Text(reason, style="bold red"))
+        self.query_one("#legend", Static).update(Text(reason, style="bold red"), layout=False)
         cast("FinkApp", self.app).report_error(reason)
-
-    def on_unmount(self) -> None:
-        # The feed keeps the raw bytes only: a decoded LSST alert weighs megabytes.
-        self.alert.forget_record()
 
     def action_copy_id(self) -> None:
         """Copy the alert's object id (OSC 52)."""

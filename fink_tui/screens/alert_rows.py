@@ -38,9 +38,9 @@ class AlertRowsScreen(DashboardScreen):
         """Open the selected alert: fields, light curve, cutouts."""
         alert = self.selected_alert()
         if alert is not None:
-            from fink_tui.screens.alert import AlertScreen
+            from fink_tui.screens.alert import open_alert
 
-            self.app.push_screen(AlertScreen(alert))
+            open_alert(self.app, alert)
 
     def action_copy_id(self) -> None:
         """Copy the selected alert's object id (OSC 52)."""

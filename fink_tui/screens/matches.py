@@ -82,9 +82,9 @@ class MatchesScreen(Screen[None]):
         """Open the selected alert."""
         alert = self.query_one(AlertTable).selected_alert()
         if alert is not None:
-            from fink_tui.screens.alert import AlertScreen
+            from fink_tui.screens.alert import open_alert
 
-            self.app.push_screen(AlertScreen(alert))
+            open_alert(self.app, alert)
 
 
 class NotifyModal(ModalScreen[str | None]):

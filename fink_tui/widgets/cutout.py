@@ -1,4 +1,12 @@
-"""An alert cutout (a small FITS image) drawn in the terminal with textual-image."""
+"""An alert cutout (a small FITS image) drawn in the terminal with half-block characters.
+
+Each character cell shows two pixels, one above the other ("▀": the upper one in the text's
+colour, the lower one in the background's). The lines are made for a size once, off the UI
+thread when the screen opens (:func:`cutout_lines`), and kept: drawing them again costs
+nothing. (textual-image drew the same, but scaled the picture again on every paint, made the
+layout render it to learn its width, and asked the terminal about graphics when imported:
+~1 s at every start in a terminal that does not answer.)
+"""
 
 from __future__ import annotations
 
@@ -9,10 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image as PILImage
-from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.widgets import Label
-from textual_image.widget import HalfcellImage
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Size
+from textual.strip import Strip
+from textual.widget import Widget
+
+HALF_BLOCK = "▀"
 
 
 def cutout_array(data: bytes) -> np.ndarray:
@@ -63,24 +74,76 @@ def prepare_cutout(title: str, data: bytes | None) -> CutoutPicture:
         return CutoutPicture(title, problem=f"cannot read this cutout: {exc}")
 
 
-class CutoutView(Vertical):
-    """One titled cutout, or why it cannot be shown."""
+def _centred(text: str, width: int, style: Style) -> Strip:
+    text = text[:width]
+    left = (width - len(text)) // 2
+    right = width - left - len(text)
+    return Strip([Segment(" " * left), Segment(text, style), Segment(" " * right)], width)
+
+
+_GREYS: dict[tuple[int, int], Style] = {}
+
+
+def _grey(top: int, bottom: int) -> Style:
+    style = _GREYS.get((top, bottom))
+    if style is None:
+        style = _GREYS[top, bottom] = Style.parse(
+            f"rgb({top},{top},{top}) on rgb({bottom},{bottom},{bottom})"
+        )
+    return style
+
+
+def cutout_lines(picture: CutoutPicture, size: Size) -> list[Strip]:
+    """The lines of a cutout drawn in ``size``: the title centred on the first, then the
+    picture as large as fits with its proportions (pixels are square: a cell is one pixel wide
+    and two high), centred. Any thread."""
+    width, height = size
+    if width <= 0 or height <= 0:
+        return []
+    title = _centred(picture.title, width, Style(bold=True))
+    blank = Strip([Segment(" " * width)], width)
+    if picture.image is None:
+        return [title, _centred(picture.problem, width, Style(dim=True))] + [blank] * (height - 2)
+    image = picture.image
+    rows = height - 1
+    scale = min(width / image.width, 2 * rows / image.height)
+    cols, pixel_rows = max(1, round(image.width * scale)), max(2, round(image.height * scale))
+    cols, pixel_rows = min(cols, width), min(pixel_rows + pixel_rows % 2, 2 * rows)
+    pixels = np.asarray(image.resize((cols, pixel_rows), PILImage.Resampling.LANCZOS))
+    left = (width - cols) // 2
+    pad_left, pad_right = Segment(" " * left), Segment(" " * (width - left - cols))
+    lines = [title]
+    for y in range(0, pixel_rows, 2):
+        tops, bottoms = pixels[y].tolist(), pixels[y + 1].tolist()
+        cells = [Segment(HALF_BLOCK, _grey(t, b)) for t, b in zip(tops, bottoms, strict=True)]
+        lines.append(Strip([pad_left, *cells, pad_right], width).simplify())
+    lines += [blank] * (height - len(lines))
+    return lines
+
+
+class CutoutView(Widget):
+    """One titled cutout, or why it cannot be shown; its lines made once per size."""
 
     DEFAULT_CSS = """
     CutoutView { width: 1fr; height: 1fr; }
-    CutoutView > Label { width: 100%; text-align: center; text-style: bold; }
-    CutoutView { align-horizontal: center; }
-    CutoutView > HalfcellImage { width: auto; height: 1fr; }
-    CutoutView > .missing { color: $text-muted; }
     """
 
-    def __init__(self, picture: CutoutPicture, *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, picture: CutoutPicture | None = None, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
         self.picture = picture
+        self._lines: tuple[Size, list[Strip]] | None = None
 
-    def compose(self) -> ComposeResult:
-        yield Label(self.picture.title)
-        if self.picture.image is None:
-            yield Label(self.picture.problem, classes="missing")
-        else:
-            yield HalfcellImage(self.picture.image)
+    def show(
+        self, picture: CutoutPicture | None, lines: tuple[Size, list[Strip]] | None = None
+    ) -> None:
+        """Draw ``picture`` (with its lines, when made already for a size; None: nothing)."""
+        self.picture, self._lines = picture, lines
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        if self.picture is None:
+            return Strip.blank(self.size.width)
+        if self._lines is None or self._lines[0] != self.size:
+            self._lines = (self.size, cutout_lines(self.picture, self.size))
+        lines = self._lines[1]
+        return lines[y] if y < len(lines) else Strip.blank(self.size.width)

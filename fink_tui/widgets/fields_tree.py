@@ -32,12 +32,25 @@ def describe(value: Any) -> Text:
 class FieldsTree(Tree[Any]):
     """Every field of an alert record; containers open on demand."""
 
-    def __init__(self, record: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, record: dict[str, Any] | None, **kwargs: Any) -> None:
         super().__init__("alert", data=record, **kwargs)
         self.show_root = False
         self.guide_depth = 3
 
     def on_mount(self) -> None:
+        if self.root.data is not None:
+            self.show(self.root.data)
+
+    def clear(self) -> FieldsTree:
+        """No fields (the alert is being read)."""
+        self.root.data = None
+        super().clear()
+        return self
+
+    def show(self, record: dict[str, Any]) -> None:
+        """Show ``record``'s fields (the first level; the others when opened)."""
+        self.root.remove_children()
+        self.root.data = record
         self._fill(self.root)
         self.root.expand()
 
