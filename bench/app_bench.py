@@ -5,9 +5,12 @@ run starts an embedded broker on a loopback port, fills a topic with real ZTF al
 alerts of ``../shared/fink-data/ztf/ztf-alerts.avro`` repeated), and prints, side by side:
 
 1. Ingest: seconds from process start until the group's committed offsets reach the end of the
-   topic, for ``fink-tui poll`` (stdout to /dev/null) and for the dashboard in a pseudo-terminal
-   of 160x45, each with a fresh group, on the same alerts. The app commits an offset only once
-   its alert is in the model the screens draw from, so "committed" means "the app has it".
+   topic (20,000 alerts: with 6,200 the start-up and the one-second commits were most of it),
+   for ``fink-tui poll --workers N`` (stdout to /dev/null; N = the dashboard's decoding
+   processes: poll's default has one more) and for the dashboard in a pseudo-terminal of
+   160x45, each with a fresh group, on the same alerts; median of 3 runs, interleaved. The app
+   commits an offset only once its alert is in the model the screens draw from, so
+   "committed" means "the app has it".
 2. Keys: keypress -> the screen shows its effect, read from what the app writes to the terminal
    (escape sequences stripped, then a marker text searched: the lag screen's footer for ``2``,
    PAUSED for space, ...). Measured idle, and while alerts pour in (a producer keeps a second
@@ -51,6 +54,7 @@ from bench import (  # noqa: E402
     wire_messages,
 )
 from fink_tui.core.lag import fetch_lag  # noqa: E402
+from fink_tui.core.pool import default_workers  # noqa: E402
 from fink_tui.demo.broker import FAST_JOIN, EmbeddedBroker  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -363,9 +367,12 @@ def one_round(app: PtyApp, times: KeyTimes, label: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--alerts", type=int, default=6200, help="ZTF alerts to ingest")
+    parser.add_argument("--alerts", type=int, default=6200, help="ZTF alerts for the poll bench")
+    parser.add_argument(
+        "--ingest-alerts", type=int, default=20000, help="ZTF alerts for the ingest bench"
+    )
     parser.add_argument("--rounds", type=int, default=6, help="key rounds, idle and busy")
-    parser.add_argument("--lsst", type=int, default=700, help="LSST alerts for the poll bench")
+    parser.add_argument("--lsst", type=int, default=1400, help="LSST alerts for the poll bench")
     parser.add_argument("--skip-poll", action="store_true", help="leave out the poll bench")
     parser.add_argument(
         "--ingest-runs", type=int, default=3, help="ingest runs of poll and the app (median)"
@@ -374,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     env = dict(os.environ)
     env.pop("TEXTUAL_THEME", None)
-    messages = repeated(wire_messages(ZTF_ALERTS), args.alerts)
+    messages = repeated(wire_messages(ZTF_ALERTS), args.ingest_alerts)
     with EmbeddedBroker() as broker:
         if not args.skip_poll:
             bench_poll(broker, "ztf", ZTF_ALERTS, args.alerts)
@@ -383,7 +390,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         broker.create_topics({topic: 4, busy: 2})
         produce(broker.bootstrap, [(topic, i % 4, k, v) for i, (k, v) in enumerate(messages)])
         admin = AdminClient({"bootstrap.servers": broker.bootstrap})
-        print(f"{args.alerts} real ZTF alerts on 4 partitions; terminal {SIZE[0]}x{SIZE[1]}")
+        size = f"{SIZE[0]}x{SIZE[1]}"
+        print(f"\n{args.ingest_alerts} real ZTF alerts on 4 partitions; terminal {size}")
 
         # 1. poll, then the app, each with its own group, interleaved run by run; the app of
         # the last run stays for the rest (CPU, keys).
@@ -399,6 +407,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "poll",
                 *connection(broker.bootstrap, f"bench_poll_{run}", [topic]),
                 *fast_flags(),
+                # As many decoding processes as the dashboard has (poll's default: one more).
+                *("--workers", str(default_workers())),
             ]
             poll = subprocess.Popen(poll_cmd, stdout=subprocess.DEVNULL, cwd=ROOT, env=env)
             polls.append(wait_caught_up(admin, f"bench_poll_{run}", topic, 300, poll))
@@ -427,10 +437,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             poll_s, app_s = statistics.median(polls), statistics.median(apps)
             ratio = poll_s / app_s
-            n = args.alerts
+            n = args.ingest_alerts
             print(f"\n1. Ingest (process start -> all committed; median of {args.ingest_runs})")
             print(
-                f"  fink-tui poll              {poll_s:6.2f} s  {n / poll_s:7.0f} alerts/s"
+                f"  fink-tui poll --workers {default_workers()} {poll_s:6.2f} s"
+                f"  {n / poll_s:7.0f} alerts/s"
                 f"   ({spread(polls)} s)"
             )
             print(

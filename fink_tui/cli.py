@@ -226,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=_whole(0, 64, zero="0: decode in this process"),
         default=None,
-        help="decoding processes (default: one per core but one; 0: decode in this process)",
+        help="decoding processes (default: one per core; 0: decode in this process)",
     )
     p.add_argument(
         "--idle",

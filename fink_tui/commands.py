@@ -330,7 +330,7 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
     where = where_query("--where", dict(settings.filters).get(text, text) if text else text)
     save_dir = ensure_dir(args.save) if args.save else None
     schema_dir = ensure_dir(args.dump_schema) if args.dump_schema else None
-    workers = default_workers() if args.workers is None else args.workers
+    workers = default_workers(screen=False) if args.workers is None else args.workers
     keep_freed_pages()
     pipeline = DecodePipeline(workers, forced_schema(settings))
     if where is not None:
