@@ -297,6 +297,7 @@ class FinkApp(QuietCrashApp):
         self.refresh_views(steady=True)
         if self.state.new_matches:
             self._announce()
+        give_back()  # what passing alerts freed (at most every 2 s)
 
     def _announce(self) -> None:
         """Bell, desktop notification and a toast for the new matches (at most one every
@@ -348,7 +349,6 @@ class FinkApp(QuietCrashApp):
                 self.screen.set_filter(text)
 
         self.call_after_refresh(apply)
-        give_back()  # what passing alerts freed (at most every 2 s)
 
     def refresh_views(self, steady: bool = False) -> None:
         """Redraw the shown dashboard screen, also under a dialog: now, or (``steady``, the

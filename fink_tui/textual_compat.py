@@ -18,6 +18,7 @@ import traceback
 from typing import Any
 
 from textual.app import App
+from textual.screen import Screen
 from textual.widgets import RadioSet
 
 
@@ -60,3 +61,8 @@ def prepare_mode(app: App[Any], mode: str) -> bool:
         return False
     app._init_mode(mode)
     return True
+
+
+def in_a_stack(app: App[Any], screen: Screen[Any]) -> bool:
+    """Whether ``screen`` is in the stack of any mode (shown there, or under another)."""
+    return any(screen in stack for stack in app._screen_stacks.values())

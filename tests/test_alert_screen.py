@@ -91,3 +91,47 @@ def test_light_curve_draws_error_bars() -> None:
     fluxes = [LightCurvePoint(p.time, "r", 1000.0 * (i + 1), 300.0) for i, p in enumerate(without)]
     assert bars(drawn(fluxes, "lsst")) >= 3
     assert "±1σ" in legend(with_errors, "ztf").plain and "±1σ" not in legend(without, "ztf").plain
+
+
+def ztf_alerts(n: int) -> list[Alert]:
+    decoder, messages = AlertDecoder(), wire_messages(ZTF_ALERTS)
+    alerts = [decoder.decode(MessageRef(TOPIC, 0, i), *messages[i]) for i in range(n)]
+    assert all(isinstance(a, Alert) for a in alerts)
+    return alerts  # type: ignore[return-value]
+
+
+async def test_the_alert_screen_is_kept_and_each_mode_keeps_its_alert() -> None:
+    """Enter reuses one alert screen, filled again for each alert (nothing of the previous
+    one left); while it is open in one mode, an alert opened in another gets a screen of its
+    own, and going back shows the first mode's alert."""
+    from fink_tui.screens.alert import open_alert
+
+    first, second, third = ztf_alerts(3)
+    settings = Settings(servers="127.0.0.1:9", group_id="g", topics=(TOPIC,))
+    app = FinkApp(settings, ReplaySource([AlertsReceived((first, second, third), ())]))
+
+    async def filled(alert: Alert) -> AlertScreen:
+        for _ in range(200):
+            screen = app.screen
+            if isinstance(screen, AlertScreen) and screen.record is not None:
+                assert screen.alert is alert
+                return screen
+            await pilot.pause(0.05)
+        raise AssertionError("the alert screen was never filled")
+
+    async with app.run_test(size=SIZE) as pilot:
+        open_alert(app, first)
+        kept = await filled(first)
+        assert first.summary.object_id in str(kept.query_one("#title").render())
+        await pilot.press("escape")
+        open_alert(app, second)
+        assert await filled(second) is kept
+        assert second.summary.object_id in str(kept.query_one("#title").render())
+        await pilot.press("2")
+        await pilot.pause()
+        open_alert(app, third)
+        other = await filled(third)
+        assert other is not kept and kept.alert is second
+        await pilot.press("1")
+        await pilot.pause()
+        assert app.screen is kept and kept.alert is second

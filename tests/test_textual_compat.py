@@ -93,3 +93,32 @@ async def test_a_mode_is_built_before_it_is_shown() -> None:
         app.switch_mode("other")
         await pilot.pause()
         assert str(app.screen.query_one(Label).render()) == "other"
+
+
+async def test_a_screen_is_found_in_the_stack_of_another_mode() -> None:
+    """``_screen_stacks`` holds each mode's stack: a screen pushed in one mode is found there
+    once another mode is shown, and no longer once popped."""
+    from textual.screen import Screen
+
+    from fink_tui.textual_compat import in_a_stack
+
+    class Modes(App[None]):
+        MODES = {"one": Screen, "other": Screen}
+
+        def on_mount(self) -> None:
+            self.switch_mode("one")
+
+    app = Modes()
+    async with app.run_test() as pilot:
+        pushed: Screen[None] = Screen()
+        app.install_screen(pushed, name="pushed")
+        assert not in_a_stack(app, pushed)
+        await app.push_screen(pushed)
+        app.switch_mode("other")
+        await pilot.pause()
+        assert in_a_stack(app, pushed) and app.screen is not pushed
+        app.switch_mode("one")
+        await pilot.pause()
+        app.pop_screen()
+        await pilot.pause()
+        assert not in_a_stack(app, pushed)

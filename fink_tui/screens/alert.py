@@ -17,6 +17,7 @@ from textual.widgets import Static
 from fink_tui.core.decode import Alert, RecordError
 from fink_tui.core.files import alert_file_name, save_alert
 from fink_tui.core.survey import CUTOUT_FIELDS, LightCurvePoint, cutout_bytes, light_curve
+from fink_tui.textual_compat import in_a_stack
 from fink_tui.widgets.cutout import CutoutPicture, CutoutView, cutout_lines, prepare_cutout
 from fink_tui.widgets.fields_tree import FieldsTree
 from fink_tui.widgets.key_bar import KeyBar
@@ -50,12 +51,14 @@ def title_of(alert: Alert) -> Text:
 
 
 def open_alert(app: App[object], alert: Alert) -> None:
-    """Show ``alert`` in full, on the app's one alert screen (made at the first use)."""
-    if app.is_screen_installed(SCREEN_NAME):
-        screen = cast(AlertScreen, app.get_screen(SCREEN_NAME)).show_alert(alert)
-    else:
+    """Show ``alert`` in full, on the app's kept alert screen (made at the first use), or on a
+    screen of its own while the kept one is open in another mode (its alert stays there)."""
+    if not app.is_screen_installed(SCREEN_NAME):
         screen = AlertScreen(alert)
         app.install_screen(screen, name=SCREEN_NAME)
+    else:
+        kept = cast(AlertScreen, app.get_screen(SCREEN_NAME))
+        screen = AlertScreen(alert) if in_a_stack(app, kept) else kept.show_alert(alert)
     app.push_screen(screen)
 
 
