@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -162,11 +163,15 @@ class FinkApp(QuietCrashApp):
         super().delay_update(min(delay, MODE_SWITCH_DELAY))
 
     def _prepare_modes(self) -> None:
-        """Build the other screens, one per call, while the person reads the first one."""
+        """Build the other screens, one per call, while the person reads the first one; then
+        set what was built so far aside from the garbage collector."""
         for mode in self.MODES:
             if prepare_mode(self, mode):
                 self.set_timer(PREPARE_AFTER / 2, self._prepare_modes)
                 return
+        # The modules, screens and widgets built at start live as long as the app: a full
+        # collection walked them all (~180,000 objects), 40-105 ms of a key now and then.
+        gc.freeze()
 
     def on_unmount(self) -> None:
         self.source.stop()
