@@ -155,3 +155,37 @@ async def test_what_the_start_built_is_set_aside_from_the_collector() -> None:
         assert gc.get_freeze_count() > 10_000
         assert not any(prepare_mode(app, mode) for mode in app.MODES)  # all built already
     gc.unfreeze()
+
+
+async def test_the_alert_fills_while_another_mode_is_shown(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Going to another screen (2) before the alert's thread is done does not leave the alert
+    at "decoding…": it fills meanwhile, and shows filled on coming back (1)."""
+    import time
+
+    from fink_tui.screens import alert as alert_module
+    from fink_tui.screens.alert import open_alert
+
+    read = alert_module.light_curve
+
+    def slow(*args, **kwargs):  # type: ignore[no-untyped-def]
+        time.sleep(0.5)  # the dialog opens while the thread works
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(alert_module, "light_curve", slow)
+    alert = ztf_alert()
+    settings = Settings(servers="127.0.0.1:9", group_id="g", topics=(TOPIC,))
+    app = FinkApp(settings, ReplaySource([AlertsReceived((alert,), ())]))
+    async with app.run_test(size=SIZE) as pilot:
+        open_alert(app, alert)
+        screen = app.screen
+        assert isinstance(screen, AlertScreen)
+        await pilot.press("2")
+        assert app.screen is not screen
+        for _ in range(200):
+            if "points" in str(screen.query_one("#legend").render()):
+                break
+            await pilot.pause(0.05)
+        await pilot.press("1")
+        await pilot.pause(0.2)
+        assert app.screen is screen
+        assert "points" in str(screen.query_one("#legend").render())

@@ -165,7 +165,7 @@ class AlertScreen(Screen[None]):
         curve: tuple[DrawingKey, list[Strip]],
         cutouts: list[tuple[CutoutPicture, tuple[Size, list[Strip]]]],
     ) -> None:
-        if alert is not self.alert or not self.is_current:  # left while the thread worked
+        if alert is not self.alert or not in_a_stack(self.app, self):  # left meanwhile
             alert.forget_record()
             return
         self.record = record
@@ -177,7 +177,7 @@ class AlertScreen(Screen[None]):
             view.show(picture, lines)
 
     def _failed(self, alert: Alert, reason: str) -> None:
-        if alert is not self.alert or not self.is_current:
+        if alert is not self.alert or not in_a_stack(self.app, self):
             return
         self.query_one("#legend", Static).update(Text(reason, style="bold red"), layout=False)
         cast("FinkApp", self.app).report_error(reason)

@@ -14,6 +14,7 @@ import gzip
 import io
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image as PILImage
@@ -81,16 +82,11 @@ def _centred(text: str, width: int, style: Style) -> Strip:
     return Strip([Segment(" " * left), Segment(text, style), Segment(" " * right)], width)
 
 
-_GREYS: dict[tuple[int, int], Style] = {}
-
-
+@lru_cache(maxsize=4096)
 def _grey(top: int, bottom: int) -> Style:
-    style = _GREYS.get((top, bottom))
-    if style is None:
-        style = _GREYS[top, bottom] = Style.parse(
-            f"rgb({top},{top},{top}) on rgb({bottom},{bottom},{bottom})"
-        )
-    return style
+    """The style of a cell: its upper pixel's grey as the text's colour, the lower one's as
+    the background (kept for the pairs seen lately: 65,536 could weigh tens of MB)."""
+    return Style.parse(f"rgb({top},{top},{top}) on rgb({bottom},{bottom},{bottom})")
 
 
 def cutout_lines(picture: CutoutPicture, size: Size) -> list[Strip]:
