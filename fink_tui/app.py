@@ -132,9 +132,9 @@ class FinkApp(QuietCrashApp):
         self.state = StreamState(clock=clock)
         self.initial_mode = mode
         self.show_empty_partitions = show_empty_partitions
+        """Whether the lag table starts with its empty partitions shown."""
         self.live = live
         """False when the app renders a recorded snapshot (an export): no rates then."""
-        """Whether the lag table starts with its empty partitions shown."""
         self.errors: list[str] = []
         """Errors shown during the run, printed on stderr when the app ends."""
         self.troubled = False
@@ -147,9 +147,11 @@ class FinkApp(QuietCrashApp):
         self.state.set_notify(notify_when)
         self._announced_at = -NOTIFY_EVERY
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         self._ui_thread = threading.get_ident()
-        self.switch_mode(self.initial_mode)
+        # The first screen is composed before any event comes: a toast raised before its
+        # toast rack was there was never shown (the forced schema's, now and then).
+        await self.switch_mode(self.initial_mode)
         if self.state.notify is not None:  # its paths come with the very first alerts
             self.carry_paths("notify", self.state.notify.paths)
         self.source.start(self._post_event)
@@ -271,6 +273,7 @@ class FinkApp(QuietCrashApp):
                     else "decoding with the schemas in the message keys"
                 )
                 self.notify(text, title="Schema", markup=False)
+                self.screen.refresh_bindings()  # unforce applies now
             case GroupShared(group=group, others=others):
                 if others:
                     self.notify(

@@ -374,6 +374,9 @@ class StreamWorker(threading.Thread):
         if self._lag_reader is not None:
             self._lag_reader.close()
         self._close_consumer()
+        # An admin client cannot be closed: its threads end when it is freed. Dropped here, not
+        # whenever this worker is (an app's objects may be kept from the collector: gc.freeze).
+        self._admin = None
         self._set_state(Connection.STOPPED, "the stream was stopped")
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
