@@ -374,8 +374,10 @@ class StreamWorker(threading.Thread):
         if self._lag_reader is not None:
             self._lag_reader.close()
         self._close_consumer()
-        # An admin client cannot be closed: its threads end when it is freed. Dropped here, not
-        # whenever this worker is (an app's objects may be kept from the collector: gc.freeze).
+        # An admin client cannot be closed: its threads end when it is freed. Dropped here (the
+        # lag reader holds it too), not whenever this worker is: the app, which holds the
+        # worker, may be kept from the collector (gc.freeze).
+        self._lag_reader = None
         self._admin = None
         self._set_state(Connection.STOPPED, "the stream was stopped")
 
