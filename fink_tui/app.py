@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import os
 import sys
 import threading
@@ -48,7 +49,12 @@ from fink_tui.screens.feed import FeedScreen
 from fink_tui.screens.lag import LagScreen
 from fink_tui.screens.objects import ObjectsScreen
 from fink_tui.screens.schema import SchemaScreen
-from fink_tui.textual_compat import QuietCrashApp, prepare_mode
+from fink_tui.textual_compat import (
+    QuietCrashApp,
+    load_default_css,
+    prepare_mode,
+    widget_classes,
+)
 
 REFRESH_SECONDS = 0.25
 """How often the shown screen is redrawn from the model (updates are coalesced to this)."""
@@ -171,6 +177,11 @@ class FinkApp(QuietCrashApp):
             if prepare_mode(self, mode):
                 self.set_timer(PREPARE_AFTER / 2, self._prepare_modes)
                 return
+        # The alert screen's module, imported now rather than at the first Enter (~40 ms); the
+        # dialogs' and the alert screen's widgets are styled by rules parsed now, not at the
+        # key that first shows them.
+        importlib.import_module("fink_tui.screens.alert")
+        load_default_css(self, widget_classes())
         # The modules, screens and widgets built at start live as long as the app: a full
         # collection walked them all (~180,000 objects), 40-105 ms of a key now and then.
         gc.freeze()

@@ -10,15 +10,23 @@ as soon as a Textual release changes any of it.
   ``App.copy_to_clipboard`` do.
 - The radio button under a :class:`~textual.widgets.RadioSet`'s cursor, which Textual keeps in
   the private ``RadioSet._selected``.
+- Screens built ahead, out of sight: :func:`prepare_mode` (``App._init_mode``, and the screen's
+  ``_css_update_count``), :func:`in_a_stack` (``App._screen_stacks``).
+- Default CSS parsed ahead: :func:`load_default_css` (``DOMNode._get_default_css`` and
+  ``_css_bases``, the stylesheet's ``add_source`` and ``rules_map``).
 """
 
 from __future__ import annotations
 
 import traceback
+from collections.abc import Iterable
+from types import SimpleNamespace
 from typing import Any
 
 from textual.app import App
+from textual.dom import DOMNode
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import RadioSet
 
 
@@ -60,7 +68,41 @@ def prepare_mode(app: App[Any], mode: str) -> bool:
     if mode in app._screen_stacks:
         return False
     app._init_mode(mode)
+    # _init_mode styled the new screen, but marks as styled only the screens of the mode
+    # shown: the first switch to this one parsed and applied the whole stylesheet again
+    # (~55 ms of that key). A theme changed later still restyles it when it is shown.
+    app._screen_stacks[mode][0]._css_update_count = app._css_update_count
     return True
+
+
+def load_default_css(app: App[Any], classes: Iterable[type[DOMNode]]) -> None:
+    """Add the ``DEFAULT_CSS`` of these classes to the app's stylesheet and parse it now.
+    Textual adds a class's default CSS when its first widget is mounted, and the whole
+    stylesheet is then parsed again: 30-70 ms of the key that first opens a dialog."""
+    stylesheet = app.stylesheet
+    for cls in classes:
+        # What DOMNode._get_default_css reads of an instance: its CSS bases.
+        stand_in = SimpleNamespace(_node_bases=cls._css_bases(cls))
+        for read_from, css, tie_breaker, scope in DOMNode._get_default_css(stand_in):  # type: ignore[arg-type]
+            stylesheet.add_source(
+                css,
+                read_from=read_from,
+                is_default_css=True,
+                tie_breaker=tie_breaker,
+                scope=scope,
+            )
+    _ = stylesheet.rules_map  # parsed here, not at the first dialog
+
+
+def widget_classes() -> list[type[DOMNode]]:
+    """Every widget class imported so far (screens included), ancestors first."""
+    found: list[type[DOMNode]] = []
+    todo: list[type[DOMNode]] = [Widget]
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return found
 
 
 def in_a_stack(app: App[Any], screen: Screen[Any]) -> bool:

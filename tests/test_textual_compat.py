@@ -122,3 +122,49 @@ async def test_a_screen_is_found_in_the_stack_of_another_mode() -> None:
         app.pop_screen()
         await pilot.pause()
         assert not in_a_stack(app, pushed)
+
+
+async def test_a_built_mode_is_shown_without_parsing_the_css_again() -> None:
+    """A screen built ahead counts as styled (``_css_update_count``): its first showing does not
+    parse and apply the whole stylesheet (``refresh_css``) again."""
+    from textual.screen import Screen
+
+    from fink_tui.textual_compat import prepare_mode
+
+    class Modes(App[None]):
+        MODES = {"one": Screen, "other": Screen}
+
+        def on_mount(self) -> None:
+            self.switch_mode("one")
+
+    app = Modes()
+    refreshed: list[bool] = []
+    async with app.run_test() as pilot:
+        assert prepare_mode(app, "other")
+        await pilot.pause()
+        original = app.refresh_css
+        app.refresh_css = lambda animate=True: refreshed.append(True) or original(animate)  # type: ignore[method-assign]
+        app.switch_mode("other")
+        await pilot.pause()
+        assert app.current_mode == "other" and not refreshed
+
+
+async def test_default_css_is_parsed_ahead() -> None:
+    """After ``load_default_css``, the first widget of a class adds no CSS that the stylesheet
+    must parse again (``_require_parse``), and it is styled by its DEFAULT_CSS."""
+    from textual.widget import Widget
+
+    from fink_tui.textual_compat import load_default_css, widget_classes
+
+    class Boxed(Widget):
+        DEFAULT_CSS = "Boxed { height: 3; border: solid red; }"
+
+    assert Boxed in widget_classes()
+    app = App[None]()
+    async with app.run_test() as pilot:
+        load_default_css(app, [Boxed])
+        assert not app.stylesheet._require_parse
+        await app.screen.mount(Boxed())
+        assert not app.stylesheet._require_parse
+        await pilot.pause()
+        assert app.screen.query_one(Boxed).size.height == 1  # 3 rows, 2 of them border

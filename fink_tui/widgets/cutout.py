@@ -15,20 +15,25 @@ import io
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import numpy as np
-from PIL import Image as PILImage
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
 
+if TYPE_CHECKING:  # imported where pictures are made, on the loading thread: numpy and PIL
+    import numpy as np  # took ~160 ms of the key that first opened an alert
+    from PIL import Image as PILImage
+
 HALF_BLOCK = "▀"
 
 
 def cutout_array(data: bytes) -> np.ndarray:
     """The pixels of a cutout: gzipped (ZTF) or plain (LSST) FITS, first HDU with an image."""
+    import numpy as np
+
     # astropy weighs ~25 MB and half a second to import: only once an alert is opened.
     from astropy.io import fits
 
@@ -45,7 +50,9 @@ def cutout_array(data: bytes) -> np.ndarray:
 
 def cutout_image(pixels: np.ndarray) -> PILImage.Image:
     """A grey-scale picture of the pixels, scaled with zscale as astronomers expect."""
+    import numpy as np
     from astropy.visualization import ZScaleInterval
+    from PIL import Image as PILImage
 
     finite = np.nan_to_num(pixels, nan=np.nanmedian(pixels) if np.isfinite(pixels).any() else 0)
     low, high = ZScaleInterval().get_limits(finite)
@@ -93,6 +100,8 @@ def cutout_lines(picture: CutoutPicture, size: Size) -> list[Strip]:
     """The lines of a cutout drawn in ``size``: the title centred on the first, then the
     picture as large as fits with its proportions (pixels are square: a cell is one pixel wide
     and two high), centred. Any thread."""
+    import numpy as np
+    from PIL import Image as PILImage
     width, height = size
     if width <= 0 or height <= 0:
         return []
