@@ -17,6 +17,7 @@ from textual.widgets import Static
 from fink_tui.core.decode import Alert, RecordError
 from fink_tui.core.files import alert_file_name, save_alert
 from fink_tui.core.survey import CUTOUT_FIELDS, LightCurvePoint, cutout_bytes, light_curve
+from fink_tui.screens.links import COPY, LINKS
 from fink_tui.textual_compat import in_a_stack
 from fink_tui.widgets.cutout import CutoutPicture, CutoutView, cutout_lines, prepare_cutout
 from fink_tui.widgets.fields_tree import FieldsTree
@@ -77,8 +78,8 @@ class AlertScreen(Screen[None]):
             tooltip="Save the alert with its schema",
             id="alert.save",
         ),
-        Binding("c", "copy_id", "Copy id", tooltip="Copy the object's id (OSC 52)", id="copy_id"),
-        Binding("o", "links", "Links", tooltip="Fink portal, TNS and SIMBAD pages", id="links"),
+        COPY,
+        LINKS,
     ]
     """Keys of the alert view."""
 

@@ -3,33 +3,24 @@ cursor: open it, copy its object's id, list its object's pages."""
 
 from __future__ import annotations
 
-from textual.binding import Binding
+from textual.screen import Screen
 
 from fink_tui.core.decode import Alert
 from fink_tui.screens.base import DashboardScreen
 from fink_tui.screens.links import LinksModal, copy_id
 from fink_tui.widgets.alert_table import AlertTable
 
-COPY = Binding("c", "copy_id", "Copy id", tooltip="Copy the object's id (OSC 52)", id="copy_id")
-LINKS = Binding(
-    "o", "links", "Links", tooltip="Fink portal, TNS and SIMBAD pages", id="open_links"
-)
 ROW_ACTIONS = ("open_alert", "copy_id", "links")
 """The actions that need a row under the cursor."""
 
 
-class AlertRowsScreen(DashboardScreen):
-    """A dashboard screen with an :class:`AlertTable`: Enter opens the alert under the cursor,
-    ``c`` copies its object's id, ``o`` lists its object's pages."""
+class AlertRows(Screen[None]):
+    """A screen with an :class:`AlertTable`: Enter (or a click) opens the alert under the
+    cursor; ``copy_id`` and ``links`` act on its object where bound."""
 
     def selected_alert(self) -> Alert | None:
         """The alert under the cursor, if any."""
         return self.query_one(AlertTable).selected_alert()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ROW_ACTIONS:
-            return self.selected_alert() is not None or None
-        return True
 
     def on_alert_table_row_selected(self, event: AlertTable.RowSelected) -> None:
         self.action_open_alert()
@@ -53,3 +44,13 @@ class AlertRowsScreen(DashboardScreen):
         alert = self.selected_alert()
         if alert is not None:
             self.app.push_screen(LinksModal(alert.summary))
+
+
+class AlertRowsScreen(DashboardScreen, AlertRows):
+    """A dashboard screen with an :class:`AlertTable`: Enter opens the alert under the cursor,
+    ``c`` copies its object's id, ``o`` lists its object's pages."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ROW_ACTIONS:
+            return self.selected_alert() is not None or None
+        return True

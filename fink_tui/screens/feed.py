@@ -29,8 +29,9 @@ from fink_tui.core.query import (
     unknown_paths,
 )
 from fink_tui.model import Section, StreamState
-from fink_tui.screens.alert_rows import COPY, LINKS, AlertRowsScreen
+from fink_tui.screens.alert_rows import AlertRowsScreen
 from fink_tui.screens.base import TABLE_PACE
+from fink_tui.screens.links import COPY, LINKS
 from fink_tui.widgets.alert_table import COLUMNS, AlertTable
 from fink_tui.widgets.key_bar import KeyBar
 from fink_tui.widgets.status_bar import StatusBar

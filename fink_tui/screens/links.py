@@ -29,6 +29,13 @@ def object_label(summary: AlertSummary) -> str:
     return summary.object_id or summary.source_id
 
 
+COPY = Binding("c", "copy_id", "Copy id", tooltip="Copy the object's id (OSC 52)", id="copy_id")
+LINKS = Binding(
+    "o", "links", "Links", tooltip="Fink portal, TNS and SIMBAD pages", id="open_links"
+)
+"""The keys of a screen that shows an alert or an object: its id, its pages."""
+
+
 def copy_id(app: App[object], summary: AlertSummary) -> None:
     """Put the alert's object id on the clipboard (OSC 52) and say so."""
     ident = object_label(summary)

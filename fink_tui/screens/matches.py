@@ -15,10 +15,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from fink_tui.core.query import QueryError, compile_query
+from fink_tui.screens.alert_rows import AlertRows
 from fink_tui.widgets.alert_table import AlertTable
 from fink_tui.widgets.key_bar import KeyBar
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from fink_tui.app import FinkApp
 
 
-class MatchesScreen(Screen[None]):
+class MatchesScreen(AlertRows):
     """The alerts that matched the notification query since the app started, newest first."""
 
     BINDINGS = [
@@ -74,17 +75,6 @@ class MatchesScreen(Screen[None]):
         if state.match_count > len(state.matches):
             text.append(f" ({len(state.matches):,} newest kept)")
         self.query_one("#matches-title", Static).update(text)
-
-    def on_alert_table_row_selected(self, event: AlertTable.RowSelected) -> None:
-        self.action_open_alert()
-
-    def action_open_alert(self) -> None:
-        """Open the selected alert."""
-        alert = self.query_one(AlertTable).selected_alert()
-        if alert is not None:
-            from fink_tui.screens.alert import open_alert
-
-            open_alert(self.app, alert)
 
 
 class NotifyModal(ModalScreen[str | None]):

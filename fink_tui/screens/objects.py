@@ -10,9 +10,9 @@ from textual.widgets import DataTable, Static
 
 from fink_tui.core.decode import Alert
 from fink_tui.model import Section, StreamState, TrackedObject
-from fink_tui.screens.alert_rows import COPY, LINKS, AlertRowsScreen
+from fink_tui.screens.alert_rows import AlertRowsScreen
 from fink_tui.screens.base import DashboardScreen
-from fink_tui.screens.links import LinksModal, copy_id
+from fink_tui.screens.links import COPY, LINKS, LinksModal, copy_id
 from fink_tui.widgets.alert_table import AlertTable
 from fink_tui.widgets.key_bar import KeyBar
 from fink_tui.widgets.object_table import ObjectTable
