@@ -7,9 +7,22 @@ import inspect
 
 import pytest
 from textual.app import App
+from textual.screen import Screen
 from textual.widgets import RadioButton, RadioSet
 
 from fink_tui.textual_compat import QuietCrashApp, highlight, highlighted_index
+
+
+def two_modes(other: type[Screen[None]] = Screen) -> App[None]:
+    """An app of two modes, "one" shown at start and "other" not yet built."""
+
+    class Modes(App[None]):
+        MODES = {"one": Screen, "other": other}
+
+        def on_mount(self) -> None:
+            self.switch_mode("one")
+
+    return Modes()
 
 
 def test_app_private_driver_writes() -> None:
@@ -68,7 +81,6 @@ async def test_radio_set_highlight_is_read() -> None:
 
 async def test_a_mode_is_built_before_it_is_shown() -> None:
     """``_init_mode`` builds a mode's screen (mounted, not shown); a second call is a no-op."""
-    from textual.screen import Screen
     from textual.widgets import Label
 
     from fink_tui.textual_compat import prepare_mode
@@ -77,13 +89,7 @@ async def test_a_mode_is_built_before_it_is_shown() -> None:
         def compose(self):  # type: ignore[no-untyped-def]
             yield Label("other")
 
-    class Modes(App[None]):
-        MODES = {"one": Screen, "other": Other}
-
-        def on_mount(self) -> None:
-            self.switch_mode("one")
-
-    app = Modes()
+    app = two_modes(Other)
     async with app.run_test() as pilot:
         assert prepare_mode(app, "other")
         await pilot.pause()
@@ -98,17 +104,9 @@ async def test_a_mode_is_built_before_it_is_shown() -> None:
 async def test_a_screen_is_found_in_the_stack_of_another_mode() -> None:
     """``_screen_stacks`` holds each mode's stack: a screen pushed in one mode is found there
     once another mode is shown, and no longer once popped."""
-    from textual.screen import Screen
-
     from fink_tui.textual_compat import in_a_stack
 
-    class Modes(App[None]):
-        MODES = {"one": Screen, "other": Screen}
-
-        def on_mount(self) -> None:
-            self.switch_mode("one")
-
-    app = Modes()
+    app = two_modes()
     async with app.run_test() as pilot:
         pushed: Screen[None] = Screen()
         app.install_screen(pushed, name="pushed")
@@ -127,17 +125,9 @@ async def test_a_screen_is_found_in_the_stack_of_another_mode() -> None:
 async def test_a_built_mode_is_shown_without_parsing_the_css_again() -> None:
     """A screen built ahead counts as styled (``_css_update_count``): its first showing does not
     parse and apply the whole stylesheet (``refresh_css``) again."""
-    from textual.screen import Screen
-
     from fink_tui.textual_compat import prepare_mode
 
-    class Modes(App[None]):
-        MODES = {"one": Screen, "other": Screen}
-
-        def on_mount(self) -> None:
-            self.switch_mode("one")
-
-    app = Modes()
+    app = two_modes()
     refreshed: list[bool] = []
     async with app.run_test() as pilot:
         assert prepare_mode(app, "other")

@@ -17,7 +17,7 @@ from textual.widgets import Static
 from fink_tui.core.decode import Alert, RecordError
 from fink_tui.core.files import alert_file_name, save_alert
 from fink_tui.core.survey import CUTOUT_FIELDS, LightCurvePoint, cutout_bytes, light_curve
-from fink_tui.screens.links import COPY, LINKS
+from fink_tui.screens.links import COPY, LINKS, LinksModal, copy_id
 from fink_tui.textual_compat import in_a_stack
 from fink_tui.widgets.cutout import CutoutPicture, CutoutView, cutout_lines, prepare_cutout
 from fink_tui.widgets.fields_tree import FieldsTree
@@ -185,14 +185,10 @@ class AlertScreen(Screen[None]):
 
     def action_copy_id(self) -> None:
         """Copy the alert's object id (OSC 52)."""
-        from fink_tui.screens.links import copy_id
-
         copy_id(self.app, self.alert.summary)
 
     def action_links(self) -> None:
         """The alert's pages: Fink portal, TNS, SIMBAD."""
-        from fink_tui.screens.links import LinksModal
-
         self.app.push_screen(LinksModal(self.alert.summary))
 
     def action_save_alert(self) -> None:
