@@ -124,9 +124,8 @@ def test_a_killed_decoding_process_loses_nothing() -> None:
     try:
         pipeline.put(messages(0))
         pipeline.ready(wait=None)  # the process is up
-        pool = pipeline._pool
-        assert pool is not None
-        pids = list(pool._processes)  # noqa: SLF001 - the test needs the child's pid
+        pids = pipeline.pids
+        assert pids
         big = messages(100) * 5
         pipeline.put(big)
         for pid in pids:
@@ -137,7 +136,7 @@ def test_a_killed_decoding_process_loses_nothing() -> None:
             same(a, b)
         pipeline.put(messages(1000))
         (after,) = pipeline.ready(wait=None)
-        assert len(after.alerts) == 38 and pipeline._pool is not None
+        assert len(after.alerts) == 38 and pipeline.pids and pipeline.pids != pids
     finally:
         pipeline.close()
 
@@ -206,3 +205,46 @@ def test_memory_is_given_back_without_error() -> None:
     limit_arenas()
     give_back(force=True)
     give_back()  # within TRIM_EVERY: nothing done
+
+
+def test_decoding_processes_end_with_their_owner() -> None:
+    """The process that owns the pipeline is killed outright (kill -9) with a batch in flight:
+    its decoding process sees its input close and ends too, leaving nothing behind."""
+    import subprocess
+    import sys
+    import time
+
+    owner = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from tests.test_pool import DecodePipeline, messages\n"
+            "p = DecodePipeline(workers=1)\n"
+            "p.put(messages(0)); p.ready(wait=None)\n"
+            "print(p.pids[0], flush=True)\n"
+            "p.put(messages(100) * 20)\n"
+            "import time; time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert owner.stdout is not None
+        child = int(owner.stdout.readline())
+        owner.kill()
+        owner.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _alive(child):
+            time.sleep(0.05)
+        assert not _alive(child)
+    finally:
+        owner.kill()
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, ended but not yet waited for, counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

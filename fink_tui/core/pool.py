@@ -3,9 +3,11 @@
 :class:`DecodePipeline` takes each consumed batch of messages (:meth:`DecodePipeline.put`) and
 hands back, in the order they were put, the batches whose decoding is done
 (:meth:`DecodePipeline.ready`): meanwhile the caller goes on consuming. With ``workers`` > 0
-the values are decoded by a pool of processes (started with *spawn*: forking a process that
-runs librdkafka's threads is unsafe); each process parses each distinct key once and sends
-back only the summaries — the raw bytes and the parsed schema stay here. With ``workers`` = 0
+the values are decoded by that many processes of our own (:class:`DecodingProcess`: a fresh
+interpreter fed through its standard input — forking a process that runs librdkafka's threads is
+unsafe, and multiprocessing's pool would add its resource-tracker process, 13 MB, and re-run the
+caller's main module); each process parses each distinct key once and sends back only the
+summaries — the raw bytes and the parsed schema stay here. With ``workers`` = 0
 the batch is decoded here, on the caller's thread, as before.
 
 Told which Avro paths a query reads (:meth:`DecodePipeline.carry`), the decoding processes also
@@ -13,23 +15,27 @@ read those fields of each alert (a reader schema of just those paths, and nothin
 schema that has none of them) and send them back with the summary (:attr:`Alert.fields`), so a
 query on them costs the app no decoding.
 
-Nothing is lost if a decoding process dies: the batch is decoded again here, and the pool is
-started anew for the next ones. Any other failure of the pool does the same.
+Nothing is lost if a decoding process dies: the batch is decoded again here, and the processes
+are started anew for the next ones. Any other failure of a process does the same.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
-import multiprocessing
 import os
+import pickle
+import queue
+import struct
+import subprocess
 import sys
 import threading
-import time
 from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, InvalidStateError
 from dataclasses import dataclass
-from typing import Any, Protocol
+from pathlib import Path
+from typing import IO, Any, Protocol
 
 from fink_tui.core.decode import Alert, AlertDecoder, DecodeFailure, MessageRef, SchemaInfo
 from fink_tui.core.memory import give_back, keep_freed_pages, limit_arenas
@@ -54,20 +60,6 @@ class RawMessage(Protocol):
     def value(self) -> bytes | None: ...
     def error(self) -> Any: ...
     def timestamp(self) -> tuple[int, int]: ...
-
-
-def start_helper_process() -> None:
-    """Start multiprocessing's resource tracker while ``sys.stderr`` is the real one: it hands
-    that descriptor to the tracker, and under a running Textual app sys.stderr is a capture
-    object whose descriptor is no file ("bad value(s) in fds_to_keep"). Cheap once running."""
-    from multiprocessing import resource_tracker
-
-    saved = sys.stderr
-    try:
-        sys.stderr = sys.__stderr__ or saved
-        resource_tracker.ensure_running()
-    finally:
-        sys.stderr = saved
 
 
 BATCH_BYTES = 4 * 1024 * 1024
@@ -105,35 +97,172 @@ _DECODER: Any = None
 _PATHS = PathBatches()
 """In a decoding process: the reader of the paths a query needs (Rust reader where verified)."""
 
+FRAME = struct.Struct("<Q")
+"""Each message between this side and a decoding process: its length, then its pickle."""
 
-def _start_process(
-    parent: int, forced: dict[str, Any] | None, topics: frozenset[str] | None
-) -> None:
+
+def _send(stream: IO[bytes], obj: object) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(FRAME.pack(len(data)))
+    stream.write(data)
+    stream.flush()
+
+
+def _receive(stream: IO[bytes]) -> Any:
+    """The next message, or EOFError when the other side is gone."""
+    head = stream.read(FRAME.size)
+    if len(head) < FRAME.size:
+        raise EOFError
+    (size,) = FRAME.unpack(head)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)
+
+
+def serve() -> None:
+    """A decoding process: the first message says which schema is forced, each next one is a
+    batch (:func:`_decode_groups`' arguments), answered in order. Ends when this side closes
+    the pipe (or dies: the pipe closes with it)."""
     limit_arenas()
     keep_freed_pages()
     from fink_tui.core.decode import schema_info
     from fink_tui.core.fastread import BatchDecoder
 
-    # The Rust reader prints a panic on a corrupt value (caught, and decoded again) to the
-    # standard error, which is the dashboard's terminal: not here.
+    jobs = sys.stdin.buffer
+    answers = os.fdopen(os.dup(1), "wb")
+    # Nothing else may write into the answers; the Rust reader prints a panic on a corrupt
+    # value (caught, and decoded again) to the standard error, which is the dashboard's
+    # terminal: not there either.
     devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     os.close(devnull)
-    # A parent killed outright (kill -9) leaves no one to stop this process: it goes too —
-    # also when that happened before this process got here (``parent`` is passed down).
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     global _DECODER
-    _DECODER = BatchDecoder(
-        AlertDecoder(
-            schema_info(forced, forced=True) if forced is not None else None, forced_topics=topics
+    try:
+        forced, topics = _receive(jobs)
+        _DECODER = BatchDecoder(
+            AlertDecoder(
+                schema_info(forced, forced=True) if forced is not None else None,
+                forced_topics=topics,
+            )
         )
-    )
+        while True:
+            groups, paths = _receive(jobs)
+            try:
+                answer: tuple[bool, Any] = (True, _decode_groups(groups, paths))
+            except Exception as exc:  # never expected: that batch is decoded on the other side
+                answer = (False, f"{type(exc).__name__}: {exc}")
+            _send(answers, answer)
+    except (EOFError, BrokenPipeError):
+        return
 
 
-def _exit_with_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(0)
+class DecoderGone(RuntimeError):
+    """The decoding process ended (killed, or failed to start) with batches in flight."""
+
+
+class DecodingProcess:
+    """One decoding process: batches go down its standard input, answers come back up its
+    standard output in the same order. A thread writes (the caller never waits for the process
+    to take a batch) and one reads, resolving each batch's future."""
+
+    def __init__(self, forced: dict[str, Any] | None, topics: frozenset[str] | None) -> None:
+        root = str(Path(__file__).resolve().parents[2])
+        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "from fink_tui.core.pool import serve; serve()"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": path},
+        )
+        self._pending: deque[Future[Any]] = deque()
+        self._lock = threading.Lock()
+        self._gone = False
+        self._jobs: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._jobs.put((forced, topics))
+        name = f"fink-tui-decoder-{self.process.pid}"
+        self._writer = threading.Thread(target=self._write, name=f"{name}-in", daemon=True)
+        self._reader = threading.Thread(target=self._read, name=f"{name}-out", daemon=True)
+        self._writer.start()
+        self._reader.start()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def submit(self, groups: object, paths: tuple[str, ...]) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._lock:
+            if self._gone:
+                raise DecoderGone(f"decoding process {self.pid} ended")
+            self._pending.append(future)
+            self._jobs.put((groups, paths))
+        return future
+
+    def stop(self, wait: bool = False) -> None:
+        """Cancel what is in flight and end the process: at once, or (``wait``) once it has
+        read the end of its input."""
+        with self._lock:
+            self._gone = True
+            pending = list(self._pending)
+        for future in pending:
+            future.cancel()
+        self._jobs.put(None)
+        if not wait:
+            self.process.kill()
+        try:
+            self.process.wait(5.0)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._reader.join(5.0)
+        self._writer.join(5.0)
+
+    def _write(self) -> None:
+        stream = self.process.stdin
+        assert stream is not None
+        try:
+            while (job := self._jobs.get()) is not None:
+                _send(stream, job)
+        except OSError:
+            pass  # the process is gone: the reader tells the futures
+        finally:
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+    def _read(self) -> None:
+        stream = self.process.stdout
+        assert stream is not None
+        try:
+            while True:
+                ok, answer = _receive(stream)
+                with self._lock:
+                    future = self._pending.popleft()
+                try:
+                    if ok:
+                        future.set_result(answer)
+                    else:
+                        future.set_exception(RuntimeError(answer))
+                except InvalidStateError:
+                    pass  # cancelled meanwhile
+        except (EOFError, OSError, pickle.UnpicklingError):
+            pass
+        finally:
+            with self._lock:
+                self._gone = True
+                pending = list(self._pending)
+                self._pending.clear()
+            code = self.process.wait()
+            for future in pending:
+                try:
+                    future.set_exception(DecoderGone(f"decoding process ended ({code})"))
+                except InvalidStateError:
+                    pass
+            stream.close()
 
 
 def _decode_groups(
@@ -228,9 +357,10 @@ class DecodePipeline:
         self.decoder = AlertDecoder(forced, forced_topics=forced_topics)
         """Decodes here: keys' schemas for the alerts, and whole batches without a pool."""
         self.restarts = 0
-        """How often the pool was started anew after a failure (for tests)."""
+        """How often the processes were started anew after a failure (for tests)."""
         self._forced = (forced.schema if forced else None, forced_topics)
-        self._pool: ProcessPoolExecutor | None = None
+        self._processes: list[DecodingProcess] = []
+        self._turn = itertools.count()
         self._queue: deque[Batch] = deque()
         self.paths: tuple[str, ...] = ()
         """Avro paths read with each alert from the next batch on (:meth:`carry`)."""
@@ -241,34 +371,36 @@ class DecodePipeline:
         """Decode with ``schema`` (on ``topics``) from the next batch on."""
         self.decoder = AlertDecoder(schema, forced_topics=topics)
         self._forced = (schema.schema if schema else None, topics)
-        self._stop_pool()
+        self._stop_processes()
 
     def carry(self, paths: tuple[str, ...]) -> None:
         """Read these Avro paths of each alert along with its summary, from the next batch on
         (a query on them then decodes nothing more)."""
         self.paths = tuple(dict.fromkeys(paths))
 
-    def _executor(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            start_helper_process()
-            self._pool = ProcessPoolExecutor(
-                self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_process,
-                initargs=(os.getpid(), *self._forced),
-            )
-        return self._pool
+    @property
+    def pids(self) -> list[int]:
+        """The decoding processes running now."""
+        return [p.pid for p in self._processes]
 
-    def _stop_pool(self, wait: bool = False) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=wait, cancel_futures=True)
-            self._pool = None
+    def _next_process(self) -> DecodingProcess:
+        """The decoding process for the next batch, in turn (started at the first batch)."""
+        if not self._processes:
+            self._processes = [DecodingProcess(*self._forced) for _ in range(self.workers)]
+        return self._processes[next(self._turn) % len(self._processes)]
+
+    def _stop_processes(self, wait: bool = False) -> None:
+        """Stop the decoding processes: batches in flight there are cancelled (and decoded
+        here); ``wait``: let each read to the end of its input first."""
+        processes, self._processes = self._processes, []
+        for process in processes:
+            process.stop(wait)
 
     def close(self) -> None:
         """Stop the decoding processes (batches in flight are dropped: nothing was stored),
         waiting for them to end so that nothing is left behind."""
         self._queue.clear()
-        self._stop_pool(wait=True)
+        self._stop_processes(wait=True)
 
     # --- flow ---------------------------------------------------------------------------------
 
@@ -295,8 +427,8 @@ class DecodePipeline:
                 for key, idx in batch.groups
             ]
             try:
-                batch.future = self._executor().submit(_decode_groups, payload, batch.paths)
-            except Exception as exc:  # a broken pool: decode here, start anew next time
+                batch.future = self._next_process().submit(payload, batch.paths)
+            except Exception as exc:  # a process gone: decode here, start anew next time
                 self._restart(exc)
         self._queue.append(batch)
 
@@ -314,7 +446,7 @@ class DecodePipeline:
                 except TimeoutError:
                     break
                 except CancelledError:
-                    pass  # the pool was stopped (a forced schema): decoded here below
+                    pass  # the processes were stopped (a forced schema): decoded here below
             self._queue.popleft()
             self._finish(batch)
             done.append(batch)
@@ -326,8 +458,8 @@ class DecodePipeline:
             try:
                 outcomes = batch.future.result()
             except CancelledError:
-                pass  # the pool was stopped on purpose: decoded here
-            except Exception as exc:  # a process died (or the pool broke): decode here
+                pass  # the processes were stopped on purpose: decoded here
+            except Exception as exc:  # a process died: decode here
                 self._restart(exc)
         assert batch.groups is not None and batch.refs is not None
         for g, (key, idx) in enumerate(batch.groups):
@@ -362,7 +494,7 @@ class DecodePipeline:
     def _restart(self, exc: BaseException) -> None:
         log.warning("decoding process failed (%s): decoding here, starting anew", exc)
         self.restarts += 1
-        self._stop_pool()
+        self._stop_processes()
 
 
 def batch_errors(messages: Sequence[Any]) -> list[Any]:

@@ -66,7 +66,6 @@ from fink_tui.core.pool import (
     batch_count,
     batch_errors,
     default_workers,
-    start_helper_process,
 )
 from fink_tui.core.readonly import READ_ONLY_RESET, other_members, start_offsets
 from fink_tui.core.reset import ResetPlan, make_plan
@@ -655,8 +654,6 @@ class KafkaSource:
         self.workers = default_workers() if workers is None else workers
         """Decoding processes (default: one per core but one; 0: decode on the worker
         thread)."""
-        if self.workers:
-            start_helper_process()  # now, before a Textual app owns sys.stderr
         self.options = options
         """Extra :class:`StreamWorker` options (lag_interval, batch_size, ...)."""
         self.worker: StreamWorker | None = None
