@@ -76,3 +76,19 @@ def test_lsst_object_falls_back_to_the_dia_object_then_the_solar_system_object()
     assert summarize(record, "lsst").object_id == "8031623"
     record["ssSource"] = {"ssObjectId": None, "designation": "2010 AB1"}
     assert summarize(record, "lsst").object_id == "2010 AB1"
+
+
+def test_summaries_cross_a_pickle_whole() -> None:
+    """Summaries travel from the decoding processes pickled by their fields: every field of
+    real ZTF and LSST alerts' summaries comes back equal, and the pickle names no setstate."""
+    import pickle
+
+    from fink_tui.core.survey import AlertSummary, summarize
+
+    for path in (ZTF_ALERTS, LSST_ALERTS):
+        schema, records = read_alerts(path)
+        summaries = [summarize(record, schema_survey(schema)) for record in records[:5]]
+        data = pickle.dumps(summaries, protocol=pickle.HIGHEST_PROTOCOL)
+        back = pickle.loads(data)
+        assert back == summaries and all(type(s) is AlertSummary for s in back)
+        assert b"_dataclass_setstate" not in data

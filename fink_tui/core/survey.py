@@ -124,6 +124,12 @@ class AlertSummary:
     versions: tuple[tuple[str, str], ...] = ()
     """Schema and Fink version fields of the alert (schemavsn, fink_science_version, ...)."""
 
+    def __reduce__(self) -> tuple[type[AlertSummary], tuple[Any, ...]]:
+        """Pickled as its fields in order (every alert's summary crosses from a decoding
+        process): dataclasses' own way for slots reads ``fields()`` and sets each attribute
+        in ``__setstate__``, 1.6x slower to load."""
+        return (AlertSummary, tuple(getattr(self, name) for name in self.__slots__))
+
     @property
     def brightness(self) -> str:
         """Magnitude (ZTF) or flux in nJy (LSST) as table text."""
