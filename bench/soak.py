@@ -9,6 +9,12 @@ alerts the group has committed. Printed: the RSS at each tenth of the run, the p
 half (flat: the second half's peak no higher than the first's, give or take a few MB), the
 rate, and the CPU of the whole tree.
 
+Each alert is of its own object, as in a night's real stream (``--same-objects``: the 31
+objects of the file, repeated): the app follows up to 20,000 objects and keeps each one's
+latest alert, so repeated objects hid that those alerts kept their bytes (750 MB for 3,000
+LSST objects, before fink-tui let the bytes of alerts out of the feed go). The new id has the
+length of the old one, so the Avro encoding stays valid.
+
 Target (issue "Keeps up with the stream"): peak RSS < 250 MB, flat over >= 200,000 alerts.
 """
 
@@ -23,6 +29,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import fastavro
 from confluent_kafka.admin import AdminClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -48,9 +55,27 @@ AHEAD = 30_000
 """Alerts produced ahead of the app at most (the broker keeps all of them in memory)."""
 
 
-def produce_all(bootstrap: str, total: int, done: list[int], read: list[int]) -> None:
+def object_id(n: int) -> bytes:
+    """A ZTF-like object id of 12 characters (``ZTF26`` and 7 letters), one per ``n``."""
+    letters = []
+    for _ in range(7):
+        n, r = divmod(n, 26)
+        letters.append(chr(ord("a") + r))
+    return b"ZTF26" + "".join(reversed(letters)).encode()
+
+
+def of_object(value: bytes, old: bytes, n: int) -> bytes:
+    """The alert's bytes with its object id replaced by the ``n``-th new one."""
+    return value.replace(old, object_id(n))
+
+
+def produce_all(
+    bootstrap: str, total: int, done: list[int], read: list[int], same_objects: bool = False
+) -> None:
     """Produce ``total`` real ZTF alerts over 4 partitions, keeping at most AHEAD unread."""
     alerts = wire_messages(ZTF_ALERTS)
+    with ZTF_ALERTS.open("rb") as fh:
+        ids = [record["objectId"].encode() for record in fastavro.reader(fh)]
     p = producer(bootstrap)
     while done[0] < total:
         if done[0] - read[0] > AHEAD:
@@ -58,6 +83,8 @@ def produce_all(bootstrap: str, total: int, done: list[int], read: list[int]) ->
             continue
         for i in range(done[0], min(done[0] + CHUNK, total)):
             key, value = alerts[i % len(alerts)]
+            if not same_objects:
+                value = of_object(value, ids[i % len(alerts)], i)
             while True:
                 try:
                     p.produce(TOPIC, value, key, partition=i % 4)
@@ -79,6 +106,9 @@ def committed(admin: AdminClient, group: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--alerts", type=int, default=200_000)
+    parser.add_argument(
+        "--same-objects", action="store_true", help="the file's 31 objects, repeated"
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the broker on the way out
     env = dict(os.environ)
@@ -87,7 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         broker.create_topics({TOPIC: 4})
         produced, read = [0], [0]
         feeder = threading.Thread(
-            target=produce_all, args=(broker.bootstrap, args.alerts, produced, read), daemon=True
+            target=produce_all,
+            args=(broker.bootstrap, args.alerts, produced, read, args.same_objects),
+            daemon=True,
         )
         feeder.start()
         admin = AdminClient({"bootstrap.servers": broker.bootstrap})
@@ -113,7 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             app.stop()
     seconds = samples[-1][0]
     peak = max(r for _, _, r in samples)
-    print(f"soak: {args.alerts:,} real ZTF alerts through the dashboard (160x45 pty)")
+    objects = "31 objects, repeated" if args.same_objects else "each of its own object"
+    print(f"soak: {args.alerts:,} real ZTF alerts ({objects}) through the dashboard (160x45 pty)")
     print(
         f"  {seconds:.0f} s, {args.alerts / seconds:,.0f} alerts/s, CPU of the tree "
         f"{100 * cpu / seconds:.0f} % of a core"

@@ -33,10 +33,12 @@ from fink_tui.core.query import Query
 
 MAX_ALERTS = 2000
 MAX_ALERT_BYTES = 32 * 1024 * 1024
-"""Raw bytes of the kept alerts (a ZTF alert weighs ~50 kB: ~640 of them; an LSST one up to
-300 kB: 110 or more): the oldest go first. With the interpreter and libraries (~90 MB),
-librdkafka's prefetch queue and the decoding process, this keeps the app and its decoding
-process under 250 MB however long it runs (bench/README.md)."""
+"""Raw bytes held, those of the feed's newest alerts (a ZTF alert weighs ~50 kB: ~640 of them;
+an LSST one up to 300 kB: 110 or more); the oldest leave the feed first. Alerts held elsewhere
+— each object's latest alert, the notification's matches — let their bytes go when they leave
+the feed (the latest alerts of 3,000 LSST objects held 750 MB; the book follows 20,000), and
+are fetched again from the source to be opened. So the app's memory does not grow with the
+stream, however many objects it sees (bench/README.md)."""
 MAX_FAILURES = 500
 MAX_MATCHES = 1000
 """Alerts kept that matched the notification query (the newest)."""
@@ -223,14 +225,14 @@ class StreamState:
         per_topic: dict[str, int] = {}
         for alert in event.alerts:
             if len(self.alerts) == self.alerts.maxlen:
-                self.kept_bytes -= len(self.alerts[0].value)
+                self._drop_oldest()
             self.alerts.append(alert)
-            self.kept_bytes += len(alert.value)
+            self.kept_bytes += len(alert.value or b"")
             per_topic[alert.ref.topic] = per_topic.get(alert.ref.topic, 0) + 1
             self._saw_schema(alert, now)
             self.objects.add(alert, now)
         while self.kept_bytes > self.max_bytes and len(self.alerts) > 1:
-            self.kept_bytes -= len(self.alerts.popleft().value)
+            self._drop_oldest()
         for failure in event.failures:
             self._add_failure(failure)
             per_topic.setdefault(failure.ref.topic, 0)
@@ -240,6 +242,13 @@ class StreamState:
             self._match(event.alerts)
         for topic, count in per_topic.items():
             self.rates.setdefault(topic, RateCounter(now)).add(count, now)
+
+    def _drop_oldest(self) -> None:
+        """The oldest alert leaves the feed, and its bytes go (an object or the matches may
+        still show it: they fetch the bytes again to open it)."""
+        alert = self.alerts.popleft()
+        self.kept_bytes -= len(alert.value or b"")
+        alert.release()
 
     def _match(self, alerts: tuple[Alert, ...]) -> None:
         assert self.notify is not None

@@ -492,3 +492,45 @@ def test_feed_time_shows_the_age_today_and_the_date_otherwise() -> None:
         "1 h",
         "2 h",
     ]
+
+
+async def test_an_alert_let_go_is_read_again_from_the_broker(stream) -> None:  # type: ignore[no-untyped-def]
+    """With a budget of one alert's bytes, every other alert lets its bytes go once it leaves
+    the feed; an object's latest alert is still listed and opens: its bytes are read again from
+    the broker, and the fields, curve and cutouts fill as for any alert."""
+    from fink_tui.screens.objects import ObjectAlertsScreen, ObjectsScreen
+    from fink_tui.widgets.object_table import ObjectTable
+
+    app = make_app(stream)
+    app.state.max_bytes = 1
+    async with app.run_test(size=SIZE) as pilot:
+        await consumed(pilot, app)
+        assert sum(a.held for a in app.state.alerts) == 1
+        await pilot.press("4")
+        await until(pilot, lambda: isinstance(app.screen, ObjectsScreen))
+        app.refresh_views()
+        await pilot.pause()
+        table = app.screen.query_one(ObjectTable)
+        for _ in range(table.row_count):  # to an object whose latest alert let go
+            obj = table.selected_object()
+            assert obj is not None
+            if not obj.latest.held:
+                break
+            await pilot.press("down")
+        assert not obj.latest.held and obj.latest.summary.survey == "ztf"
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ObjectAlertsScreen))
+        app.refresh_views()
+        await pilot.pause()
+        assert "the latest shown" in str(app.screen.query_one("#object-title", Static).render())
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, AlertScreen))
+        screen = app.screen
+        assert isinstance(screen, AlertScreen)
+        await until(pilot, lambda: screen.record is not None)
+        assert screen.record is not None
+        assert screen.record["objectId"] == obj.object_id
+        assert screen.alert.held and screen.alert.ref == obj.latest.ref
+        assert not obj.latest.held  # the model's copy stays within its budget
+        wire = {value for _key, value in wire_messages(ZTF_ALERTS)}
+        assert screen.alert.value in wire

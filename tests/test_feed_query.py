@@ -64,6 +64,11 @@ def shown(app: FinkApp) -> list[Alert]:
     return list(app.screen.query_one(AlertTable).shown.values())
 
 
+def places(alerts: list[Alert]) -> list[MessageRef]:
+    """Where each alert sits (the source hands the app its own copies of the alerts)."""
+    return [a.ref for a in alerts]
+
+
 async def type_filter(pilot: Pilot[int], text: str) -> None:
     await pilot.press("slash", *text, "enter")
     await redraw(pilot)
@@ -81,7 +86,7 @@ async def test_query_keeps_the_matching_rows_and_counts_them() -> None:
             if (a.summary.mag is not None and a.summary.mag < 18)
             or (a.summary.flux is not None and a.summary.flux > 5000)
         ]
-        assert shown(app) == expected and 10 < len(expected) < 38
+        assert places(shown(app)) == places(expected) and 10 < len(expected) < 38
         assert title(app).startswith(f"{len(expected)} match of 38 kept — query: mag < 18")
         await pilot.press("slash", "ctrl+a", "ctrl+k", *"SN candidate", "enter")
         await redraw(pilot)  # words are still a search of the shown columns
@@ -167,7 +172,7 @@ async def test_sort_on_a_column_reverse_and_back_to_newest_first() -> None:
         assert [a.summary.mag for a in shown(app)][7:] == sorted(mags, reverse=True)  # type: ignore[type-var]
         await pilot.press("n")
         await redraw(pilot)
-        assert shown(app) == list(reversed(kept)) and "sorted" not in title(app)
+        assert places(shown(app)) == places(list(reversed(kept))) and "sorted" not in title(app)
         x = sum(w + 2 for w in (19, 24, 18)) + 3  # the Class column's name
         await pilot.click(AlertTable, offset=(x, 0))
         await redraw(pilot)

@@ -35,11 +35,43 @@ def test_alerts_bounded_by_count_and_bytes() -> None:
     for _ in range(4):
         state.apply(AlertsReceived(alerts(40), ()))
     assert len(state.alerts) == 50 and state.alert_count == 160
-    assert state.kept_bytes == sum(len(a.value) for a in state.alerts)
+    assert state.kept_bytes == sum(len(a.value or b"") for a in state.alerts)
     small = StreamState(max_alerts=1000, max_bytes=500_000)
     small.apply(AlertsReceived(alerts(40), ()))
     assert small.kept_bytes <= 500_000 and 0 < len(small.alerts) < 40
     assert small.alerts[-1].ref.offset == 39  # the newest are the ones kept
+
+
+def test_bytes_held_stay_within_the_budget_however_many_objects() -> None:
+    """Each object keeps its latest alert and the notification its matches, but only the
+    feed's alerts hold their bytes: 2,000 real ZTF alerts of 2,000 objects, all matching,
+    hold no more than the budget (they held 100 MB; 3,000 LSST objects held 750 MB).
+    The others keep their summary and place, to be read again from the source."""
+    from dataclasses import replace
+
+    from fink_tui.core.query import compile_query
+
+    budget = 2_000_000
+    state = StreamState(max_bytes=budget)
+    state.set_notify(compile_query("objectId != 'none'"))
+    for batch in range(40):
+        distinct = []
+        for alert in alerts(50):
+            n = batch * 50 + alert.ref.offset
+            summary = replace(alert.summary, object_id=f"ZTF26obj{n:05d}")
+            distinct.append(Alert(replace(alert.ref, offset=n), alert.schema, summary, alert.value))
+        state.apply(AlertsReceived(tuple(distinct), ()))
+    assert len(state.objects) == 2000 and len(state.matches) == 1000
+    everywhere = {
+        id(a): a
+        for a in (*state.alerts, *state.matches, *(o.latest for o in state.objects.recent(2000)))
+    }
+    held = [a for a in everywhere.values() if a.held]
+    assert sum(len(a.value or b"") for a in held) == state.kept_bytes <= budget
+    assert all(a.held for a in state.alerts) and len(held) == len(state.alerts)
+    oldest = state.objects.get("ztf", "ZTF26obj00000")
+    assert oldest is not None and not oldest.latest.held
+    assert oldest.latest.summary.object_id == "ZTF26obj00000"  # the row still shows it
 
 
 def test_failures_keep_the_key_and_the_newest_values() -> None:

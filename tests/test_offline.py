@@ -91,6 +91,25 @@ def test_containers_read_as_the_broker_would_give_them(path: Path) -> None:
     assert set(whole) == set(records[0]) and repr(whole) == repr(records[0])
 
 
+def test_an_alert_let_go_is_read_again_from_its_file() -> None:
+    """The model lets older alerts' bytes go; the file source reads them again from their
+    file (the alert's partition is the file, its offset the record), exactly as first read."""
+    from fink_tui.core.errors import StreamError
+
+    source = FileSource([LSST_ALERTS, ZTF_ALERTS])
+    first = {
+        a.ref: a.value
+        for n, path in enumerate(source.files)
+        for a in ContainerReader().read(path, topic_of(path), n).alerts
+    }
+    for ref in [r for r in first if r.partition == 1][5:8] + [next(iter(first))]:
+        assert source.fetch_value(ref) == first[ref]
+    with pytest.raises(StreamError, match="no such file"):
+        source.fetch_value(MessageRef("t", 7, 0))
+    with pytest.raises(StreamError, match="no longer there"):
+        source.fetch_value(MessageRef("t", 1, 10_000))
+
+
 def test_a_file_that_is_not_avro_is_one_failure(saved: dict[str, Any]) -> None:
     result = ContainerReader().read(saved["broken"], "night", 0)
     assert result.alerts == [] and len(result.failures) == 1

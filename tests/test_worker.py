@@ -236,3 +236,24 @@ def test_storing_offsets_of_partitions_lost_in_a_rebalance_is_not_an_error() -> 
         )
     finally:
         consumer.close()
+
+
+def test_an_alert_is_read_again_at_its_offset_or_said_to_be_gone(broker: EmbeddedBroker) -> None:
+    """The live source reads an alert again by its place (the model let its bytes go): the
+    same bytes; an offset the broker does not hold is named at once, with what it holds."""
+    from fink_tui.core.decode import MessageRef
+    from fink_tui.core.errors import StreamError
+    from fink_tui.core.worker import KafkaSource
+
+    topic = unique("fink_refetch_ztf")
+    broker.create_topics({topic: 1})
+    messages = list(wire_messages(ZTF_ALERTS))[:5]
+    produce(broker.bootstrap, topic, messages, partition=0)
+    source = KafkaSource(settings_for(broker.bootstrap, unique("g"), [topic]))
+    try:
+        for offset in (3, 0, 4):
+            assert source.fetch_value(MessageRef(topic, 0, offset)) == messages[offset][1]
+        with pytest.raises(StreamError, match=r"beyond its end: it holds 0\.\.4"):
+            source.fetch_value(MessageRef(topic, 0, 9))
+    finally:
+        source.stop()

@@ -152,6 +152,47 @@ def make_peek_consumer(settings: Settings, tracker: ErrorTracker) -> Consumer:
     return make_consumer(settings, tracker, **PEEK_CONFIG)
 
 
+FETCH_TIMEOUT = 10.0
+"""Seconds to read one alert again (:func:`read_value_at`) before saying the broker is silent."""
+
+
+def read_value_at(
+    consumer: Consumer, topic: str, partition: int, offset: int, timeout: float = FETCH_TIMEOUT
+) -> bytes:
+    """The value of the message at ``offset`` of a partition, read with a consumer that joins
+    no group (:func:`make_peek_consumer`). Raises :class:`StreamError` in one line: gone from
+    the broker (retention), or no answer within ``timeout``."""
+    where = f"{topic} [{partition}] offset {offset}"
+    deadline = time.monotonic() + timeout
+    low, high = consumer.get_watermark_offsets(
+        TopicPartition(topic, partition), timeout=timeout, cached=False
+    )
+    if not low <= offset < high:
+        gone = "deleted by the broker's retention" if offset < low else "beyond its end"
+        raise StreamError(f"{where}: no longer on the broker ({gone}: it holds {low}..{high - 1})")
+    consumer.assign([TopicPartition(topic, partition, offset)])
+    try:
+        while (remaining := deadline - time.monotonic()) > 0:
+            for msg in consumer.consume(1, timeout=min(remaining, 0.5)):
+                error = msg.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        raise StreamError(f"{where}: no longer on the broker")
+                    if error.fatal() or not error.retriable():
+                        raise StreamError(f"{where}: {describe_kafka_error(error)}")
+                    continue
+                if msg.offset() != offset:
+                    # Read from elsewhere: retention deleted it (auto.offset.reset moved on).
+                    raise StreamError(f"{where}: no longer on the broker (retention)")
+                value = msg.value()
+                if value is None:
+                    raise StreamError(f"{where}: the message has no value")
+                return value
+        raise StreamError(f"{where}: no answer from the broker in {timeout:.0f} s")
+    finally:
+        consumer.unassign()
+
+
 def make_admin(settings: Settings, tracker: ErrorTracker) -> AdminClient:
     """An admin client for lag and offset requests."""
     try:

@@ -165,7 +165,10 @@ class Alert:
     ref: MessageRef
     schema: SchemaInfo
     summary: AlertSummary
-    value: bytes = field(repr=False)
+    value: bytes | None = field(repr=False)
+    """The raw bytes; None once released (:meth:`release`): the model holds the bytes of the
+    newest alerts only, within a budget, and the source fetches the others again to open or
+    save them (:meth:`with_value`)."""
     _record: dict[str, Any] | None = field(default=None, repr=False)
     fields: dict[str, Any] | None = field(default=None, repr=False)
     """Values of Avro paths a query reads, by path, once read (see ``core/query.py``)."""
@@ -178,6 +181,8 @@ class Alert:
         """
         if self._record is None:
             where = f"{self.ref.topic} [{self.ref.partition}] offset {self.ref.offset}"
+            if self.value is None:
+                raise RecordError(f"{where}: its bytes are no longer held")
             try:
                 record, left = _read(self.schema, self.value, projected=False)
             except Exception as exc:  # fastavro raises many kinds on garbage bytes
@@ -194,6 +199,22 @@ class Alert:
     def forget_record(self) -> None:
         """Drop the decoded record (several times the raw size); it is decoded again if asked."""
         self._record = None
+
+    @property
+    def held(self) -> bool:
+        """Whether the raw bytes are here (not released)."""
+        return self.value is not None
+
+    def release(self) -> None:
+        """Let the raw bytes (and the decoded record) go; the summary, place and the query
+        fields read so far stay."""
+        self.value = None
+        self._record = None
+
+    def with_value(self, value: bytes) -> Alert:
+        """The same alert holding ``value`` (its bytes fetched again): a copy, so that what
+        the model holds stays within its budget."""
+        return Alert(self.ref, self.schema, self.summary, value, fields=self.fields)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from fastavro._read_py import schemaless_reader as python_schemaless_reader
 
 from fink_tui.core.decode import Alert, DecodeFailure, MessageRef, SchemaError, SchemaInfo
 from fink_tui.core.decode import schema_info as parse_schema_info
-from fink_tui.core.errors import UsageError
+from fink_tui.core.errors import StreamError, UsageError
 from fink_tui.core.events import (
     AlertsReceived,
     AlertsShown,
@@ -239,6 +239,18 @@ class FileSource:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.sink = None
+
+    def fetch_value(self, ref: MessageRef) -> bytes:
+        """The alert's bytes read again from its file (its partition is the file's place in
+        :attr:`files`, its offset the record's place in the file)."""
+        where = f"record {ref.offset} of file {ref.partition}"
+        if not 0 <= ref.partition < len(self.files):
+            raise StreamError(f"{where}: no such file")
+        path = self.files[ref.partition]
+        for alert in ContainerReader().read(path, topic_of(path), ref.partition).alerts:
+            if alert.ref.offset == ref.offset and alert.value is not None:
+                return alert.value
+        raise StreamError(f"{path}: record {ref.offset} is no longer there")
 
     def _emit(self, event: Any) -> bool:
         sink = self.sink

@@ -299,7 +299,7 @@ def _read_paths(decoded: list[Decoded], paths: tuple[str, ...]) -> dict[int, dic
             by_schema.setdefault(id(result.schema), []).append(result)
     found: dict[int, dict[str, Any]] = {}
     for alerts in by_schema.values():
-        values = _PATHS.read(alerts[0].schema, [a.value for a in alerts], paths)
+        values = _PATHS.read(alerts[0].schema, [a.value or b"" for a in alerts], paths)
         found.update((id(a), v) for a, v in zip(alerts, values, strict=True))
     return found
 
@@ -468,7 +468,7 @@ class DecodePipeline:
                 if outcomes is None:
                     result = self.decoder.decode(ref, key, msg.value())
                     if batch.paths and isinstance(result, Alert):
-                        result.fields = path_values(result.schema, result.value, batch.paths)
+                        result.fields = path_values(result.schema, result.value or b"", batch.paths)
                     batch.results[i] = result
                     continue
                 summary, reason, fields = outcomes[g][n]

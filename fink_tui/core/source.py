@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any, Protocol, assert_never
 
+from fink_tui.core.decode import Alert, MessageRef
+from fink_tui.core.errors import StreamError
 from fink_tui.core.events import (
     AlertsReceived,
     AlertsShown,
@@ -57,16 +59,22 @@ class StreamSource(Protocol):
     def stop(self) -> None:
         """Stop producing events, and release what the source holds."""
 
+    def fetch_value(self, ref: MessageRef) -> bytes:
+        """The raw bytes of the alert at ``ref`` once more (the model let them go): blocking,
+        so never on the UI thread. Raises :class:`StreamError` saying why not."""
+
 
 class ReplaySource:
     """Plays recorded events into the sink, and answers commands from what it replayed.
 
     Events are delivered on the thread that calls :meth:`start` (and :meth:`send`), in order:
-    no thread races a screenshot.
+    no thread races a screenshot. Each play hands over copies of the recorded alerts (the
+    model lets the bytes of older ones go), so a recording can be played again.
     """
 
     def __init__(self, events: Iterable[Event] = ()) -> None:
         self.events = list(events)
+        self._values: dict[MessageRef, bytes] = {}
         self.sink: Sink | None = None
         self.sent: list[Command] = []
         """Every command received, for tests."""
@@ -80,7 +88,24 @@ class ReplaySource:
     def play(self, events: Iterable[Event]) -> None:
         """Send more recorded events now (after :meth:`start`)."""
         for event in events:
+            if isinstance(event, AlertsReceived):
+                alerts = tuple(self._own(alert) for alert in event.alerts)
+                event = replace(event, alerts=alerts)
             self._emit(event)
+
+    def _own(self, alert: Alert) -> Alert:
+        value = alert.value if alert.value is not None else self._values.get(alert.ref)
+        if value is None:
+            return alert  # let go before this source saw it: fetch_value says so
+        self._values[alert.ref] = value
+        return alert.with_value(value)
+
+    def fetch_value(self, ref: MessageRef) -> bytes:
+        try:
+            return self._values[ref]
+        except KeyError:
+            where = f"{ref.topic} [{ref.partition}] offset {ref.offset}"
+            raise StreamError(f"{where}: not in the recording") from None
 
     def send(self, command: Command) -> None:
         with self._lock:

@@ -32,9 +32,10 @@ from fink_tui.core.clients import (
     make_admin,
     make_consumer,
     make_peek_consumer,
+    read_value_at,
     store_offsets,
 )
-from fink_tui.core.decode import AlertDecoder, SchemaInfo
+from fink_tui.core.decode import AlertDecoder, MessageRef, SchemaInfo
 from fink_tui.core.errors import ErrorKind, StreamError, describe_kafka_error
 from fink_tui.core.events import (
     AlertsReceived,
@@ -657,6 +658,9 @@ class KafkaSource:
         self.options = options
         """Extra :class:`StreamWorker` options (lag_interval, batch_size, ...)."""
         self.worker: StreamWorker | None = None
+        self._fetcher: Consumer | None = None
+        """Reads alerts again (:meth:`fetch_value`): joins no group, commits nothing."""
+        self._fetch_lock = threading.Lock()
 
     def start(self, sink: Sink) -> None:
         if self.forced is not None:
@@ -678,3 +682,23 @@ class KafkaSource:
     def stop(self) -> None:
         if self.worker is not None:
             self.worker.stop()
+        with self._fetch_lock:
+            fetcher, self._fetcher = self._fetcher, None
+        if fetcher is not None:
+            try:
+                fetcher.close()  # it commits nothing: no wait on a silent broker
+            except (KafkaException, RuntimeError):
+                pass
+
+    def fetch_value(self, ref: MessageRef) -> bytes:
+        with self._fetch_lock:
+            try:
+                if self._fetcher is None:
+                    self._fetcher = make_peek_consumer(self.settings, ErrorTracker(self.settings))
+                return read_value_at(self._fetcher, ref.topic, ref.partition, ref.offset)
+            except StreamError as exc:
+                raise StreamError(self.settings.redact(str(exc))) from None
+            except KafkaException as exc:
+                where = f"{ref.topic} [{ref.partition}] offset {ref.offset}"
+                text = f"{where}: {describe_kafka_error(exc)}"
+                raise StreamError(self.settings.redact(text)) from None

@@ -15,6 +15,7 @@ from textual.strip import Strip
 from textual.widgets import Static
 
 from fink_tui.core.decode import Alert, RecordError
+from fink_tui.core.errors import StreamError
 from fink_tui.core.files import alert_file_name, save_alert
 from fink_tui.core.survey import CUTOUT_FIELDS, LightCurvePoint, cutout_bytes, light_curve
 from fink_tui.screens.links import COPY, LINKS, LinksModal, copy_id
@@ -145,6 +146,16 @@ class AlertScreen(Screen[None]):
     @work(thread=True, exclusive=True)
     def _load(self, alert: Alert, curve_key: DrawingKey, sizes: list[Size]) -> None:
         survey = alert.summary.survey
+        if not alert.held:  # an older alert (an object's, a match): its bytes from the source
+            try:
+                value = cast("FinkApp", self.app).source.fetch_value(alert.ref)
+            except StreamError as exc:
+                self.app.call_from_thread(self._failed, alert, f"cannot read it again: {exc}")
+                return
+            held = alert.with_value(value)
+            if not self.app.call_from_thread(self._fetched, alert, held):
+                return  # left meanwhile
+            alert = held
         try:
             record = alert.record()
         except RecordError as exc:
@@ -157,6 +168,14 @@ class AlertScreen(Screen[None]):
             picture = prepare_cutout(name.removeprefix("cutout"), cutout_bytes(record, name))
             cutouts.append((picture, (size, cutout_lines(picture, size))))
         self.app.call_from_thread(self._fill, alert, record, points, curve, cutouts)
+
+    def _fetched(self, alert: Alert, held: Alert) -> bool:
+        """The screen shows ``held`` (the same alert with its bytes, for saving) if it still
+        shows ``alert``."""
+        if alert is not self.alert or not in_a_stack(self.app, self):
+            return False
+        self.alert = held
+        return True
 
     def _fill(
         self,

@@ -100,7 +100,8 @@ class ObjectsScreen(DashboardScreen):
 
 
 class ObjectAlertsScreen(AlertRowsScreen):
-    """One object's alerts still kept, newest first; Enter opens one."""
+    """One object's alerts still in the feed, newest first — or, once they all left it, its
+    latest alert (read again from the source to be opened); Enter opens one."""
 
     BINDINGS = [
         Binding(
@@ -130,12 +131,15 @@ class ObjectAlertsScreen(AlertRowsScreen):
         yield KeyBar()
 
     def alerts(self, state: StreamState) -> list[Alert]:
-        """The object's alerts among those the model keeps, oldest first."""
-        return [
+        """The object's alerts among those the feed keeps, oldest first; none there: its
+        latest alert."""
+        kept = [
             a
             for a in state.alerts
             if a.summary.object_id == self.object_id and a.summary.survey == self.survey
         ]
+        obj = state.objects.get(self.survey, self.object_id)
+        return kept if kept or obj is None else [obj.latest]
 
     def update_view(self, state: StreamState) -> None:
         super().update_view(state)
@@ -147,6 +151,8 @@ class ObjectAlertsScreen(AlertRowsScreen):
         obj = state.objects.get(self.survey, self.object_id)
         total = obj.alerts if obj is not None else len(kept)
         title = f"{self.object_id} — {total:,} alert{'' if total == 1 else 's'} since the start"
-        if len(kept) < total:
+        if kept and not any(a.held for a in kept):
+            title += ", the latest shown (the others were let go; it is read again to open)"
+        elif len(kept) < total:
             title += f", {len(kept):,} still kept (the oldest were let go)"
         self.query_one("#object-title", Static).update(title)
