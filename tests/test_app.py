@@ -494,10 +494,10 @@ def test_feed_time_shows_the_age_today_and_the_date_otherwise() -> None:
     ]
 
 
-async def test_an_alert_let_go_is_read_again_from_the_broker(stream) -> None:  # type: ignore[no-untyped-def]
+async def test_an_alert_let_go_is_read_again_from_the_broker(stream, isolated_env: Path) -> None:  # type: ignore[no-untyped-def]
     """With a budget of one alert's bytes, every other alert lets its bytes go once it leaves
     the feed; an object's latest alert is still listed and opens: its bytes are read again from
-    the broker, and the fields, curve and cutouts fill as for any alert."""
+    the broker, and the fields, curve and cutouts fill as for any alert; s saves it."""
     from fink_tui.screens.objects import ObjectAlertsScreen, ObjectsScreen
     from fink_tui.widgets.object_table import ObjectTable
 
@@ -534,3 +534,8 @@ async def test_an_alert_let_go_is_read_again_from_the_broker(stream) -> None:  #
         assert not obj.latest.held  # the model's copy stays within its budget
         wire = {value for _key, value in wire_messages(ZTF_ALERTS)}
         assert screen.alert.value in wire
+        await pilot.press("s")
+        await pilot.pause()
+        (saved,) = (isolated_env / "data_dir" / "alerts").glob("*.avro")
+        with saved.open("rb") as fh:
+            assert [r["objectId"] for r in fastavro.reader(fh)] == [obj.object_id]
