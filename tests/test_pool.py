@@ -248,3 +248,28 @@ def _alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_a_decoding_process_that_cannot_start_gives_way_to_decoding_here(
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """No interpreter where one is expected (the process ends at once, every time): after a few
+    tries the pipeline decodes here for good, rather than start a process per batch; every
+    message is decoded all the same."""
+    import sys
+
+    from fink_tui.core.pool import MAX_FAILED_STARTS
+
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    pipeline = DecodePipeline(workers=1)
+    try:
+        for n in range(MAX_FAILED_STARTS + 3):
+            batch = messages(100 * n)
+            pipeline.put(batch)
+            (got,) = pipeline.ready(wait=None)
+            for a, b in zip(got.results, reference(batch), strict=True):
+                same(a, b)
+        assert pipeline.restarts == MAX_FAILED_STARTS and pipeline.workers == 0
+        assert not pipeline.pids
+    finally:
+        pipeline.close()

@@ -82,6 +82,10 @@ def batch_count(messages: Sequence[Any], current: int, most: int) -> int:
     return max(MIN_BATCH, min(most, fit))
 
 
+MAX_FAILED_STARTS = 5
+"""Decoding processes failing in a row (none answering) before the pipeline decodes here."""
+
+
 def default_workers(screen: bool = True) -> int:
     """One decoding process per core, but one when a screen needs a core. Without a screen
     (``poll``) the consumer needs little: on 2 cores, 2 processes read real LSST alerts at 0.70x
@@ -361,6 +365,8 @@ class DecodePipeline:
         self._forced = (forced.schema if forced else None, forced_topics)
         self._processes: list[DecodingProcess] = []
         self._turn = itertools.count()
+        self._failed_in_a_row = 0
+        """Batches whose decoding process failed since one last answered."""
         self._queue: deque[Batch] = deque()
         self.paths: tuple[str, ...] = ()
         """Avro paths read with each alert from the next batch on (:meth:`carry`)."""
@@ -457,6 +463,7 @@ class DecodePipeline:
         if batch.future is not None:
             try:
                 outcomes = batch.future.result()
+                self._failed_in_a_row = 0
             except CancelledError:
                 pass  # the processes were stopped on purpose: decoded here
             except Exception as exc:  # a process died: decode here
@@ -492,9 +499,16 @@ class DecodePipeline:
         return Alert(ref, info, summary, value)
 
     def _restart(self, exc: BaseException) -> None:
-        log.warning("decoding process failed (%s): decoding here, starting anew", exc)
         self.restarts += 1
         self._stop_processes()
+        self._failed_in_a_row += 1
+        if self._failed_in_a_row >= MAX_FAILED_STARTS:
+            # One that cannot start (no interpreter at sys.executable, a broken install) would
+            # cost a process start per batch: decode here from now on.
+            log.warning("decoding process failed (%s): decoding here from now on", exc)
+            self.workers = 0
+        else:
+            log.warning("decoding process failed (%s): decoding here, starting anew", exc)
 
 
 def batch_errors(messages: Sequence[Any]) -> list[Any]:
