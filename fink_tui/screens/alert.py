@@ -35,6 +35,12 @@ if TYPE_CHECKING:
 
 
 LOADING = "decoding the whole alert…"
+FETCHING = "reading the alert again (its bytes were let go when it left the feed)…"
+
+
+def loading(alert: Alert) -> str:
+    """What the legend says until the alert is filled in."""
+    return LOADING if alert.held else FETCHING
 
 
 def title_of(alert: Alert) -> Text:
@@ -99,7 +105,7 @@ class AlertScreen(Screen[None]):
         with Horizontal(id="body"):
             yield FieldsTree(None, id="fields")
             with Vertical():
-                yield Static(LOADING, id="legend")
+                yield Static(loading(self.alert), id="legend")
                 yield LightCurvePlot(None, self.alert.summary.survey, id="curve")
                 with Horizontal(id="cutouts"):
                     for name in CUTOUT_FIELDS:
@@ -113,7 +119,7 @@ class AlertScreen(Screen[None]):
         if self.is_mounted:
             self.query_one("#title", Static).update(title_of(alert), layout=False)
             self.query_one("#fields", FieldsTree).clear()
-            self.query_one("#legend", Static).update(LOADING, layout=False)
+            self.query_one("#legend", Static).update(loading(alert), layout=False)
             self.query_one("#curve", LightCurvePlot).show(None, alert.summary.survey)
             for view in self.query(CutoutView):
                 view.show(None)
