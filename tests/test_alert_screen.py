@@ -114,7 +114,7 @@ async def test_the_alert_screen_is_kept_and_each_mode_keeps_its_alert() -> None:
         for _ in range(200):
             screen = app.screen
             if isinstance(screen, AlertScreen) and screen.record is not None:
-                assert screen.alert is alert
+                assert screen.alert.ref == alert.ref  # its own copy (see own())
                 return screen
             await pilot.pause(0.05)
         raise AssertionError("the alert screen was never filled")
@@ -131,10 +131,37 @@ async def test_the_alert_screen_is_kept_and_each_mode_keeps_its_alert() -> None:
         await pilot.pause()
         open_alert(app, third)
         other = await filled(third)
-        assert other is not kept and kept.alert is second
+        assert other is not kept and kept.alert.ref == second.ref
         await pilot.press("1")
         await pilot.pause()
-        assert app.screen is kept and kept.alert is second
+        assert app.screen is kept and kept.alert.ref == second.ref
+
+
+async def test_an_open_alert_saves_after_it_left_the_feed(isolated_env: Path) -> None:
+    """While an alert is open, a backlog pours in and the model lets its bytes go (it left
+    the feed): the screen keeps its own, and s still saves the alert."""
+    from fink_tui.screens.alert import open_alert
+
+    first, *rest = ztf_alerts(31)
+    settings = Settings(servers="127.0.0.1:9", group_id="g", topics=(TOPIC,))
+    source = ReplaySource([AlertsReceived((first,), ())])
+    app = FinkApp(settings, source)
+    app.state.max_bytes = 1
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        shown = app.state.alerts[-1]
+        open_alert(app, shown)
+        for _ in range(200):
+            if getattr(app.screen, "record", None) is not None:
+                break
+            await pilot.pause(0.05)
+        source.play([AlertsReceived(tuple(rest), ())])
+        await pilot.pause()
+        assert not shown.held  # the model let it go
+        await pilot.press("s")
+        await pilot.pause()
+        (saved,) = (isolated_env / "data_dir" / "alerts").glob("*.avro")
+        assert first.summary.object_id in saved.name
 
 
 async def test_what_the_start_built_is_set_aside_from_the_collector() -> None:

@@ -58,6 +58,13 @@ def title_of(alert: Alert) -> Text:
     )
 
 
+def own(alert: Alert) -> Alert:
+    """The screen's own copy of an alert, holding its bytes while it is shown: the model lets
+    the bytes of the alert it holds go once it leaves the feed (seconds, while a backlog pours
+    in), and saving it then must still work."""
+    return alert.with_value(alert.value) if alert.value is not None else alert
+
+
 def open_alert(app: App[object], alert: Alert) -> None:
     """Show ``alert`` in full, on the app's kept alert screen (made at the first use), or on a
     screen of its own while the kept one is open in another mode (its alert stays there)."""
@@ -92,7 +99,7 @@ class AlertScreen(Screen[None]):
 
     def __init__(self, alert: Alert) -> None:
         super().__init__()
-        self.alert = alert
+        self.alert = own(alert)
         self.record: dict[str, Any] | None = None
         """The whole alert, once decoded (off the UI thread)."""
         self._theme_drawn = ""
@@ -115,7 +122,7 @@ class AlertScreen(Screen[None]):
     def show_alert(self, alert: Alert) -> AlertScreen:
         """The screen again, for ``alert``: it is kept (installed) between alerts, since
         building its widgets took most of the time to open it (:func:`open_alert`)."""
-        self.alert, self.record = alert, None
+        self.alert, self.record = own(alert), None
         if self.is_mounted:
             self.query_one("#title", Static).update(title_of(alert), layout=False)
             self.query_one("#fields", FieldsTree).clear()
