@@ -253,13 +253,15 @@ class DecodingProcess:
                         future.set_exception(RuntimeError(answer))
                 except InvalidStateError:
                     pass  # cancelled meanwhile
-        except (EOFError, OSError, pickle.UnpicklingError):
+        except Exception:  # noqa: S110 - the end of its output, or garbage: it is done for
             pass
         finally:
             with self._lock:
                 self._gone = True
                 pending = list(self._pending)
                 self._pending.clear()
+            if self.process.poll() is None:  # garbage on a live process: not waited for
+                self.process.kill()
             code = self.process.wait()
             for future in pending:
                 try:
