@@ -1,7 +1,7 @@
 """Memory of the dashboard over a long ingest: is it flat?
 
-``.venv/bin/python bench/soak.py`` (``--alerts 200000`` by default, 6–13 min: the producer sets the pace; the broker keeps
-every alert in memory: ~11 GB for 200,000 real ZTF alerts). One embedded broker; a producer
+``.venv/bin/python bench/soak.py`` (``--alerts 200000`` by default, 6–13 min: the producer
+sets the pace; the broker keeps every alert in memory: ~11 GB for 200,000 real ZTF alerts). One embedded broker; a producer
 thread keeps a topic of 4 partitions filled with the real ZTF alerts of
 ``../shared/fink-data/`` (repeated), up to 30,000 ahead of the app; the dashboard reads it in
 a 160x45 pseudo-terminal. Every second: the RSS of the app and its decoding processes, and how many
