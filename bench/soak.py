@@ -1,13 +1,13 @@
 """Memory of the dashboard over a long ingest: is it flat?
 
 ``.venv/bin/python bench/soak.py`` (``--alerts 200000`` by default, 6–13 min: the producer
-sets the pace; the broker keeps every alert in memory: ~11 GB for 200,000 real ZTF alerts). One embedded broker; a producer
-thread keeps a topic of 4 partitions filled with the real ZTF alerts of
-``../shared/fink-data/`` (repeated), up to 30,000 ahead of the app; the dashboard reads it in
-a 160x45 pseudo-terminal. Every second: the RSS of the app and its decoding processes, and how many
-alerts the group has committed. Printed: the RSS at each tenth of the run, the peak of each
-half (flat: the second half's peak no higher than the first's, give or take a few MB), the
-rate, and the CPU of the whole tree.
+sets the pace; the broker keeps every alert in memory: ~11 GB for 200,000 real ZTF alerts).
+One embedded broker; a producer thread keeps a topic of 4 partitions filled with the real ZTF
+alerts of ``../shared/fink-data/`` (repeated), up to 30,000 ahead of the app; the dashboard reads
+it in a 160x45 pseudo-terminal. Every second: the RSS of the app and its decoding processes,
+and how many alerts the group has committed. Printed: the RSS at each tenth of the run, the
+peak of each half (flat: the second half's peak no higher than the first's, give or take a few
+MB), the rate, and the CPU of the whole tree.
 
 Each alert is of its own object, as in a night's real stream (``--same-objects``: the 31
 objects of the file, repeated): the app follows up to 20,000 objects and keeps each one's
