@@ -370,10 +370,8 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
                     print(f"fink-tui: {settings.redact(error.str())}", file=sys.stderr)
                 for failure in batch.failures:
                     failed += 1
-                    r = failure.ref
                     print(
-                        f"fink-tui: {r.topic} [{r.partition}] offset {r.offset}: cannot decode: "
-                        f"{failure.reason}",
+                        f"fink-tui: {failure.ref.place}: cannot decode: {failure.reason}",
                         file=sys.stderr,
                     )
                 upto = len(batch.messages)
@@ -394,11 +392,9 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
                             saved += 1
                         except ValueError as exc:  # the whole alert does not decode
                             unsaved += 1
-                            r = alert.ref
                             reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
                             print(
-                                f"fink-tui: {r.topic} [{r.partition}] offset {r.offset}: "
-                                f"not saved: {reason}",
+                                f"fink-tui: {alert.ref.place}: not saved: {reason}",
                                 file=sys.stderr,
                             )
                     if schema_dir is not None and alert.schema.fingerprint not in dumped:

@@ -15,6 +15,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from fink_tui.config import Settings
+from fink_tui.core.decode import MessageRef
 from fink_tui.core.errors import ErrorKind, StreamError, classify, describe_kafka_error
 
 KAFKA_LOG = logging.getLogger("fink_tui.kafka")
@@ -156,13 +157,11 @@ FETCH_TIMEOUT = 10.0
 """Seconds to read one alert again (:func:`read_value_at`) before saying the broker is silent."""
 
 
-def read_value_at(
-    consumer: Consumer, topic: str, partition: int, offset: int, timeout: float = FETCH_TIMEOUT
-) -> bytes:
-    """The value of the message at ``offset`` of a partition, read with a consumer that joins
-    no group (:func:`make_peek_consumer`). Raises :class:`StreamError` in one line: gone from
-    the broker (retention), or no answer within ``timeout``."""
-    where = f"{topic} [{partition}] offset {offset}"
+def read_value_at(consumer: Consumer, ref: MessageRef, timeout: float = FETCH_TIMEOUT) -> bytes:
+    """The value of the message at ``ref``, read with a consumer that joins no group
+    (:func:`make_peek_consumer`). Raises :class:`StreamError` in one line: gone from the broker
+    (retention), or no answer within ``timeout``."""
+    topic, partition, offset, where = ref.topic, ref.partition, ref.offset, ref.place
     deadline = time.monotonic() + timeout
     low, high = consumer.get_watermark_offsets(
         TopicPartition(topic, partition), timeout=timeout, cached=False

@@ -157,6 +157,11 @@ class MessageRef:
     offset: int
     timestamp_ms: int | None = None
 
+    @property
+    def place(self) -> str:
+        """``topic [partition] offset N``: how messages are named to the person."""
+        return f"{self.topic} [{self.partition}] offset {self.offset}"
+
 
 @dataclass(eq=False, slots=True)
 class Alert:
@@ -180,7 +185,7 @@ class Alert:
         value whose summary decoded can still hold bad bytes in the fields the summary skipped.
         """
         if self._record is None:
-            where = f"{self.ref.topic} [{self.ref.partition}] offset {self.ref.offset}"
+            where = self.ref.place
             if self.value is None:
                 raise RecordError(f"{where}: its bytes are no longer held")
             try:
@@ -211,9 +216,9 @@ class Alert:
         self.value = None
         self._record = None
 
-    def with_value(self, value: bytes) -> Alert:
-        """The same alert holding ``value`` (its bytes fetched again): a copy, so that what
-        the model holds stays within its budget."""
+    def with_value(self, value: bytes | None) -> Alert:
+        """A copy of the alert holding ``value`` (its bytes, or None): one whose bytes are
+        fetched again, or kept by a screen, leaves the model's own within its budget."""
         return Alert(self.ref, self.schema, self.summary, value, fields=self.fields)
 
 

@@ -247,7 +247,7 @@ class FileSource:
         if not 0 <= ref.partition < len(self.files):
             raise StreamError(f"{where}: no such file")
         path = self.files[ref.partition]
-        for alert in ContainerReader().read(path, topic_of(path), ref.partition).alerts:
+        for alert in self.reader.read(path, topic_of(path), ref.partition).alerts:
             if alert.ref.offset == ref.offset and alert.value is not None:
                 return alert.value
         raise StreamError(f"{path}: record {ref.offset} is no longer there")

@@ -104,8 +104,7 @@ class ReplaySource:
         try:
             return self._values[ref]
         except KeyError:
-            where = f"{ref.topic} [{ref.partition}] offset {ref.offset}"
-            raise StreamError(f"{where}: not in the recording") from None
+            raise StreamError(f"{ref.place}: not in the recording") from None
 
     def send(self, command: Command) -> None:
         with self._lock:

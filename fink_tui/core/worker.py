@@ -695,10 +695,9 @@ class KafkaSource:
             try:
                 if self._fetcher is None:
                     self._fetcher = make_peek_consumer(self.settings, ErrorTracker(self.settings))
-                return read_value_at(self._fetcher, ref.topic, ref.partition, ref.offset)
+                return read_value_at(self._fetcher, ref)
             except StreamError as exc:
                 raise StreamError(self.settings.redact(str(exc))) from None
             except KafkaException as exc:
-                where = f"{ref.topic} [{ref.partition}] offset {ref.offset}"
-                text = f"{where}: {describe_kafka_error(exc)}"
+                text = f"{ref.place}: {describe_kafka_error(exc)}"
                 raise StreamError(self.settings.redact(text)) from None

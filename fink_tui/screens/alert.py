@@ -61,8 +61,9 @@ def title_of(alert: Alert) -> Text:
 def own(alert: Alert) -> Alert:
     """The screen's own copy of an alert, holding its bytes while it is shown: the model lets
     the bytes of the alert it holds go once it leaves the feed (seconds, while a backlog pours
-    in), and saving it then must still work."""
-    return alert.with_value(alert.value) if alert.value is not None else alert
+    in), and saving it then must still work. An alert already let go gets its bytes again in
+    the copy (:meth:`AlertScreen._load`)."""
+    return alert.with_value(alert.value)
 
 
 def open_alert(app: App[object], alert: Alert) -> None:
@@ -161,14 +162,10 @@ class AlertScreen(Screen[None]):
         survey = alert.summary.survey
         if not alert.held:  # an older alert (an object's, a match): its bytes from the source
             try:
-                value = cast("FinkApp", self.app).source.fetch_value(alert.ref)
+                alert.value = cast("FinkApp", self.app).source.fetch_value(alert.ref)
             except StreamError as exc:
                 self.app.call_from_thread(self._failed, alert, f"cannot read it again: {exc}")
                 return
-            held = alert.with_value(value)
-            if not self.app.call_from_thread(self._fetched, alert, held):
-                return  # left meanwhile
-            alert = held
         try:
             record = alert.record()
         except RecordError as exc:
@@ -181,14 +178,6 @@ class AlertScreen(Screen[None]):
             picture = prepare_cutout(name.removeprefix("cutout"), cutout_bytes(record, name))
             cutouts.append((picture, (size, cutout_lines(picture, size))))
         self.app.call_from_thread(self._fill, alert, record, points, curve, cutouts)
-
-    def _fetched(self, alert: Alert, held: Alert) -> bool:
-        """The screen shows ``held`` (the same alert with its bytes, for saving) if it still
-        shows ``alert``."""
-        if alert is not self.alert or not in_a_stack(self.app, self):
-            return False
-        self.alert = held
-        return True
 
     def _fill(
         self,

@@ -293,10 +293,9 @@ class SchemaScreen(DashboardScreen):
             detail.update("")
             return
         failure = self._failures_shown[row]
-        r = failure.ref
         detail.update(
             Text.assemble(
-                (f"{r.topic} [{r.partition}] offset {r.offset}: ", "bold"),
+                (f"{failure.ref.place}: ", "bold"),
                 (failure.reason, "red"),
                 (saved_parts(failure), "dim"),
             )
@@ -418,8 +417,7 @@ class SchemaScreen(DashboardScreen):
 
     def _dump_failure(self, folder: Path, failure: DecodeFailure) -> None:
         """The failed message's key and raw value as they arrived, for a bug report."""
-        r = failure.ref
-        where = f"{r.topic} [{r.partition}] offset {r.offset}"
+        where = failure.ref.place
         if failure.key is None and failure.value is None:
             self.fink.report_error(
                 f"{where}: no key, and its value is no longer kept "
