@@ -40,7 +40,7 @@ from fink_tui.core.files import write_private
 from fink_tui.core.memory import give_back
 from fink_tui.core.query import Query, compile_query
 from fink_tui.core.source import StreamSource
-from fink_tui.core.terminal import BELL, desktop_notification
+from fink_tui.core.terminal import BELL, desktop_notification, hung_up, terminal_fd
 from fink_tui.core.worker import KafkaSource
 from fink_tui.messages import StreamEventPosted
 from fink_tui.model import StreamState
@@ -146,6 +146,8 @@ class FinkApp(QuietCrashApp):
         self.troubled = False
         """Whether the stream was left in trouble (auth, unreachable, error) at the end."""
         self._ui_thread: int | None = None
+        self._terminal: int | None = None
+        """The terminal's descriptor, watched for a hang-up (None: headless, or no terminal)."""
         self._held_batches: list[AlertsReceived] = []
         """Batches that arrived after the person paused: shown (and committed) on resume."""
         self._carried: dict[str, tuple[str, ...]] = {}
@@ -155,6 +157,7 @@ class FinkApp(QuietCrashApp):
 
     async def on_mount(self) -> None:
         self._ui_thread = threading.get_ident()
+        self._terminal = None if self.is_headless else terminal_fd()
         # The first screen is composed before any event comes: a toast raised before its
         # toast rack was there was never shown (the forced schema's, now and then).
         await self.switch_mode(self.initial_mode)
@@ -313,6 +316,9 @@ class FinkApp(QuietCrashApp):
         self.push_screen(ConfirmResetModal(event.plan), decided)
 
     def _tick(self) -> None:
+        if self._terminal is not None and hung_up(self._terminal):
+            self.exit(return_code=1)  # as a SIGHUP would, once the alerts shown are committed
+            return
         self.refresh_views(steady=True)
         if self.state.new_matches:
             self._announce()
@@ -467,8 +473,11 @@ def run_offline(paths: list[str]) -> int:
 
 def finish(app: FinkApp) -> int:
     """Print the errors of the run on stderr; the exit status says whether it went well."""
-    for line in dict.fromkeys(app.errors):
-        print(f"fink-tui: {line}", file=sys.stderr)
+    try:
+        for line in dict.fromkeys(app.errors):
+            print(f"fink-tui: {line}", file=sys.stderr)
+    except OSError:  # the terminal hung up: there is no one to tell
+        pass
     if app.return_code:
         return app.return_code
     return 1 if app.troubled else 0

@@ -3,7 +3,14 @@ Transfer Avro containers) read by a FileSource into the same screens, with no br
 
 from __future__ import annotations
 
+import fcntl
 import io
+import os
+import select
+import struct
+import subprocess
+import sys
+import termios
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +24,7 @@ from fink_tui.core.decode import Alert, AlertDecoder, MessageRef
 from fink_tui.core.events import Connection
 from fink_tui.core.files import save_alert
 from fink_tui.core.offline import ContainerReader, FileSource, alert_files, topic_of
+from fink_tui.core.terminal import hung_up, terminal_fd
 from fink_tui.screens.alert import AlertScreen
 from fink_tui.widgets.alert_table import AlertTable
 from fink_tui.widgets.object_table import ObjectTable
@@ -164,3 +172,43 @@ def test_open_refuses_a_missing_path_in_one_line(
     err = capsys.readouterr().err
     missing = tmp_path / "nothing-here"
     assert code == 2 and err.strip() == f"fink-tui: {missing}: no such file or folder"
+
+
+def test_a_terminal_that_hangs_up_is_seen_as_gone() -> None:
+    master, slave = os.openpty()
+    try:
+        assert terminal_fd() is None  # the tests' standard input is no terminal
+        assert not hung_up(slave)
+        os.close(master)
+        assert hung_up(slave)
+    finally:
+        os.close(slave)
+
+
+def test_the_app_ends_when_its_terminal_hangs_up() -> None:
+    """The terminal's other end closes with no SIGHUP (an emulator killed, a dropped
+    pseudo-terminal, the app not its session's leader): the app ends instead of staying on,
+    with Textual's input thread reading end-of-file in a loop at a whole core."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 140, 0, 0))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fink_tui", "open", str(ZTF_ALERTS)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,  # its own session, with no controlling terminal: no SIGHUP
+        env={**os.environ, "TERM": "xterm-256color"},
+    )
+    os.close(slave)
+    try:
+        shown = b""
+        while b"ZTF" not in shown and process.poll() is None:
+            ready, _, _ = select.select([master], [], [], 30)
+            assert ready, "the app drew nothing in 30 s"
+            shown += os.read(master, 65536)
+        os.close(master)
+        assert process.wait(timeout=30) == 1
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -11,7 +11,10 @@ nothing in an alert can end the sequence early or send one of its own.
 
 from __future__ import annotations
 
+import os
 import re
+import select
+import sys
 from collections.abc import Mapping
 
 BELL = "\a"
@@ -44,3 +47,25 @@ def desktop_notification(title: str, body: str, env: Mapping[str, str]) -> str:
     if env.get("TMUX"):
         sequence = "\x1bPtmux;" + sequence.replace("\x1b", "\x1b\x1b") + "\x1b\\"
     return sequence
+
+
+def terminal_fd() -> int | None:
+    """The standard input's descriptor when it is a terminal (watched by :func:`hung_up`)."""
+    try:
+        fd = sys.__stdin__.fileno() if sys.__stdin__ is not None else -1
+        return fd if fd >= 0 and os.isatty(fd) else None
+    except (OSError, ValueError):
+        return None
+
+
+def hung_up(fd: int) -> bool:
+    """Whether the terminal on ``fd`` (see :func:`terminal_fd`) is gone: its other end closed
+    (a pseudo-terminal's master, an emulator killed) with no SIGHUP to end the process, because
+    its controlling terminal was another, or none. Textual's input thread then reads
+    end-of-file in a loop: a whole core, for nothing."""
+    poller = select.poll()
+    try:
+        poller.register(fd, select.POLLIN)
+        return any(mask & (select.POLLHUP | select.POLLERR) for _, mask in poller.poll(0))
+    except (OSError, ValueError):
+        return True
