@@ -32,13 +32,16 @@ from fink_tui.core.lag import LagSnapshot
 from fink_tui.core.query import Query
 
 MAX_ALERTS = 2000
-MAX_ALERT_BYTES = 32 * 1024 * 1024
-"""Raw bytes held, those of the feed's newest alerts (a ZTF alert weighs ~50 kB: ~640 of them;
-an LSST one up to 300 kB: 110 or more); the oldest leave the feed first. Alerts held elsewhere
-— each object's latest alert, the notification's matches — let their bytes go when they leave
-the feed (the latest alerts of 3,000 LSST objects held 750 MB; the book follows 20,000), and
-are fetched again from the source to be opened. So the app's memory does not grow with the
-stream, however many objects it sees (bench/README.md)."""
+"""Alerts the feed keeps (its rows), whatever their size."""
+MAX_ALERT_BYTES = 12 * 1024 * 1024
+"""Raw bytes held: those of the newest alerts (a ZTF alert weighs ~50 kB: ~180 of them; an LSST
+one up to 300 kB: 40 or more). Older alerts let their bytes go and keep their summary, so the
+feed keeps its 2,000 rows; so do the alerts held elsewhere — each object's latest alert (the
+latest alerts of 3,000 LSST objects held 750 MB; the book follows 20,000), the notification's
+matches. An alert that let its bytes go is fetched again from the source to be opened or saved,
+and a query on an Avro path it did not carry reads nothing there. So the app's memory does not
+grow with the stream, however many objects it sees (bench/README.md: 32 MB, with the feed's
+rows cut to what fitted — 640 ZTF alerts, 110 LSST —, peaked 20 MB higher)."""
 MAX_FAILURES = 500
 MAX_MATCHES = 1000
 """Alerts kept that matched the notification query (the newest)."""
@@ -148,6 +151,8 @@ class StreamState:
         self.kept_bytes = 0
         self.alerts: deque[Alert] = deque(maxlen=max_alerts)
         """Newest last; the table shows them newest first."""
+        self._holding: deque[Alert] = deque()
+        """The feed's alerts that still hold their bytes (the newest), oldest first."""
         self.failures: deque[DecodeFailure] = deque(maxlen=MAX_FAILURES)
         """Newest last; the newest :data:`FAILURE_VALUES` (within
         :data:`MAX_FAILURE_VALUE_BYTES`) keep their raw value, the others only their key."""
@@ -227,12 +232,14 @@ class StreamState:
             if len(self.alerts) == self.alerts.maxlen:
                 self._drop_oldest()
             self.alerts.append(alert)
-            self.kept_bytes += len(alert.value or b"")
+            if alert.held:
+                self._holding.append(alert)
+                self.kept_bytes += len(alert.value or b"")
             per_topic[alert.ref.topic] = per_topic.get(alert.ref.topic, 0) + 1
             self._saw_schema(alert, now)
             self.objects.add(alert, now)
-        while self.kept_bytes > self.max_bytes and len(self.alerts) > 1:
-            self._drop_oldest()
+        while self.kept_bytes > self.max_bytes and len(self._holding) > 1:
+            self._let_go(self._holding.popleft())
         for failure in event.failures:
             self._add_failure(failure)
             per_topic.setdefault(failure.ref.topic, 0)
@@ -244,9 +251,14 @@ class StreamState:
             self.rates.setdefault(topic, RateCounter(now)).add(count, now)
 
     def _drop_oldest(self) -> None:
-        """The oldest alert leaves the feed, and its bytes go (an object or the matches may
-        still show it: they fetch the bytes again to open it)."""
+        """The oldest alert leaves the feed (an object or the matches may still show it: they
+        fetch its bytes again to open it)."""
         alert = self.alerts.popleft()
+        if self._holding and self._holding[0] is alert:
+            self._let_go(self._holding.popleft())
+
+    def _let_go(self, alert: Alert) -> None:
+        """An alert no longer among the newest lets its bytes go, wherever it is shown."""
         self.kept_bytes -= len(alert.value or b"")
         alert.release()
 

@@ -495,9 +495,9 @@ def test_feed_time_shows_the_age_today_and_the_date_otherwise() -> None:
 
 
 async def test_an_alert_let_go_is_read_again_from_the_broker(stream, isolated_env: Path) -> None:  # type: ignore[no-untyped-def]
-    """With a budget of one alert's bytes, every other alert lets its bytes go once it leaves
-    the feed; an object's latest alert is still listed and opens: its bytes are read again from
-    the broker, and the fields, curve and cutouts fill as for any alert; s saves it."""
+    """With a budget of one alert's bytes, every other alert lets its bytes go (its row stays
+    in the feed); an object's latest alert is still listed and opens: its bytes are read again
+    from the broker, and the fields, curve and cutouts fill as for any alert; s saves it."""
     from fink_tui.screens.objects import ObjectAlertsScreen, ObjectsScreen
     from fink_tui.widgets.object_table import ObjectTable
 
@@ -522,7 +522,8 @@ async def test_an_alert_let_go_is_read_again_from_the_broker(stream, isolated_en
         await until(pilot, lambda: isinstance(app.screen, ObjectAlertsScreen))
         app.refresh_views()
         await pilot.pause()
-        assert "the latest shown" in str(app.screen.query_one("#object-title", Static).render())
+        title = str(app.screen.query_one("#object-title", Static).render())
+        assert "read again from the stream to open" in title
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, AlertScreen))
         screen = app.screen

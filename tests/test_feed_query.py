@@ -182,3 +182,23 @@ async def test_sort_on_a_column_reverse_and_back_to_newest_first() -> None:
         assert table.descending
         classes = [a.summary.classification for a in shown(app)]
         assert classes == sorted(classes, reverse=True)
+
+
+async def test_rows_let_go_stay_and_a_new_path_query_says_it_cannot_check_them() -> None:
+    """The feed keeps its rows when the oldest alerts let their bytes go (the budget holds
+    the newest few): they are still shown and filtered on their columns; a query on an Avro
+    path they did not carry leaves them out and says how many it could not check."""
+    app, _, kept = make_app()
+    app.state.max_bytes = 1  # only the newest alert holds its bytes
+    async with app.run_test(size=SIZE) as pilot:
+        await redraw(pilot)
+        assert len(shown(app)) == 38 and title(app).startswith("38 shown of 38 kept")
+        assert [a.held for a in app.state.alerts].count(True) == 1
+        await type_filter(pilot, "band = 'g'")  # a column: every row is checked
+        assert len(shown(app)) == 17
+        await type_filter(pilot, "diaSource.snr > 0")
+        await until(pilot, lambda: "reading" not in title(app))
+        newest = kept[-1]  # an LSST alert: its snr is read from the bytes it holds
+        assert places(shown(app)) == [newest.ref]
+        assert "1 match of 38 kept" in title(app)
+        assert "37 older not checked (bytes let go)" in title(app)

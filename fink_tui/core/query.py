@@ -471,9 +471,10 @@ def carry_paths(alert: Alert, paths: tuple[str, ...]) -> dict[str, Any]:
     if fields is not None and all(p in fields for p in paths):
         return fields
     missing = tuple(p for p in paths if fields is None or p not in fields)
-    if alert.value is None:  # released (an older alert): what is not known reads as null
+    value = alert.value  # once: the model may let it go meanwhile (this runs off its thread)
+    if value is None:  # released (an older alert): what is not known reads as null
         return {**dict.fromkeys(missing), **(fields or {})}
-    read = path_values(alert.schema, alert.value, missing)
+    read = path_values(alert.schema, value, missing)
     alert.fields = read if fields is None else {**fields, **read}
     return alert.fields
 

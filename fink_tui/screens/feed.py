@@ -144,6 +144,8 @@ class FeedScreen(AlertRowsScreen):
             title.append(f" — {what}: {table.filter_text}")
             if table.pending:
                 title.append(f" — reading fields of {table.pending:,} alerts…")
+            if table.unchecked:
+                title.append(f" — {table.unchecked:,} older not checked (bytes let go)")
             if table.filter_query is not None:
                 schemas = (seen.info for seen in self.fink.state.schemas.values())
                 missing = unknown_paths(table.filter_query, schemas)
@@ -246,7 +248,7 @@ class FeedScreen(AlertRowsScreen):
             for alert in reversed(list(self.fink.state.alerts)):
                 if worker.is_cancelled or self._table_query() is not query:
                     return
-                if not query.carried(alert):
+                if alert.held and not query.carried(alert):
                     carry_paths(alert, query.paths)
         finally:
             try:

@@ -130,29 +130,31 @@ class ObjectAlertsScreen(AlertRowsScreen):
         yield AlertTable(id="object-alerts")
         yield KeyBar()
 
-    def alerts(self, state: StreamState) -> list[Alert]:
-        """The object's alerts among those the feed keeps, oldest first; none there: its
-        latest alert."""
-        kept = [
+    def in_feed(self, state: StreamState) -> list[Alert]:
+        """The object's alerts among those the feed keeps, oldest first."""
+        return [
             a
             for a in state.alerts
             if a.summary.object_id == self.object_id and a.summary.survey == self.survey
         ]
-        obj = state.objects.get(self.survey, self.object_id)
-        return kept if kept or obj is None else [obj.latest]
 
     def update_view(self, state: StreamState) -> None:
         super().update_view(state)
         if not self.stale(state, "alerts", Section.ALERTS):
             return
         table = self.query_one(AlertTable)
-        kept = self.alerts(state)
-        table.show(kept)
+        in_feed = self.in_feed(state)
         obj = state.objects.get(self.survey, self.object_id)
+        kept = in_feed or ([obj.latest] if obj is not None else [])
+        table.show(kept)
         total = obj.alerts if obj is not None else len(kept)
         title = f"{self.object_id} — {total:,} alert{'' if total == 1 else 's'} since the start"
-        if kept and not any(a.held for a in kept):
-            title += ", the latest shown (the others were let go; it is read again to open)"
+        if not in_feed and kept:
+            title += ", the latest shown (the others left the feed)"
         elif len(kept) < total:
-            title += f", {len(kept):,} still kept (the oldest were let go)"
+            title += f", {len(kept):,} still in the feed"
+        let_go = sum(not a.held for a in kept)
+        if let_go:
+            some = "" if let_go == len(kept) else f" {let_go:,} of them"
+            title += f";{some} read again from the stream to open"
         self.query_one("#object-title", Static).update(title)

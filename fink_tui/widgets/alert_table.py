@@ -269,6 +269,9 @@ class AlertTable(ScrollView, can_focus=True):
         """Kept alerts that pass the filter (more than are shown past ``max_rows``)."""
         self.pending = 0
         """Kept alerts whose fields the query reads are not read yet (left out meanwhile)."""
+        self.unchecked = 0
+        """Older alerts the query cannot check: their bytes were let go before it asked for
+        those fields (left out, and said in the title)."""
         self.shown: dict[str, Alert] = {}
         """The rows, by key, newest first."""
         self.new_above = 0
@@ -362,7 +365,7 @@ class AlertTable(ScrollView, can_focus=True):
         everything = bool(query or needle) or self.sort_column is not None
         rows: list[tuple[str, Alert]] = []
         seen: set[str] = set()
-        self.pending = 0
+        self.pending = self.unchecked = 0
         for alert in reversed(alerts):
             key = alert_key(alert)
             if key in seen:  # read again after a reset: the newest copy is the row
@@ -370,7 +373,10 @@ class AlertTable(ScrollView, can_focus=True):
             seen.add(key)
             if query is not None:
                 if not query.carried(alert):
-                    self.pending += 1  # its fields are being read (see the feed screen)
+                    if alert.held:
+                        self.pending += 1  # its fields are being read (see the feed screen)
+                    else:
+                        self.unchecked += 1  # its bytes were let go before the query came
                     continue
                 if not query.matches(alert):
                     continue
