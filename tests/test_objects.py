@@ -117,7 +117,7 @@ def test_object_book_counts_changes_and_marks_new() -> None:
     book.add(ztf[1], FROZEN)
     obj = book.get("ztf", s.object_id)
     assert obj is not None
-    assert obj.alerts == 4 and obj.topics == {"fink_a_ztf"}
+    assert obj.alerts == 4 and obj.topics == ("fink_a_ztf",)
     assert obj.latest.ref.offset == 11 and obj.change is None  # first alert in that band
     assert obj.bands[s.band][1] == pytest.approx(s.mag - 0.5)
     assert obj.first_seen == s.time - timedelta(hours=24)

@@ -148,9 +148,9 @@ def load_schema_file(path: str | Path) -> SchemaInfo:
         raise SchemaError(f"{path}: {exc}") from exc
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MessageRef:
-    """Where a message sits on the broker."""
+    """Where a message sits on the broker (slots: every alert kept has one)."""
 
     topic: str
     partition: int
