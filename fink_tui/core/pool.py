@@ -102,7 +102,18 @@ _PATHS = PathBatches()
 """In a decoding process: the reader of the paths a query needs (Rust reader where verified)."""
 
 FRAME = struct.Struct("<Q")
-"""Each message between this side and a decoding process: its length, then its pickle."""
+"""Each answer of a decoding process: its length, then its pickle (read whole, so garbage is
+told from a slow answer)."""
+JOB_ENDS = (EOFError, pickle.UnpicklingError, BrokenPipeError)
+"""What ends a decoding process's input: this side closed it, or died in the middle of a job."""
+
+
+def _stream(stream: IO[bytes], obj: object) -> None:
+    """A job to a decoding process, pickled straight into the pipe: the raw values (4 MB a
+    batch) are written from where they are, with no pickle of the whole batch built here,
+    which cost the dashboard a 4 MB copy per batch, under the GIL."""
+    pickle.dump(obj, stream, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.flush()
 
 
 def _send(stream: IO[bytes], obj: object) -> None:
@@ -133,7 +144,7 @@ def serve() -> None:
     from fink_tui.core.decode import schema_info
     from fink_tui.core.fastread import BatchDecoder
 
-    jobs = sys.stdin.buffer
+    jobs = open(0, "rb", buffering=1 << 20, closefd=False)  # noqa: SIM115
     answers = os.fdopen(os.dup(1), "wb")
     # Nothing else may write into the answers; the Rust reader prints a panic on a corrupt
     # value (caught, and decoded again) to the standard error, which is the dashboard's
@@ -144,7 +155,7 @@ def serve() -> None:
     os.close(devnull)
     global _DECODER
     try:
-        forced, topics = _receive(jobs)
+        forced, topics = pickle.load(jobs)
         _DECODER = BatchDecoder(
             AlertDecoder(
                 schema_info(forced, forced=True) if forced is not None else None,
@@ -152,13 +163,13 @@ def serve() -> None:
             )
         )
         while True:
-            groups, paths = _receive(jobs)
+            groups, paths = pickle.load(jobs)
             try:
                 answer: tuple[bool, Any] = (True, _decode_groups(groups, paths))
             except Exception as exc:  # never expected: that batch is decoded on the other side
                 answer = (False, f"{type(exc).__name__}: {exc}")
             _send(answers, answer)
-    except (EOFError, BrokenPipeError):
+    except JOB_ENDS:
         return
 
 
@@ -229,7 +240,7 @@ class DecodingProcess:
         assert stream is not None
         try:
             while (job := self._jobs.get()) is not None:
-                _send(stream, job)
+                _stream(stream, job)
         except OSError:
             pass  # the process is gone: the reader tells the futures
         finally:
