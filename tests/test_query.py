@@ -12,17 +12,15 @@ from astropy.coordinates import SkyCoord
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fink_tui.core import query as query_module
+from fink_tui.core import paths as paths_module
 from fink_tui.core.decode import Alert, AlertDecoder, MessageRef
+from fink_tui.core.paths import PathBatches, path_values, schema_paths
 from fink_tui.core.query import (
     COLUMNS,
-    PathBatches,
     QueryError,
     compile_query,
     great_circle,
     looks_like_query,
-    path_values,
-    schema_paths,
 )
 from tests.helpers import LSST_ALERTS, OLD_ZTF_ALERT, ZTF_ALERTS, read_alerts, wire_messages
 
@@ -246,7 +244,7 @@ def test_no_read_for_a_schema_without_the_paths(
     def refuse(*_args: object) -> None:
         raise AssertionError("read")
 
-    monkeypatch.setattr(query_module.fastavro, "schemaless_reader", refuse)
+    monkeypatch.setattr(paths_module.fastavro, "schemaless_reader", refuse)
     values = path_values(lsst[0].schema, lsst[0].value, ("candidate.magpsf", "objectId"))
     assert values == {"candidate.magpsf": None, "objectId": None}
 
@@ -258,13 +256,13 @@ def test_path_values_are_read_once_per_alert(
     alert = ztf[0]
     alert.fields = None
     calls: list[tuple[str, ...]] = []
-    real = query_module.path_values
+    real = paths_module.path_values
 
     def counted(info: Any, value: bytes, paths: tuple[str, ...]) -> dict[str, Any]:
         calls.append(paths)
         return real(info, value, paths)
 
-    monkeypatch.setattr(query_module, "path_values", counted)
+    monkeypatch.setattr(paths_module, "path_values", counted)
     q = compile_query("candidate.magpsf < 30 AND candidate.magpsf > 0")
     assert q.paths == ("candidate.magpsf",)
     assert q.matches(alert) and q.matches(alert)

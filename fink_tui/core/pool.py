@@ -39,7 +39,7 @@ from typing import IO, Any, Protocol
 
 from fink_tui.core.decode import Alert, AlertDecoder, DecodeFailure, MessageRef, SchemaInfo
 from fink_tui.core.memory import give_back, keep_freed_pages, limit_arenas
-from fink_tui.core.query import PathBatches, path_values
+from fink_tui.core.paths import PathBatches, path_values
 from fink_tui.core.survey import AlertSummary
 
 log = logging.getLogger(__name__)

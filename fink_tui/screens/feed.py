@@ -21,13 +21,8 @@ from textual.binding import Binding
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
-from fink_tui.core.query import (
-    Query,
-    QueryError,
-    carry_paths,
-    search_or_query,
-    unknown_paths,
-)
+from fink_tui.core.paths import carry_paths
+from fink_tui.core.query import Query, QueryError, search_or_query, unknown_paths
 from fink_tui.model import Section, StreamState
 from fink_tui.screens.alert_rows import AlertRowsScreen
 from fink_tui.screens.base import TABLE_PACE
