@@ -4,8 +4,11 @@ when a decoding process is killed mid-batch."""
 from __future__ import annotations
 
 import os
+import platform
 import signal
 from dataclasses import dataclass
+
+import pytest
 
 from fink_tui.core.decode import Alert, AlertDecoder, DecodeFailure, MessageRef, load_schema_file
 from fink_tui.core.pool import Decoded, DecodePipeline
@@ -205,6 +208,41 @@ def test_memory_is_given_back_without_error() -> None:
     limit_arenas()
     give_back(force=True)
     give_back()  # within TRIM_EVERY: nothing done
+
+
+STEADY_PROBE = """
+import ctypes, sys
+from fink_tui.core.memory import steady_heap
+if sys.argv[1] == "steady":
+    steady_heap()
+names = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
+class Info(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in names.split()]
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = Info
+fetched = bytearray(5 << 20)  # one of librdkafka's fetch buffers
+del fetched
+block = bytearray(2 << 20)
+print(libc.mallinfo2().hblkhd >= 2 << 20)
+"""
+
+
+def test_the_dashboard_heap_gives_big_blocks_back() -> None:
+    """With glibc's defaults a freed 5 MB block moves the mmap threshold up to 5 MB, so the
+    next 2 MB block comes from the heap (and stays there once freed); with steady_heap, big
+    blocks keep their own pages, returned when freed."""
+    import subprocess
+    import sys
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("glibc's malloc only")
+    answers = [
+        subprocess.run(
+            [sys.executable, "-c", STEADY_PROBE, mode], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for mode in ("default", "steady")
+    ]
+    assert answers == ["False", "True"]
 
 
 def test_decoding_processes_end_with_their_owner() -> None:
