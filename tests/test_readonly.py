@@ -96,9 +96,21 @@ async def test_read_only_shows_alerts_and_leaves_the_group_untouched(
         assert app.state.alert_count == 9
         # Not a member: the consumer has no member id (tansu lists no members in
         # DescribeGroups, so the broker's side cannot be asked here).
+        # Asked on the worker's thread: confluent-kafka serializes the calls on a consumer,
+        # and one from here waited behind the worker's back-to-back consume() calls for ever.
         assert isinstance(app.source, KafkaSource) and app.source.worker is not None
-        consumer = app.source.worker._consumer
-        assert consumer is not None and not consumer.memberid()
+        worker = app.source.worker
+        member_ids: list[str | None] = []
+        poll_once = worker._poll_once
+
+        def ask_then_poll() -> None:
+            if not member_ids and worker._consumer is not None:
+                member_ids.append(worker._consumer.memberid())
+            poll_once()
+
+        worker._poll_once = ask_then_poll  # type: ignore[method-assign]
+        await until(pilot, lambda: bool(member_ids))
+        assert not member_ids[0]
         assert "(read-only)" in str(app.screen.query_one("StatusBar").render())
         await pilot.press("2")
         await until(pilot, lambda: isinstance(app.screen, LagScreen))
