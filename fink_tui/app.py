@@ -57,6 +57,8 @@ from fink_tui.textual_compat import (
 )
 
 REFRESH_SECONDS = 0.25
+OFFLINE_ALERT_BYTES = 32 * 1024 * 1024
+"""Raw bytes held by ``fink-tui open`` (see ``MAX_ALERT_BYTES`` for a live stream)."""
 """How often the shown screen is redrawn from the model (updates are coalesced to this)."""
 MODE_SWITCH_DELAY = 0.005
 """Seconds Textual holds the screen after a mode switch (its default: 0.05)."""
@@ -468,6 +470,9 @@ def run_offline(paths: list[str]) -> int:
 
     # A bad path is a UsageError, before the screen; the reading rate of files means nothing.
     app = FinkApp(Settings(), FileSource(paths), live=False)
+    # A file is read again whole to open one of its alerts, and its alerts carry no query
+    # fields: more of them keep their bytes than on a live stream.
+    app.state.max_bytes = OFFLINE_ALERT_BYTES
     app.run()
     return finish(app)
 

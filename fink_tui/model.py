@@ -34,7 +34,7 @@ from fink_tui.core.query import Query
 MAX_ALERTS = 2000
 """Alerts the feed keeps (its rows), whatever their size."""
 MAX_ALERT_BYTES = 12 * 1024 * 1024
-"""Raw bytes held: those of the newest alerts (a ZTF alert weighs ~50 kB: ~180 of them; an LSST
+"""Raw bytes held: those of the newest alerts (a ZTF alert weighs ~50 kB: ~250 of them; an LSST
 one up to 300 kB: 40 or more). Older alerts let their bytes go and keep their summary, so the
 feed keeps its 2,000 rows; so do the alerts held elsewhere — each object's latest alert (the
 latest alerts of 3,000 LSST objects held 750 MB; the book follows 20,000), the notification's
@@ -238,6 +238,8 @@ class StreamState:
             per_topic[alert.ref.topic] = per_topic.get(alert.ref.topic, 0) + 1
             self._saw_schema(alert, now)
             self.objects.add(alert, now)
+        if self.notify is not None:  # before any bytes go: a path it reads may need them
+            self._match(event.alerts)
         while self.kept_bytes > self.max_bytes and len(self._holding) > 1:
             self._let_go(self._holding.popleft())
         for failure in event.failures:
@@ -245,8 +247,6 @@ class StreamState:
             per_topic.setdefault(failure.ref.topic, 0)
         self.alert_count += len(event.alerts)
         self.failure_count += len(event.failures)
-        if self.notify is not None:
-            self._match(event.alerts)
         for topic, count in per_topic.items():
             self.rates.setdefault(topic, RateCounter(now)).add(count, now)
 

@@ -183,3 +183,18 @@ def test_lag_trend_words() -> None:
     assert trend_text([9, 7, 4]) == "draining"
     assert trend_text([1, 4, 6]) == "growing"
     assert trend_text([3, 3]) == "steady"
+
+
+def test_a_notification_on_a_path_sees_every_alert_of_a_batch_over_the_budget() -> None:
+    """The notification reads its Avro paths before the batch's older alerts let their bytes
+    go (a saved file sends 200 alerts at once, far over the budget)."""
+    from fink_tui.core.query import compile_query
+    from tests.helpers import read_alerts
+
+    records = read_alerts(ZTF_ALERTS)[1]
+    want = sum(r["candidate"]["ndethist"] > 5 for r in records)
+    state = StreamState(max_bytes=1)
+    state.set_notify(compile_query("candidate.ndethist > 5"))
+    state.apply(AlertsReceived(alerts(len(records)), ()))
+    assert [a.held for a in state.alerts].count(True) == 1
+    assert 0 < want < len(records) and state.match_count == want

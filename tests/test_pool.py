@@ -219,6 +219,8 @@ names = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks kee
 class Info(ctypes.Structure):
     _fields_ = [(n, ctypes.c_size_t) for n in names.split()]
 libc = ctypes.CDLL("libc.so.6")
+if not hasattr(libc, "mallinfo2"):  # glibc before 2.33
+    sys.exit(print("skip"))
 libc.mallinfo2.restype = Info
 fetched = bytearray(5 << 20)  # one of librdkafka's fetch buffers
 del fetched
@@ -236,12 +238,19 @@ def test_the_dashboard_heap_gives_big_blocks_back() -> None:
 
     if platform.libc_ver()[0] != "glibc":
         pytest.skip("glibc's malloc only")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUNABLES"))}
     answers = [
         subprocess.run(
-            [sys.executable, "-c", STEADY_PROBE, mode], capture_output=True, text=True, check=True
+            [sys.executable, "-c", STEADY_PROBE, mode],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
         ).stdout.strip()
         for mode in ("default", "steady")
     ]
+    if "skip" in answers:
+        pytest.skip("mallinfo2 needs glibc 2.33")
     assert answers == ["False", "True"]
 
 

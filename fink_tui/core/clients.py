@@ -96,7 +96,7 @@ DASHBOARD_DEFAULTS: dict[str, Any] = {
     "socket.timeout.ms": 10_000,
     # Come back within ~2 s of the broker's return (librdkafka's backoff grows to 10 s).
     "reconnect.backoff.max.ms": 2_000,
-    # librdkafka prefetches up to 64 MB by default; the dashboard keeps its own 32 MB of
+    # librdkafka prefetches up to 64 MB by default; the dashboard keeps its own 12 MB of
     # alerts, and decoding is slower than fetching anyway: 8 MB ahead is plenty.
     "queued.max.messages.kbytes": 8_192,
 }

@@ -51,6 +51,8 @@ def desktop_notification(title: str, body: str, env: Mapping[str, str]) -> str:
 
 def terminal_fd() -> int | None:
     """The standard input's descriptor when it is a terminal (watched by :func:`hung_up`)."""
+    if not hasattr(select, "poll"):  # Windows: its consoles tell no hang-up this way
+        return None
     try:
         fd = sys.__stdin__.fileno() if sys.__stdin__ is not None else -1
         return fd if fd >= 0 and os.isatty(fd) else None

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 
 LOADING = "decoding the whole alert…"
-FETCHING = "reading the alert again (its bytes were let go when it left the feed)…"
+FETCHING = "reading the alert again (only the newest alerts keep their bytes)…"
 
 
 def loading(alert: Alert) -> str:
@@ -60,8 +60,8 @@ def title_of(alert: Alert) -> Text:
 
 def own(alert: Alert) -> Alert:
     """The screen's own copy of an alert, holding its bytes while it is shown: the model lets
-    the bytes of the alert it holds go once it leaves the feed (seconds, while a backlog pours
-    in), and saving it then must still work. An alert already let go gets its bytes again in
+    the bytes of its alert go once newer ones fill its budget (under a second, while a backlog
+    pours in), and saving it then must still work. An alert already let go gets its bytes again in
     the copy (:meth:`AlertScreen._load`)."""
     return alert.with_value(alert.value)
 
@@ -220,6 +220,14 @@ class AlertScreen(Screen[None]):
         existing = folder / alert_file_name(self.alert)
         if existing.is_file():
             self.notify(str(existing), title="Already saved", markup=False)
+            return
+        if not self.alert.held:  # its bytes are being read again (see _load)
+            self.notify(
+                "the alert is still being read again: save once it shows",
+                title="Not yet",
+                severity="warning",
+                markup=False,
+            )
             return
         try:
             folder.mkdir(parents=True, exist_ok=True)

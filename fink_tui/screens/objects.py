@@ -156,5 +156,5 @@ class ObjectAlertsScreen(AlertRowsScreen):
         let_go = sum(not a.held for a in kept)
         if let_go:
             some = "" if let_go == len(kept) else f" {let_go:,} of them"
-            title += f";{some} read again from the stream to open"
+            title += f";{some} read again to open"
         self.query_one("#object-title", Static).update(title)
