@@ -523,7 +523,7 @@ async def test_an_alert_let_go_is_read_again_from_the_broker(stream, isolated_en
         app.refresh_views()
         await pilot.pause()
         title = str(app.screen.query_one("#object-title", Static).render())
-        assert "read again from the stream to open" in title
+        assert "read again to open" in title
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, AlertScreen))
         screen = app.screen
