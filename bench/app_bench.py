@@ -407,7 +407,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 *FINK_TUI,
                 "poll",
                 # The app's topics: a quiet topic beside the busy one slows librdkafka's
-                # fetching by itself (bench/README.md: 1.0 s of a 7 s poll).
+                # fetching by itself (bench/README.md: 1-2 s of a 6-7 s poll).
                 *connection(broker.bootstrap, f"bench_poll_{run}", [topic, busy]),
                 *fast_flags(),
                 # As many decoding processes as the dashboard has (poll's default: one more).
