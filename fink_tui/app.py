@@ -43,7 +43,7 @@ from fink_tui.core.source import StreamSource
 from fink_tui.core.terminal import BELL, desktop_notification, hung_up, terminal_fd
 from fink_tui.core.worker import KafkaSource
 from fink_tui.messages import StreamEventPosted
-from fink_tui.model import StreamState
+from fink_tui.model import OFFLINE_ALERT_BYTES, StreamState
 from fink_tui.screens.base import DashboardScreen
 from fink_tui.screens.feed import FeedScreen
 from fink_tui.screens.lag import LagScreen
@@ -57,8 +57,6 @@ from fink_tui.textual_compat import (
 )
 
 REFRESH_SECONDS = 0.25
-OFFLINE_ALERT_BYTES = 32 * 1024 * 1024
-"""Raw bytes held by ``fink-tui open`` (see ``MAX_ALERT_BYTES`` for a live stream)."""
 """How often the shown screen is redrawn from the model (updates are coalesced to this)."""
 MODE_SWITCH_DELAY = 0.005
 """Seconds Textual holds the screen after a mode switch (its default: 0.05)."""
@@ -159,7 +157,9 @@ class FinkApp(QuietCrashApp):
 
     async def on_mount(self) -> None:
         self._ui_thread = threading.get_ident()
-        self._terminal = None if self.is_headless else terminal_fd()
+        if not self.is_headless:
+            self._terminal = terminal_fd()
+            steady_heap()  # this process waits for its decoding processes: keep its heap lean
         # The first screen is composed before any event comes: a toast raised before its
         # toast rack was there was never shown (the forced schema's, now and then).
         await self.switch_mode(self.initial_mode)
@@ -458,7 +458,6 @@ def run_app(settings: Settings, notify_when: Query | None = None) -> int:
             return 2
     require_connection(settings)  # one message that says all that is missing
     settings.kafka_config()  # raises a clear ConfigError before the screen opens
-    steady_heap()
     app = FinkApp(settings, KafkaSource(settings, forced=forced), notify_when=notify_when)
     app.run()
     return finish(app)
@@ -470,8 +469,6 @@ def run_offline(paths: list[str]) -> int:
 
     # A bad path is a UsageError, before the screen; the reading rate of files means nothing.
     app = FinkApp(Settings(), FileSource(paths), live=False)
-    # A file is read again whole to open one of its alerts, and its alerts carry no query
-    # fields: more of them keep their bytes than on a live stream.
     app.state.max_bytes = OFFLINE_ALERT_BYTES
     app.run()
     return finish(app)

@@ -42,6 +42,9 @@ matches. An alert that let its bytes go is fetched again from the source to be o
 and a query on an Avro path it did not carry reads nothing there. So the app's memory does not
 grow with the stream, however many objects it sees (bench/README.md: 32 MB, with the feed's
 rows cut to what fitted — 640 ZTF alerts, 110 LSST —, peaked 20 MB higher)."""
+OFFLINE_ALERT_BYTES = 32 * 1024 * 1024
+"""Raw bytes held by ``fink-tui open``: a saved file is read again whole to open one of its
+alerts, and its alerts carry no query fields, so more of them keep their bytes."""
 MAX_FAILURES = 500
 MAX_MATCHES = 1000
 """Alerts kept that matched the notification query (the newest)."""

@@ -229,10 +229,8 @@ def run_demo(args: argparse.Namespace) -> int:
             _print_broker_info(settings)
             return wait()
         from fink_tui.app import FinkApp, finish
-        from fink_tui.core.memory import steady_heap
         from fink_tui.core.worker import KafkaSource
 
-        steady_heap()  # as the dashboard on a real broker
         app = FinkApp(settings, KafkaSource(settings), notify_when=notify_when)
         app.run()
         return finish(app)

@@ -54,7 +54,7 @@ def title_of(alert: Alert) -> Text:
         ("│", "dim"),
         f"  {s.classification}  ",
         ("│", "dim"),
-        (f"  {r.topic} [{r.partition}] offset {r.offset}  source {s.source_id}", "dim"),
+        (f"  {r.place}  source {s.source_id}", "dim"),
     )
 
 
