@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import assert_never
 
+from textual import events
 from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -62,6 +63,11 @@ MODE_SWITCH_DELAY = 0.005
 """Seconds Textual holds the screen after a mode switch (its default: 0.05)."""
 PREPARE_AFTER = 0.6
 """Seconds after start before the other screens are built, out of sight."""
+MAKE_WAY = 0.15
+"""Seconds the source holds off after a key or a click, so that the screen it changes is drawn
+without the stream's threads taking the interpreter in turns: while alerts poured in, a mode
+switch took up to 180 ms to show, 30-70 ms with this (bench/README.md)."""
+INTERACTIONS = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)
 NOTIFY_EVERY = 5.0
 """Seconds between two desktop notifications: matches meanwhile are told together."""
 
@@ -193,6 +199,11 @@ class FinkApp(QuietCrashApp):
 
     def on_unmount(self) -> None:
         self.source.stop()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, INTERACTIONS) and not event.is_forwarded:
+            self.source.make_way(MAKE_WAY)
+        await super().on_event(event)
 
     def _post_event(self, event: Event) -> bool:
         """The source's sink. From another thread the event is posted (post_message is

@@ -291,6 +291,29 @@ async def test_alert_text_is_never_read_as_markup() -> None:
     assert app.return_code in (0, None)
 
 
+async def test_a_key_makes_the_source_hold_off_while_its_screen_is_drawn() -> None:
+    """Each key (once, not again as it bubbles back to the app) asks the source to make way."""
+    from fink_tui.app import MAKE_WAY
+    from fink_tui.config import Settings
+
+    class Recording(ReplaySource):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ways: list[float] = []
+
+        def make_way(self, seconds: float) -> None:
+            self.ways.append(seconds)
+
+    source = Recording()
+    app = FinkApp(Settings(servers="127.0.0.1:9", group_id="g", topics=("t",)), source)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert source.ways == []
+        await pilot.press("2", "1")
+        await pilot.pause()
+        assert source.ways == [MAKE_WAY, MAKE_WAY]
+
+
 async def test_feed_follows_new_alerts_until_the_user_moves() -> None:
     """On the newest row the feed follows new alerts (tail -f); moved down, the cursor stays
     on its alert and the title counts the alerts that arrived above it."""

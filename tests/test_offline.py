@@ -21,7 +21,7 @@ from fink_tui.app import FinkApp
 from fink_tui.cli import main
 from fink_tui.config import Settings
 from fink_tui.core.decode import Alert, AlertDecoder, MessageRef
-from fink_tui.core.events import Connection
+from fink_tui.core.events import AlertsReceived, Connection, ConnectionChanged
 from fink_tui.core.files import save_alert
 from fink_tui.core.offline import ContainerReader, FileSource, alert_files, topic_of
 from fink_tui.core.terminal import hung_up
@@ -34,6 +34,7 @@ from tests.helpers import (
     ZTF_ALERTS,
     ZTF_SCHEMA_JSON,
     read_alerts,
+    wait_until,
     wire_messages,
 )
 
@@ -116,6 +117,21 @@ def test_an_alert_let_go_is_read_again_from_its_file() -> None:
         source.fetch_value(MessageRef("t", 7, 0))
     with pytest.raises(StreamError, match="no longer there"):
         source.fetch_value(MessageRef("t", 1, 10_000))
+
+
+def test_reading_files_makes_way_for_a_key() -> None:
+    """While the person's key is drawn the files wait; then they are read on."""
+    events: list[object] = []
+    source = FileSource([ZTF_ALERTS])
+    source.make_way(3600)
+    source.start(events.append)
+    try:
+        assert wait_until(lambda: any(isinstance(e, ConnectionChanged) for e in events))
+        assert not wait_until(lambda: any(isinstance(e, AlertsReceived) for e in events), 0.5)
+        source.make_way(0)
+        assert wait_until(lambda: any(isinstance(e, AlertsReceived) for e in events))
+    finally:
+        source.stop()
 
 
 def test_a_file_that_is_not_avro_is_one_failure(saved: dict[str, Any]) -> None:

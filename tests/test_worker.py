@@ -26,7 +26,7 @@ from fink_tui.core.events import (
 )
 from fink_tui.core.lag import fetch_lag
 from fink_tui.core.reset import ResetTarget
-from fink_tui.core.worker import StreamWorker
+from fink_tui.core.worker import MAKE_WAY_MOST, StreamWorker
 from fink_tui.demo.broker import EmbeddedBroker, free_port
 from tests.helpers import (
     LSST_ALERTS,
@@ -168,6 +168,33 @@ def test_pause_and_resume(broker: EmbeddedBroker, run_worker) -> None:  # type: 
     assert not wait_until(lambda: len(rec.offsets()) > 2, timeout=2)
     worker.send(SetPaused(False))
     assert wait_until(lambda: len(rec.offsets()) == 5)
+
+
+def test_making_way_holds_reading_but_never_starves_the_group(broker: EmbeddedBroker, run_worker) -> None:  # type: ignore[no-untyped-def]
+    """A key asks the worker to read nothing for a while (the screen it changes needs the
+    interpreter); keys held down ask again and again, and still the worker reads again within
+    MAKE_WAY_MOST of its last read, so the group never times it out."""
+    topic, group = unique("fink_way_ztf"), unique("g")
+    broker.create_topics({topic: 1})
+    msgs = list(wire_messages(ZTF_ALERTS))
+    produce(broker.bootstrap, topic, msgs[:2], partition=0)
+    worker, rec = run_worker(settings_for(broker.bootstrap, group, [topic]))
+    assert wait_until(lambda: len(rec.offsets()) == 2)
+    worker.make_way(3600)
+    produce(broker.bootstrap, topic, msgs[2:5], partition=0)
+    assert wait_until(lambda: len(rec.offsets()) == 5)
+
+
+def test_making_way_lasts_its_seconds_and_at_most_since_the_last_read() -> None:
+    worker = StreamWorker(settings_for("127.0.0.1:9", "g", ["t"]), Recorder())
+    assert not worker._making_way()
+    worker.make_way(3600)
+    assert worker._making_way()
+    worker._polled_at -= MAKE_WAY_MOST
+    assert not worker._making_way()
+    worker._polled_at += MAKE_WAY_MOST
+    worker.make_way(0)
+    assert not worker._making_way()
 
 
 def test_unreachable_broker_is_reported_and_stop_is_prompt(run_worker) -> None:  # type: ignore[no-untyped-def]

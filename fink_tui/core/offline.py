@@ -207,11 +207,15 @@ class FileSource:
         self._resume = threading.Event()
         self._resume.set()
         self._slots = threading.Semaphore(IN_FLIGHT)
+        self._quiet_until = 0.0
 
     def start(self, sink: Sink) -> None:
         self.sink = sink
         self._thread = threading.Thread(target=self._run, name="fink-tui-files", daemon=True)
         self._thread.start()
+
+    def make_way(self, seconds: float) -> None:
+        self._quiet_until = time.monotonic() + seconds
 
     def send(self, command: Command) -> None:
         match command:
@@ -280,6 +284,9 @@ class FileSource:
                     return
             if not self._slots.acquire(timeout=None) or self._halt.is_set():
                 return
+            while (rest := self._quiet_until - time.monotonic()) > 0:  # a key is being drawn
+                if self._halt.wait(min(rest, 0.05)):
+                    return
             last = alerts[-1].ref if alerts else failures[-1].ref
             offsets = ((last.topic, last.partition, last.offset + 1),)
             if not self._emit(AlertsReceived(tuple(alerts), tuple(failures), time.time(), offsets)):

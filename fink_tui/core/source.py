@@ -56,6 +56,10 @@ class StreamSource(Protocol):
     def send(self, command: Command) -> None:
         """Hand over a command (thread-safe); its outcome comes back as events."""
 
+    def make_way(self, seconds: float) -> None:
+        """Produce nothing for ``seconds`` (thread-safe): the person pressed a key, and the
+        screen it changes needs the interpreter more than the stream does."""
+
     def stop(self) -> None:
         """Stop producing events, and release what the source holds."""
 
@@ -105,6 +109,9 @@ class ReplaySource:
             return self._values[ref]
         except KeyError:
             raise StreamError(f"{ref.place}: not in the recording") from None
+
+    def make_way(self, seconds: float) -> None:
+        pass  # it plays on the caller's thread: nothing runs beside the screen
 
     def send(self, command: Command) -> None:
         with self._lock:

@@ -87,6 +87,10 @@ RETRY_FIRST = 0.5
 RETRY_MAX = 15.0
 """Pauses between attempts after a failure grow from the first to the last, doubling."""
 TOPIC_RETRY = 5.0
+MAKE_WAY_MOST = 1.0
+"""Seconds the worker may go without reading while it makes way for the screen (keys held
+down ask again and again): the group's ``max.poll.interval.ms`` must never run out."""
+MAKE_WAY_TICK = 0.01
 COMMIT_INTERVAL = 1.0
 """How often the stored offsets are committed, while the broker answers."""
 FRESH = SILENT_AFTER
@@ -159,6 +163,9 @@ class StreamWorker(threading.Thread):
         self._members_due = False
         """Who else is in the group is to be asked (after an assignment)."""
         self._next_commit = 0.0
+        self._quiet_until = 0.0
+        """Until then the worker reads nothing: see :meth:`make_way`."""
+        self._polled_at = time.monotonic()
         self._requests: ThreadPoolExecutor | None = None
         self._schema_keys: dict[str, bytes] = {}
         """Data Transfer topics' schemas, given to their messages as keys."""
@@ -178,6 +185,14 @@ class StreamWorker(threading.Thread):
     def send(self, command: Command) -> None:
         """Queue a command for the worker (thread-safe)."""
         self.commands.put(command)
+
+    def make_way(self, seconds: float) -> None:
+        """Read nothing for ``seconds`` (thread-safe): a key was pressed, and the screen it
+        changes is drawn by the interpreter this thread shares (one GIL). Handing over a
+        batch and copying the next one out of librdkafka stretched a mode switch from ~30 ms to
+        up to 180 ms while alerts poured in. Never longer than :data:`MAKE_WAY_MOST` since the
+        last read."""
+        self._quiet_until = time.monotonic() + seconds
 
     def stop(self, timeout: float = 5.0) -> None:
         """Ask the loop to end, and wait for the consumer to be closed."""
@@ -227,9 +242,16 @@ class StreamWorker(threading.Thread):
             return
         self._drain_commands()
         self._background()
+        if self._making_way():
+            self.stop_requested.wait(MAKE_WAY_TICK)
+            return
         self._poll_once()
         self._check_errors()
         self._wait_for_owner()
+
+    def _making_way(self) -> bool:
+        now = time.monotonic()
+        return now < self._quiet_until and now - self._polled_at < MAKE_WAY_MOST
 
     def _background(self) -> None:
         """Requests that run beside the consumer: lag or probe, and the commit."""
@@ -456,6 +478,7 @@ class StreamWorker(threading.Thread):
     def _poll_once(self) -> None:
         """Hand over what is decoded, then read the next batch while others decode."""
         assert self._consumer is not None
+        self._polled_at = time.monotonic()
         pipeline = self.pipeline
         self._deliver(pipeline.ready())
         if pipeline.full():  # enough in flight: wait for the oldest instead of reading
@@ -678,6 +701,10 @@ class KafkaSource:
     def send(self, command: Command) -> None:
         if self.worker is not None:
             self.worker.send(command)
+
+    def make_way(self, seconds: float) -> None:
+        if self.worker is not None:
+            self.worker.make_way(seconds)
 
     def stop(self) -> None:
         if self.worker is not None:
