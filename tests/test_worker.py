@@ -170,7 +170,7 @@ def test_pause_and_resume(broker: EmbeddedBroker, run_worker) -> None:  # type: 
     assert wait_until(lambda: len(rec.offsets()) == 5)
 
 
-def test_making_way_holds_reading_but_never_starves_the_group(broker: EmbeddedBroker, run_worker) -> None:  # type: ignore[no-untyped-def]
+def test_making_way_never_starves_the_group(broker: EmbeddedBroker, run_worker) -> None:  # type: ignore[no-untyped-def]
     """A key asks the worker to read nothing for a while (the screen it changes needs the
     interpreter); keys held down ask again and again, and still the worker reads again within
     MAKE_WAY_MOST of its last read, so the group never times it out."""
