@@ -67,12 +67,6 @@ MAKE_WAY = 0.15
 """Seconds the source holds off after a key or a click, so that the screen it changes is drawn
 without the stream's threads taking the interpreter in turns: while alerts poured in, a mode
 switch took up to 180 ms to show, 30-70 ms with this (bench/README.md)."""
-GIL_SLICE = 0.02
-"""Seconds a thread may hold the interpreter while another waits for it (Python's default:
-0.005). The screen's paints are the long holders (20-40 ms of Python at a time); the stream's
-threads take it briefly and wait on I/O. Cut in 5 ms turns with three such threads, a paint
-while alerts poured in took 90-150 ms, and a key arriving meanwhile waited for it; in 20 ms
-turns every key showed within 59 ms, the ingest as fast (bench/README.md)."""
 INTERACTIONS = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)
 NOTIFY_EVERY = 5.0
 """Seconds between two desktop notifications: matches meanwhile are told together."""
@@ -172,7 +166,6 @@ class FinkApp(QuietCrashApp):
         if not self.is_headless:
             self._terminal = terminal_fd()
             steady_heap()  # this process waits for its decoding processes: keep its heap lean
-            sys.setswitchinterval(GIL_SLICE)
         # The first screen is composed before any event comes: a toast raised before its
         # toast rack was there was never shown (the forced schema's, now and then).
         await self.switch_mode(self.initial_mode)
