@@ -154,17 +154,24 @@ def test_reset_while_running_takes_effect_at_once(broker: EmbeddedBroker, run_wo
     assert rec.offsets()[8:] == [(topic, 0, o) for o in range(3, 8)]
 
 
-def test_pause_and_resume(broker: EmbeddedBroker, run_worker) -> None:  # type: ignore[no-untyped-def]
-    """While paused nothing is delivered; on resume the waiting alerts arrive."""
-    topic, group = unique("fink_pause_ztf"), unique("g")
+def two_delivered(broker: EmbeddedBroker, run_worker, prefix: str):  # type: ignore[no-untyped-def]
+    """A worker on a fresh topic that has delivered its first 2 alerts; the topic, and the
+    messages still to produce."""
+    topic, group = unique(prefix), unique("g")
     broker.create_topics({topic: 1})
     msgs = list(wire_messages(ZTF_ALERTS))
     produce(broker.bootstrap, topic, msgs[:2], partition=0)
     worker, rec = run_worker(settings_for(broker.bootstrap, group, [topic]))
     assert wait_until(lambda: len(rec.offsets()) == 2)
+    return worker, rec, topic, msgs[2:]
+
+
+def test_pause_and_resume(broker: EmbeddedBroker, run_worker) -> None:  # type: ignore[no-untyped-def]
+    """While paused nothing is delivered; on resume the waiting alerts arrive."""
+    worker, rec, topic, more = two_delivered(broker, run_worker, "fink_pause_ztf")
     worker.send(SetPaused(True))
     assert wait_until(lambda: rec.of(PauseChanged))
-    produce(broker.bootstrap, topic, msgs[2:5], partition=0)
+    produce(broker.bootstrap, topic, more[:3], partition=0)
     assert not wait_until(lambda: len(rec.offsets()) > 2, timeout=2)
     worker.send(SetPaused(False))
     assert wait_until(lambda: len(rec.offsets()) == 5)
@@ -174,14 +181,9 @@ def test_making_way_never_starves_the_group(broker: EmbeddedBroker, run_worker) 
     """A key asks the worker to read nothing for a while (the screen it changes needs the
     interpreter); keys held down ask again and again, and still the worker reads again within
     MAKE_WAY_MOST of its last read, so the group never times it out."""
-    topic, group = unique("fink_way_ztf"), unique("g")
-    broker.create_topics({topic: 1})
-    msgs = list(wire_messages(ZTF_ALERTS))
-    produce(broker.bootstrap, topic, msgs[:2], partition=0)
-    worker, rec = run_worker(settings_for(broker.bootstrap, group, [topic]))
-    assert wait_until(lambda: len(rec.offsets()) == 2)
+    worker, rec, topic, more = two_delivered(broker, run_worker, "fink_way_ztf")
     worker.make_way(3600)
-    produce(broker.bootstrap, topic, msgs[2:5], partition=0)
+    produce(broker.bootstrap, topic, more[:3], partition=0)
     assert wait_until(lambda: len(rec.offsets()) == 5)
 
 
