@@ -66,7 +66,8 @@ PREPARE_AFTER = 0.6
 MAKE_WAY = 0.15
 """Seconds the source holds off after a key or a click, so that the screen it changes is drawn
 without the stream's threads taking the interpreter in turns: while alerts poured in, a mode
-switch took up to 180 ms to show, 30-70 ms with this (bench/README.md)."""
+switch took up to 180 ms to show, under 90 ms with this (bench/README.md). Keys held down
+or a wheel turning keep asking: the source still reads about once a second then."""
 INTERACTIONS = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)
 NOTIFY_EVERY = 5.0
 """Seconds between two desktop notifications: matches meanwhile are told together."""

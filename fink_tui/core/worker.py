@@ -91,6 +91,7 @@ MAKE_WAY_MOST = 1.0
 """Seconds the worker may go without reading while it makes way for the screen (keys held
 down ask again and again): the group's ``max.poll.interval.ms`` must never run out."""
 MAKE_WAY_TICK = 0.01
+"""How often a worker making way looks whether it may read again."""
 COMMIT_INTERVAL = 1.0
 """How often the stored offsets are committed, while the broker answers."""
 FRESH = SILENT_AFTER
