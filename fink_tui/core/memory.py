@@ -66,7 +66,10 @@ def steady_heap() -> None:
     their own pages, given back when freed, and at most 8 MB of freed memory stays at the top
     of the heap. glibc's defaults move both up to the largest block freed so far: once one of
     librdkafka's fetch buffers (~5 MB each here) was freed, the next ones came from the heap and
-    stayed there. Soak peak 247-260 -> 239-242 MB, CPU within a point (bench/README.md)."""
+    stayed there. Soak peak 247-260 -> 239-242 MB. Its cost, measured later: each fetch answer
+    then lands in fresh pages (53,000 page faults/s while ingesting), ~10 points more of a core
+    and a 15 % slower ingest than a heap that keeps them, which peaked over 250 MB
+    (bench/README.md, sixth session)."""
     if _LIBC is not None:
         _LIBC.mallopt(M_MMAP_THRESHOLD, STEADY_MMAP)
         _LIBC.mallopt(M_TRIM_THRESHOLD, STEADY_TRIM)
