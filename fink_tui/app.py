@@ -40,9 +40,9 @@ from fink_tui.core.events import (
 from fink_tui.core.files import write_private
 from fink_tui.core.memory import give_back, steady_heap
 from fink_tui.core.query import Query, compile_query
+from fink_tui.core.remote import ProcessSource
 from fink_tui.core.source import StreamSource
 from fink_tui.core.terminal import BELL, desktop_notification, hung_up, terminal_fd
-from fink_tui.core.worker import KafkaSource
 from fink_tui.messages import StreamEventPosted
 from fink_tui.model import OFFLINE_ALERT_BYTES, StreamState
 from fink_tui.screens.base import DashboardScreen
@@ -470,7 +470,7 @@ def run_app(settings: Settings, notify_when: Query | None = None) -> int:
             return 2
     require_connection(settings)  # one message that says all that is missing
     settings.kafka_config()  # raises a clear ConfigError before the screen opens
-    app = FinkApp(settings, KafkaSource(settings, forced=forced), notify_when=notify_when)
+    app = FinkApp(settings, ProcessSource(settings, forced=forced), notify_when=notify_when)
     app.run()
     return finish(app)
 

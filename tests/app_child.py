@@ -20,8 +20,8 @@ from typing import IO
 from fink_tui.app import FinkApp
 from fink_tui.config import Settings
 from fink_tui.core.events import AlertsReceived, Event
+from fink_tui.core.remote import ProcessSource
 from fink_tui.core.source import StreamSource
-from fink_tui.core.worker import KafkaSource
 
 Key = tuple[str, int, int]
 
@@ -54,7 +54,7 @@ async def run_child(servers: str, group: str, topic: str, path: str) -> None:
 
     settings = settings_for(servers, group, [topic])
     with open(path, "a", encoding="utf-8") as out:
-        app = RecordingApp(settings, KafkaSource(settings, lag_interval=0.5), out)
+        app = RecordingApp(settings, ProcessSource(settings, lag_interval=0.5), out)
         quit_asked = threading.Event()
         threading.Thread(
             target=lambda: (sys.stdin.readline(), quit_asked.set()), daemon=True

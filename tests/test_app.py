@@ -15,8 +15,8 @@ from textual.widgets import Static
 from fink_tui.app import FinkApp
 from fink_tui.cli import main
 from fink_tui.core.lag import fetch_lag
+from fink_tui.core.remote import ProcessSource
 from fink_tui.core.source import ReplaySource
-from fink_tui.core.worker import KafkaSource
 from fink_tui.demo.broker import EmbeddedBroker
 from fink_tui.screens.alert import AlertScreen
 from fink_tui.screens.confirm_reset import ConfirmResetModal
@@ -62,7 +62,7 @@ def connection(stream: dict[str, str]) -> list[str]:
 
 def make_app(stream: dict[str, str]) -> FinkApp:
     settings = settings_for(stream["servers"], stream["group"], [stream["ztf"], stream["lsst"]])
-    return FinkApp(settings, KafkaSource(settings, lag_interval=0.5))
+    return FinkApp(settings, ProcessSource(settings, lag_interval=0.5))
 
 
 async def until(pilot, predicate: Callable[[], bool], seconds: float = 20) -> None:  # type: ignore[no-untyped-def]
@@ -91,14 +91,13 @@ def committed(stream: dict[str, str]) -> dict[tuple[str, int], int | None]:
 
 async def test_feed_lists_alerts_and_the_schema_screen_the_failure(stream) -> None:  # type: ignore[no-untyped-def]
     """The feed shows both surveys; the malformed message is on the schema screen with its
-    topic/partition/offset, and the alerts after it still arrived. They were decoded in a
-    decoding process, not on the app's side (no pool failure made it fall back)."""
+    topic/partition/offset, and the alerts after it still arrived. They were read and decoded
+    in the stream process, not on the app's side (none ended, none failed to start)."""
     app = make_app(stream)
     async with app.run_test(size=SIZE) as pilot:
         await consumed(pilot, app)
-        assert isinstance(app.source, KafkaSource) and app.source.worker is not None
-        pipeline = app.source.worker.pipeline
-        assert pipeline.workers >= 1 and pipeline.restarts == 0
+        assert isinstance(app.source, ProcessSource) and app.source.worker is None
+        assert app.source.pid is not None and app.source.restarts == 0
         table = app.screen.query_one(AlertTable)
         assert table.row_count == 11
         objects = {a.summary.object_id for a in table.shown.values()}

@@ -13,8 +13,8 @@ from pathlib import Path
 import fastavro
 
 from fink_tui.app import FinkApp
+from fink_tui.core.remote import ProcessSource
 from fink_tui.core.survey import CUTOUT_FIELDS, cutout_bytes, light_curve, schema_survey
-from fink_tui.core.worker import KafkaSource
 from fink_tui.demo.broker import EmbeddedBroker
 from fink_tui.demo.run import TOPICS, DemoStream, demo_settings
 from fink_tui.widgets.cutout import cutout_array
@@ -151,7 +151,7 @@ async def test_demo_app_runs_and_quits_cleanly(isolated_env: Path) -> None:
         stream.setup()
         stream.start()
         settings = demo_settings(broker.bootstrap)
-        source = KafkaSource(settings, lag_interval=1.0)
+        source = ProcessSource(settings, lag_interval=1.0)
         app = FinkApp(settings, source)
         try:
             async with app.run_test(size=(140, 40)) as pilot:
@@ -166,7 +166,7 @@ async def test_demo_app_runs_and_quits_cleanly(isolated_env: Path) -> None:
                 committed = [p.committed for t in lag.topics for p in t.partitions]
                 assert any(c is not None for c in committed)
                 await pilot.press("q")
-            assert source.worker is not None and not source.worker.is_alive()
+            assert source.process is not None and source.process.poll() is not None
         finally:
             stream.stop()
         assert not stream.is_alive()

@@ -33,7 +33,7 @@ from confluent_kafka.admin import AdminClient
 
 from fink_tui.core.events import Connection
 from fink_tui.core.lag import fetch_lag
-from fink_tui.core.worker import KafkaSource
+from fink_tui.core.remote import ProcessSource
 from fink_tui.demo.broker import EmbeddedBroker, free_port, producer_config
 from tests.app_child import Key, RecordingApp
 from tests.cut_proxy import CutProxy
@@ -236,7 +236,7 @@ async def settle(pilot: Any, app: RecordingApp, produced: set[Key]) -> None:
 
 def make_app(rig: Rig) -> RecordingApp:
     settings = settings_for(rig.servers, rig.group, [rig.topic])
-    return RecordingApp(settings, KafkaSource(settings, lag_interval=0.5))
+    return RecordingApp(settings, ProcessSource(settings, lag_interval=0.5))
 
 
 @pytest.mark.parametrize("mode", ["refuse", "blackhole"])

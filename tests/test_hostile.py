@@ -116,7 +116,7 @@ async def test_app_goes_past_500_poison_messages(broker: Any) -> None:
     reaches the model, every bad one is listed with its offset on the schema screen, the keys
     still work, and the group is committed at the end of the topic."""
     from fink_tui.app import FinkApp
-    from fink_tui.core.worker import KafkaSource
+    from fink_tui.core.remote import ProcessSource
     from tests.helpers import settings_for
 
     topic, group = unique("fink_hostile_app_ztf"), unique("g_hostile_app")
@@ -127,7 +127,7 @@ async def test_app_goes_past_500_poison_messages(broker: Any) -> None:
     pairs = [message for pair in zip(bad, good, strict=True) for message in pair]
     produce(broker.bootstrap, topic, pairs, partition=0)
     settings = settings_for(broker.bootstrap, group, [topic])
-    app = FinkApp(settings, KafkaSource(settings, lag_interval=0.5))
+    app = FinkApp(settings, ProcessSource(settings, lag_interval=0.5))
     async with app.run_test(size=(140, 40)) as pilot:
         for _ in range(1200):
             lag = app.state.lag

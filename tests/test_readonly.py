@@ -19,6 +19,7 @@ from fink_tui.config import Settings
 from fink_tui.core.events import CommandFailed, GroupShared, PlanReset
 from fink_tui.core.lag import build_snapshot, fetch_lag
 from fink_tui.core.readonly import READ_ONLY_RESET, other_members, start_offsets
+from fink_tui.core.remote import ProcessSource
 from fink_tui.core.reset import ResetTarget
 from fink_tui.core.source import ReplaySource
 from fink_tui.core.worker import KafkaSource
@@ -143,7 +144,7 @@ async def test_read_only_last_n_starts_n_before_the_end(group_at_3: dict[str, An
     """--last 2: two alerts of each partition, whatever the group committed."""
     stream = group_at_3
     settings = settings_ro(settings_for(stream["servers"], stream["group"], [stream["topic"]]), 2)
-    app = FinkApp(settings, KafkaSource(settings))
+    app = FinkApp(settings, ProcessSource(settings))
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.state.alert_count >= 4)
         await pilot.pause(1.0)
@@ -164,7 +165,7 @@ async def test_the_app_asks_who_else_is_in_the_group(group_at_3: dict[str, Any])
     on the broker's answer as a Kafka broker gives it.)"""
     stream = group_at_3
     settings = settings_for(stream["servers"], stream["group"], [stream["topic"]])
-    app = FinkApp(settings, KafkaSource(settings))
+    app = FinkApp(settings, ProcessSource(settings))
     shared: list[GroupShared] = []
     original = app.handle_event
 

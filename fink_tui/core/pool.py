@@ -482,20 +482,34 @@ class DecodePipeline:
             except Exception as exc:  # a process died: decode here
                 self._restart(exc)
         assert batch.groups is not None and batch.refs is not None
+        if outcomes is None:
+            self._decode_here(batch)
+            return
         for g, (key, idx) in enumerate(batch.groups):
             for n, i in enumerate(idx):
                 msg, ref = batch.messages[i], batch.refs[i]
-                if outcomes is None:
-                    result = self.decoder.decode(ref, key, msg.value())
-                    if batch.paths and isinstance(result, Alert):
-                        result.fields = path_values(result.schema, result.value or b"", batch.paths)
-                    batch.results[i] = result
-                    continue
                 summary, reason, fields = outcomes[g][n]
                 result = self._build(ref, key, msg.value(), summary, reason)
                 if isinstance(result, Alert):
                     result.fields = fields
                 batch.results[i] = result
+
+    def _decode_here(self, batch: Batch) -> None:
+        """Decode a whole batch on this thread, with the batch reader (the Rust fast path
+        where it is verified): a stream process decodes this way (``core/remote.py``)."""
+        from fink_tui.core.fastread import decode_messages
+
+        assert batch.groups is not None and batch.refs is not None
+        places = [i for _key, idx in batch.groups for i in idx]
+        flat = [
+            (batch.refs[i], key, batch.messages[i].value())
+            for key, idx in batch.groups
+            for i in idx
+        ]
+        for i, result in zip(places, decode_messages(self.decoder, flat), strict=True):
+            if batch.paths and isinstance(result, Alert):
+                result.fields = path_values(result.schema, result.value or b"", batch.paths)
+            batch.results[i] = result
 
     def _build(
         self,

@@ -689,6 +689,9 @@ class KafkaSource:
     def start(self, sink: Sink) -> None:
         if self.forced is not None:
             sink(SchemaForced(self.forced))
+        self._start_worker(sink)
+
+    def _start_worker(self, sink: Sink) -> None:
         self.worker = StreamWorker(
             self.settings,
             sink,

@@ -229,9 +229,9 @@ def run_demo(args: argparse.Namespace) -> int:
             _print_broker_info(settings)
             return wait()
         from fink_tui.app import FinkApp, finish
-        from fink_tui.core.worker import KafkaSource
+        from fink_tui.core.remote import ProcessSource
 
-        app = FinkApp(settings, KafkaSource(settings), notify_when=notify_when)
+        app = FinkApp(settings, ProcessSource(settings), notify_when=notify_when)
         app.run()
         return finish(app)
     finally:

@@ -1,0 +1,336 @@
+"""The dashboard's stream in a process of its own: consumer and decoding out of its interpreter.
+
+:class:`ProcessSource` runs the :class:`~fink_tui.core.worker.StreamWorker` in a child process
+(a fresh interpreter fed through its standard input, as the decoding processes are), which
+consumes, decodes each batch with the batch reader and sends every event up its standard
+output; the dashboard's commands go down its standard input. The dashboard then holds no Kafka
+consumer at all: librdkafka's fetch answers (~5 MB each from tansu) land in the stream
+process, whose heap keeps its freed pages, instead of in fresh pages of the dashboard's lean heap
+(53,000 page faults a second, 15 % slower than ``fink-tui poll``: bench/README.md); and the
+interpreter that draws the screen no longer shares its GIL with the consumer and the pipes to a
+decoding process.
+
+At least once across the boundary: the worker stores offsets only when the dashboard answers
+:class:`~fink_tui.core.events.AlertsShown`, which goes down the pipe like any command. A stream
+process that dies loses nothing: what it had not stored is read again by the next one, which
+this side starts (the status line says so meanwhile), telling it again how to read (pause,
+forced schema, carried paths). One that cannot start at all (no interpreter at
+``sys.executable``) leaves the stream to a worker thread here, as before.
+
+Each schema crosses once: an alert's :class:`~fink_tui.core.decode.SchemaInfo` is sent the
+first time it is seen, then named by a number.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import IO, Any
+
+from fink_tui.core.decode import SchemaInfo
+from fink_tui.core.events import (
+    AlertsReceived,
+    CarryPaths,
+    Command,
+    Connection,
+    ConnectionChanged,
+    Event,
+    ForceSchema,
+    SchemaForced,
+    SetPaused,
+)
+from fink_tui.core.memory import keep_freed_pages, limit_arenas
+from fink_tui.core.pool import JOB_ENDS
+from fink_tui.core.source import Sink
+from fink_tui.core.worker import RETRY_FIRST, RETRY_MAX, KafkaSource, StreamWorker
+
+log = logging.getLogger(__name__)
+
+STICKY = (SetPaused, ForceSchema, CarryPaths)
+"""Commands that set how the stream is read: the last of each kind is sent again to a stream
+process started anew."""
+FAILED_STARTS = 3
+"""Stream processes ending in a row before saying anything: then the stream runs here."""
+STOP_WAIT = 10.0
+"""Seconds a stopping stream process may take (its worker's stop, the last commit) before it
+is killed."""
+
+
+# --- the stream process -----------------------------------------------------------------------
+
+
+def _schema(token: int) -> SchemaInfo:  # pragma: no cover - replaced by the reading side
+    raise pickle.UnpicklingError(f"schema {token} read outside a stream")
+
+
+class _EventPickler(pickle.Pickler):
+    """Pickles one message; a schema already sent is named by its number."""
+
+    def __init__(self, stream: IO[bytes], tokens: dict[int, tuple[int, SchemaInfo]]) -> None:
+        super().__init__(stream, protocol=pickle.HIGHEST_PROTOCOL)
+        self.tokens = tokens
+
+    def reducer_override(self, obj: Any) -> Any:
+        if type(obj) is SchemaInfo and (known := self.tokens.get(id(obj))) is not None:
+            return _schema, (known[0],)
+        return NotImplemented
+
+
+class _Up:
+    """The stream process's side of its standard output: events, schemas and log records,
+    written whole under a lock (the worker thread and the logging of any thread write)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.lock = threading.Lock()
+        self.tokens: dict[int, tuple[int, SchemaInfo]] = {}
+        """id of a schema sent -> its number, and the schema (kept, so the id stays its own)."""
+
+    def _write(self, message: tuple[Any, ...]) -> bool:
+        try:
+            with self.lock:
+                if isinstance(message[1], AlertsReceived):
+                    for alert in message[1].alerts:
+                        if id(alert.schema) not in self.tokens:
+                            token = len(self.tokens)
+                            self.tokens[id(alert.schema)] = (token, alert.schema)
+                            pickle.dump(
+                                ("schema", token, alert.schema),
+                                self.stream,
+                                protocol=pickle.HIGHEST_PROTOCOL,
+                            )
+                _EventPickler(self.stream, self.tokens).dump(message)
+                self.stream.flush()
+            return True
+        except (OSError, ValueError):  # the dashboard is gone: the worker stops
+            return False
+
+    def event(self, event: Event) -> bool:
+        return self._write(("event", event))
+
+    def record(self, record: logging.LogRecord) -> None:
+        self._write(("log", record.levelno, record.name, record.getMessage()))
+
+
+class _LogUp(logging.Handler):
+    def __init__(self, up: _Up) -> None:
+        super().__init__(logging.WARNING)
+        self.up = up
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.up.record(record)
+
+
+def serve() -> None:
+    """A stream process: the first message down its input is the worker's settings, each next
+    one a command, a request to make way, or the stop (the worker's last commit, and the
+    process ends)."""
+    limit_arenas()
+    keep_freed_pages()
+    down = open(0, "rb", closefd=False)  # noqa: SIM115
+    up = _Up(os.fdopen(os.dup(1), "wb", buffering=1 << 20))
+    # Nothing else may write into the events, nor onto the dashboard's terminal: the Rust
+    # reader prints a panic on a corrupt value (caught, and decoded again) to stderr.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    logging.getLogger().addHandler(_LogUp(up))
+    try:
+        settings, forced, workers, options = pickle.load(down)
+    except JOB_ENDS:
+        return
+    worker = StreamWorker(
+        settings, up.event, forced=forced, confirm=True, workers=workers, **options
+    )
+    worker.start()
+    try:
+        while (message := pickle.load(down))[0] != "stop":
+            if message[0] == "command":
+                worker.send(message[1])
+            elif message[0] == "make_way":
+                worker.make_way(message[1])
+    except JOB_ENDS:
+        # The dashboard died (its input ended unasked): end as it did, without leaving the
+        # group. A consumer leaving while it joins stalls the group on tansu (the next member
+        # was still waiting 30 s later), and a stop does the leaving properly anyway. What was
+        # confirmed and not yet committed is read again: at least once.
+        os._exit(0)
+    worker.stop(STOP_WAIT / 2)
+
+
+# --- the dashboard's side -----------------------------------------------------------------------
+
+
+class _EventUnpickler(pickle.Unpickler):
+    def __init__(self, stream: IO[bytes], schemas: dict[int, SchemaInfo]) -> None:
+        super().__init__(stream)
+        self.schemas = schemas
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == __name__ and name == "_schema":
+            return self.schemas.__getitem__
+        return super().find_class(module, name)
+
+
+class ProcessSource(KafkaSource):
+    """The live source, its worker in a stream process (see the module's docstring)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
+        """Stream processes started anew after one ended (for tests)."""
+        self._sink: Sink | None = None
+        self._lock = threading.Lock()
+        self._sticky: dict[type, Command] = {}
+        self._stopping = threading.Event()
+        self._reader: threading.Thread | None = None
+        self._silent_ends = 0
+        """Stream processes that ended in a row before sending an event."""
+
+    @property
+    def pid(self) -> int | None:
+        """The stream process running now (None: none, or the stream runs here)."""
+        return self.process.pid if self.process is not None else None
+
+    def start(self, sink: Sink) -> None:
+        if self.forced is not None:
+            sink(SchemaForced(self.forced))
+        self._sink = sink
+        self._spawn()
+
+    def _spawn(self) -> None:
+        root = str(Path(__file__).resolve().parents[2])
+        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-c", "from fink_tui.core.remote import serve; serve()"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONPATH": path},
+            )
+        except OSError as exc:
+            log.warning("the stream process did not start (%s): the stream runs here", exc)
+            self._run_here()
+            return
+        workers = max(self.workers - 1, 0)  # this process is one of the decoders
+        with self._lock:
+            if self._stopping.is_set():  # stopped meanwhile: it never reads
+                process.kill()
+                process.wait()
+                return
+            self.process = process
+            self._write((self.settings, self.forced, workers, self.options))
+            for command in self._sticky.values():
+                self._write(("command", command))
+        self._reader = threading.Thread(
+            target=self._read, args=(process,), name="fink-tui-stream-events", daemon=True
+        )
+        self._reader.start()
+
+    def _write(self, message: tuple[Any, ...]) -> None:
+        """One message down the stream process's input (the lock held)."""
+        process = self.process
+        if process is None or process.stdin is None:
+            return
+        try:
+            pickle.dump(message, process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            process.stdin.flush()
+        except (OSError, ValueError):
+            pass  # it is gone: its reader starts the next one
+
+    def _read(self, process: subprocess.Popen[bytes]) -> None:
+        """Hand each event of the stream process to the sink; when it ends unasked, start the
+        next one."""
+        stream = process.stdout
+        assert stream is not None and self._sink is not None
+        schemas: dict[int, SchemaInfo] = {}
+        said = False
+        try:
+            while True:
+                message = _EventUnpickler(stream, schemas).load()
+                if message[0] == "event":
+                    said = True
+                    self._sink(message[1])
+                elif message[0] == "schema":
+                    schemas[message[1]] = message[2]
+                elif message[0] == "log":
+                    logging.getLogger(message[2]).log(message[1], "%s", message[3])
+        except Exception:  # noqa: S110 - the end of its output, or garbage: it is done for
+            pass
+        if process.poll() is None:
+            process.kill()
+        code = process.wait()
+        stream.close()
+        if self._stopping.is_set():
+            return
+        self._silent_ends = 0 if said else self._silent_ends + 1
+        if self._silent_ends >= FAILED_STARTS:
+            log.warning("the stream process ends at start (%s): the stream runs here", code)
+            self._run_here()
+            return
+        delay = min(RETRY_FIRST * 2**self._silent_ends, RETRY_MAX)
+        self._sink(
+            ConnectionChanged(
+                Connection.RECONNECTING,
+                f"the stream process ended (exit status {code}); starting it again in {delay:g} s",
+            )
+        )
+        self.restarts += 1
+        if not self._stopping.wait(delay):
+            self._spawn()
+
+    def _run_here(self) -> None:
+        """The stream on a worker thread of this process (no stream process could start)."""
+        assert self._sink is not None
+        with self._lock:
+            self.process = None
+            if self._stopping.is_set():
+                return
+            self._start_worker(self._sink)
+            for command in self._sticky.values():
+                KafkaSource.send(self, command)
+
+    def send(self, command: Command) -> None:
+        if isinstance(command, STICKY):
+            self._sticky[type(command)] = command
+        if self.worker is not None:
+            super().send(command)
+            return
+        with self._lock:
+            self._write(("command", command))
+
+    def make_way(self, seconds: float) -> None:
+        if self.worker is not None:
+            super().make_way(seconds)
+            return
+        with self._lock:
+            self._write(("make_way", seconds))
+
+    def stop(self) -> None:
+        self._stopping.set()
+        with self._lock:
+            process = self.process
+            self._write(("stop", None))  # it stops its worker: the last commit, leaving
+            if process is not None and process.stdin is not None:
+                try:
+                    process.stdin.close()
+                except OSError:
+                    pass
+        if process is not None:
+            try:
+                process.wait(STOP_WAIT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        reader = self._reader
+        if reader is not None and reader is not threading.current_thread():
+            reader.join(STOP_WAIT)
+        super().stop()

@@ -1,0 +1,189 @@
+"""The stream process (core/remote.py): events cross the pipe as they were, a killed stream
+process loses nothing and is replaced, and without one the stream runs in the app."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import sys
+from typing import Any
+
+import pytest
+from confluent_kafka.admin import AdminClient
+
+from fink_tui.core.decode import Alert
+from fink_tui.core.events import (
+    AlertsReceived,
+    CommandFailed,
+    Connection,
+    ConnectionChanged,
+    Event,
+    GroupShared,
+    PauseChanged,
+)
+from fink_tui.core.fastread import same_values
+from fink_tui.core.lag import fetch_lag
+from fink_tui.core.remote import ProcessSource, _EventUnpickler, _Up
+from fink_tui.demo.broker import EmbeddedBroker
+from tests.app_child import RecordingApp
+from tests.helpers import ZTF_ALERTS, produce, settings_for, unique, wire_messages
+from tests.test_snapshots import snapshot_app
+
+SIZE = (120, 40)
+
+
+def crossed(events: list[Event]) -> tuple[list[Any], int]:
+    """``events`` written by a stream process's side and read back by the app's: what came out,
+    and how many schemas were sent."""
+    pipe = io.BytesIO()
+    up = _Up(pipe)
+    for event in events:
+        assert up.event(event)
+    pipe.seek(0)
+    out: list[Any] = []
+    schemas: dict[int, Any] = {}
+    sent = 0
+    while pipe.tell() < len(pipe.getvalue()):
+        message = _EventUnpickler(pipe, schemas).load()
+        if message[0] == "schema":
+            schemas[message[1]] = message[2]
+            sent += 1
+        else:
+            out.append(message[1])
+    return out, sent
+
+
+def test_every_event_crosses_the_pipe_as_it_was() -> None:
+    """The replay of the snapshot tests (real ZTF and LSST alerts, a failure, lag snapshots, a
+    forced schema) and the other events, twice: each arrives equal; each schema is sent once
+    and its alerts share one copy of it on the app's side."""
+    events = list(snapshot_app(forced=True).source.events)  # type: ignore[attr-defined]
+    events += [
+        PauseChanged(True),
+        CommandFailed("consume", "broker: boom"),
+        GroupShared("g", ("other-member",)),
+        ConnectionChanged(Connection.RECONNECTING, "why"),
+    ]
+    out, sent = crossed(events + events)
+    assert len(out) == 2 * len(events)
+    alerts = [a for e in events if isinstance(e, AlertsReceived) for a in e.alerts]
+    assert sent == len({id(a.schema) for a in alerts}) == 2  # ZTF and LSST
+    for before, after in zip(events + events, out, strict=True):
+        assert type(after) is type(before)
+        if not isinstance(before, AlertsReceived):
+            assert after == before
+            continue
+        assert after.failures == before.failures and after.offsets == before.offsets
+        for a, b in zip(before.alerts, after.alerts, strict=True):
+            assert isinstance(b, Alert)
+            assert (b.ref, b.summary, b.value, b.fields) == (a.ref, a.summary, a.value, a.fields)
+            assert b.schema.fingerprint == a.schema.fingerprint
+            assert same_values(b.record(), a.record())  # NaN fields: not ==
+    crossed_alerts = [a for e in out if isinstance(e, AlertsReceived) for a in e.alerts]
+    assert len({id(a.schema) for a in crossed_alerts}) == 2
+
+
+def committed(bootstrap: str, group: str, topic: str) -> int:
+    snapshot = fetch_lag(AdminClient({"bootstrap.servers": bootstrap}), group, [topic], 10)
+    return sum(p.committed or 0 for t in snapshot.topics for p in t.partitions)
+
+
+def recording_app(bootstrap: str, group: str, topic: str) -> RecordingApp:
+    settings = settings_for(bootstrap, group, [topic])
+    return RecordingApp(settings, ProcessSource(settings, lag_interval=0.5))
+
+
+async def until(pilot: Any, predicate: Any, seconds: float = 40.0) -> bool:
+    for _ in range(int(seconds / 0.05)):
+        if predicate():
+            return True
+        await pilot.pause(0.05)
+    return bool(predicate())
+
+
+async def test_a_killed_stream_process_loses_nothing(broker: EmbeddedBroker) -> None:
+    """kill -9 of the stream process while 4,000 alerts pour in: the status says so, a new
+    one takes over, every alert is shown (some twice: the killed one's were not committed),
+    and at the end the group is committed at the end of the topic."""
+    topic, group = unique("fink_remote_kill_ztf"), unique("g")
+    broker.create_topics({topic: 2})
+    ztf = wire_messages(ZTF_ALERTS)
+    total = 4000
+    produce(broker.bootstrap, topic, [ztf[n % len(ztf)] for n in range(total)])
+    app = recording_app(broker.bootstrap, group, topic)
+    states: list[ConnectionChanged] = []
+    handle = app.handle_event
+
+    def record(event: Event) -> None:
+        if isinstance(event, ConnectionChanged):
+            states.append(event)
+        handle(event)
+
+    app.handle_event = record  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        source = app.source
+        assert isinstance(source, ProcessSource)
+        assert await until(pilot, lambda: len(app.held) >= 300)
+        first = source.pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        keys = lambda: {key for _, key in app.held}  # noqa: E731
+        assert await until(pilot, lambda: len(keys()) == total and app.state.lag is not None)
+        assert source.restarts == 1 and source.pid not in (None, first)
+        assert any(
+            s.state is Connection.RECONNECTING and "stream process ended" in s.detail
+            for s in states
+        )
+        assert await until(pilot, lambda: committed(broker.bootstrap, group, topic) == total)
+        print(
+            f"\n[stream process kill -9 after {len(app.held)} held of {total}] lost "
+            f"{total - len(keys())}, shown twice {len(app.held) - len(keys())}"
+        )
+        await pilot.press("q")
+
+
+async def test_a_new_stream_process_reads_as_the_old_one_was_told(broker: EmbeddedBroker) -> None:
+    """Paused, then the stream process killed: the next one starts paused (what arrives is
+    not shown), and space resumes it."""
+    topic, group = unique("fink_remote_pause_ztf"), unique("g")
+    broker.create_topics({topic: 1})
+    ztf = wire_messages(ZTF_ALERTS)
+    produce(broker.bootstrap, topic, list(ztf[:5]))
+    app = recording_app(broker.bootstrap, group, topic)
+    async with app.run_test(size=SIZE) as pilot:
+        source = app.source
+        assert isinstance(source, ProcessSource)
+        assert await until(pilot, lambda: app.state.alert_count == 5)
+        await pilot.press("space")
+        assert await until(pilot, lambda: source._sticky != {})
+        await pilot.pause(0.5)
+        os.kill(source.pid or 0, signal.SIGKILL)
+        assert await until(pilot, lambda: source.restarts == 1 and app.state.lag is not None)
+        produce(broker.bootstrap, topic, list(ztf[5:10]))
+        await pilot.pause(3.0)
+        keys = lambda: {key for _, key in app.held}  # noqa: E731
+        assert len(keys()) == 5 and app.state.paused
+        await pilot.press("space")
+        assert await until(pilot, lambda: len(keys()) == 10), (len(keys()), app.state.alert_count)
+        await pilot.press("q")
+
+
+@pytest.mark.parametrize("interpreter", ["/nonexistent/python3", "/bin/false"])
+async def test_without_a_stream_process_the_stream_runs_here(
+    broker: EmbeddedBroker, monkeypatch: pytest.MonkeyPatch, interpreter: str
+) -> None:
+    """No interpreter to start one with, or one that ends at once: the stream runs on a worker
+    thread of the app, and the alerts arrive all the same."""
+    topic, group = unique("fink_remote_here_ztf"), unique("g")
+    broker.create_topics({topic: 1})
+    produce(broker.bootstrap, topic, list(wire_messages(ZTF_ALERTS)[:5]))
+    monkeypatch.setattr(sys, "executable", interpreter)
+    app = recording_app(broker.bootstrap, group, topic)
+    async with app.run_test(size=SIZE) as pilot:
+        source = app.source
+        assert isinstance(source, ProcessSource)
+        assert await until(pilot, lambda: app.state.alert_count == 5)
+        assert source.worker is not None and source.pid is None
+        await pilot.press("q")
+    assert source.worker is not None and not source.worker.is_alive()
