@@ -50,8 +50,9 @@ def limit_arenas() -> None:
 
 def keep_freed_pages() -> None:
     """Keep up to :data:`KEEP_BYTES` of freed pages until the next trim: for the processes
-    whose pace is the decoding (the decoding processes, ``poll``), not the dashboard's, which
-    waits for them and would only hold the memory longer."""
+    whose pace is the decoding or the consumer (the decoding processes, ``poll``, the
+    dashboard's stream process), not the dashboard's, which waits for them and would only hold
+    the memory longer."""
     if _LIBC is not None:
         _LIBC.mallopt(M_MMAP_THRESHOLD, KEEP_BYTES)
         _LIBC.mallopt(M_TRIM_THRESHOLD, KEEP_BYTES)
@@ -67,9 +68,11 @@ def steady_heap() -> None:
     of the heap. glibc's defaults move both up to the largest block freed so far: once one of
     librdkafka's fetch buffers (~5 MB each here) was freed, the next ones came from the heap and
     stayed there. Soak peak 247-260 -> 239-242 MB. Its cost, measured later: each fetch answer
-    then lands in fresh pages (53,000 page faults/s while ingesting), ~10 points more of a core
+    then landed in fresh pages (53,000 page faults/s while ingesting), ~10 points more of a core
     and a 15 % slower ingest than a heap that keeps them, which peaked over 250 MB
-    (bench/README.md, sixth session)."""
+    (bench/README.md, sixth session): the consumer now runs in the stream process
+    (``core/remote.py``), whose heap keeps its pages, and the dashboard keeps this one for the
+    alerts' bytes that come up the pipe."""
     if _LIBC is not None:
         _LIBC.mallopt(M_MMAP_THRESHOLD, STEADY_MMAP)
         _LIBC.mallopt(M_TRIM_THRESHOLD, STEADY_TRIM)

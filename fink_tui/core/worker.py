@@ -678,7 +678,8 @@ class KafkaSource:
         self.forced = forced
         self.workers = default_workers() if workers is None else workers
         """Decoding processes (default: one per core but one; 0: decode on the worker
-        thread)."""
+        thread). A :class:`~fink_tui.core.remote.ProcessSource` counts its stream process as
+        one of them."""
         self.options = options
         """Extra :class:`StreamWorker` options (lag_interval, batch_size, ...)."""
         self.worker: StreamWorker | None = None
