@@ -24,7 +24,7 @@ from fink_tui.core.events import (
 )
 from fink_tui.core.fastread import same_values
 from fink_tui.core.lag import fetch_lag
-from fink_tui.core.remote import ProcessSource, _EventUnpickler, _Up
+from fink_tui.core.remote import ProcessSource, _EventUnpickler, _Up, ended
 from fink_tui.demo.broker import EmbeddedBroker
 from tests.app_child import RecordingApp
 from tests.helpers import ZTF_ALERTS, produce, settings_for, unique, wire_messages
@@ -127,17 +127,19 @@ async def test_a_killed_stream_process_loses_nothing(broker: EmbeddedBroker) -> 
         assert await until(pilot, lambda: len(app.held) >= 300)
         first = source.pid
         assert first is not None
+        at_kill = len(app.held)
         os.kill(first, signal.SIGKILL)
         keys = lambda: {key for _, key in app.held}  # noqa: E731
         assert await until(pilot, lambda: len(keys()) == total and app.state.lag is not None)
         assert source.restarts == 1 and source.pid not in (None, first)
         assert any(
-            s.state is Connection.RECONNECTING and "stream process ended" in s.detail
+            s.state is Connection.RECONNECTING
+            and "the stream process ended (killed by SIGKILL)" in s.detail
             for s in states
         )
         assert await until(pilot, lambda: committed(broker.bootstrap, group, topic) == total)
         print(
-            f"\n[stream process kill -9 after {len(app.held)} held of {total}] lost "
+            f"\n[stream process kill -9 after {at_kill} held of {total}] lost "
             f"{total - len(keys())}, shown twice {len(app.held) - len(keys())}"
         )
         await pilot.press("q")
@@ -187,3 +189,9 @@ async def test_without_a_stream_process_the_stream_runs_here(
         assert source.worker is not None and source.pid is None
         await pilot.press("q")
     assert source.worker is not None and not source.worker.is_alive()
+
+
+def test_how_a_stream_process_ended_is_said_in_words() -> None:
+    assert ended(1) == "exit status 1"
+    assert ended(-9) == "killed by SIGKILL"
+    assert ended(-200) == "killed by signal 200"

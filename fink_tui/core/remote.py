@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import threading
@@ -167,6 +168,16 @@ def serve() -> None:
 # --- the dashboard's side -----------------------------------------------------------------------
 
 
+def ended(code: int) -> str:
+    """How a process ended, from its return code, as the status line says it."""
+    if code >= 0:
+        return f"exit status {code}"
+    try:
+        return f"killed by {signal.Signals(-code).name}"
+    except ValueError:
+        return f"killed by signal {-code}"
+
+
 class _EventUnpickler(pickle.Unpickler):
     def __init__(self, stream: IO[bytes], schemas: dict[int, SchemaInfo]) -> None:
         super().__init__(stream)
@@ -277,10 +288,11 @@ class ProcessSource(KafkaSource):
             self._run_here()
             return
         delay = min(RETRY_FIRST * 2**self._silent_ends, RETRY_MAX)
+        how = ended(code)
         self._sink(
             ConnectionChanged(
                 Connection.RECONNECTING,
-                f"the stream process ended (exit status {code}); starting it again in {delay:g} s",
+                f"the stream process ended ({how}); starting it again in {delay:g} s",
             )
         )
         self.restarts += 1
