@@ -7,7 +7,7 @@ import os
 import time
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import fastavro
 from confluent_kafka import Producer
@@ -15,6 +15,8 @@ from confluent_kafka import Producer
 from fink_tui.config import Settings
 from fink_tui.core.wire import encode
 from fink_tui.demo.broker import FAST_JOIN, producer_config
+
+E = TypeVar("E")
 
 FINK_DATA = Path(
     os.environ.get("FINK_DATA", Path(__file__).resolve().parents[2] / "shared" / "fink-data")
@@ -105,3 +107,18 @@ def unique(prefix: str) -> str:
 
 
 unique.n = 0  # type: ignore[attr-defined]
+
+
+def events_of(app: Any, kind: type[E]) -> list[E]:
+    """The events of ``kind`` that ``app`` handles from now on, in order (its
+    ``handle_event`` wrapped)."""
+    seen: list[E] = []
+    handle = app.handle_event
+
+    def record(event: Any) -> None:
+        if isinstance(event, kind):
+            seen.append(event)
+        handle(event)
+
+    app.handle_event = record
+    return seen

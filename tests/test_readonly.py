@@ -26,7 +26,7 @@ from fink_tui.core.worker import KafkaSource
 from fink_tui.demo.broker import EmbeddedBroker
 from fink_tui.screens.lag import LagScreen
 from fink_tui.screens.reset_offsets import ResetOffsetsModal
-from tests.helpers import ZTF_ALERTS, produce, settings_for, unique, wire_messages
+from tests.helpers import ZTF_ALERTS, events_of, produce, settings_for, unique, wire_messages
 
 SIZE = (140, 40)
 
@@ -166,15 +166,7 @@ async def test_the_app_asks_who_else_is_in_the_group(group_at_3: dict[str, Any])
     stream = group_at_3
     settings = settings_for(stream["servers"], stream["group"], [stream["topic"]])
     app = FinkApp(settings, ProcessSource(settings))
-    shared: list[GroupShared] = []
-    original = app.handle_event
-
-    def spy(event: Any) -> None:
-        if isinstance(event, GroupShared):
-            shared.append(event)
-        original(event)
-
-    app.handle_event = spy  # type: ignore[method-assign]
+    shared = events_of(app, GroupShared)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: bool(shared), seconds=60)  # a join, then a request
         assert shared[0].group == stream["group"] and shared[0].others == ()

@@ -27,7 +27,7 @@ from fink_tui.core.lag import fetch_lag
 from fink_tui.core.remote import ProcessSource, _EventUnpickler, _Up, ended
 from fink_tui.demo.broker import EmbeddedBroker
 from tests.app_child import RecordingApp
-from tests.helpers import ZTF_ALERTS, produce, settings_for, unique, wire_messages
+from tests.helpers import ZTF_ALERTS, events_of, produce, settings_for, unique, wire_messages
 from tests.test_snapshots import snapshot_app
 
 SIZE = (120, 40)
@@ -112,15 +112,7 @@ async def test_a_killed_stream_process_loses_nothing(broker: EmbeddedBroker) -> 
     total = 4000
     produce(broker.bootstrap, topic, [ztf[n % len(ztf)] for n in range(total)])
     app = recording_app(broker.bootstrap, group, topic)
-    states: list[ConnectionChanged] = []
-    handle = app.handle_event
-
-    def record(event: Event) -> None:
-        if isinstance(event, ConnectionChanged):
-            states.append(event)
-        handle(event)
-
-    app.handle_event = record  # type: ignore[method-assign]
+    states = events_of(app, ConnectionChanged)
     async with app.run_test(size=SIZE) as pilot:
         source = app.source
         assert isinstance(source, ProcessSource)
