@@ -311,13 +311,13 @@ class ProcessSource(KafkaSource):
                 KafkaSource.send(self, command)
 
     def send(self, command: Command) -> None:
-        if isinstance(command, STICKY):
-            self._sticky[type(command)] = command
-        if self.worker is not None:
-            super().send(command)
-            return
-        with self._lock:
-            self._write(("command", command))
+        with self._lock:  # a stream process started now gets the sticky ones once
+            if isinstance(command, STICKY):
+                self._sticky[type(command)] = command
+            if self.worker is None:
+                self._write(("command", command))
+                return
+        super().send(command)
 
     def make_way(self, seconds: float) -> None:
         if self.worker is not None:
