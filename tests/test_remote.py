@@ -7,6 +7,7 @@ import io
 import os
 import signal
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -119,7 +120,7 @@ async def test_a_killed_stream_process_loses_nothing(broker: EmbeddedBroker) -> 
         assert await until(pilot, lambda: len(app.held) >= 300)
         first = source.pid
         assert first is not None
-        at_kill = len(app.held)
+        at_kill, killed_at = len(app.held), time.monotonic()
         os.kill(first, signal.SIGKILL)
         keys = lambda: {key for _, key in app.held}  # noqa: E731
         assert await until(pilot, lambda: len(keys()) == total and app.state.lag is not None)
@@ -132,7 +133,8 @@ async def test_a_killed_stream_process_loses_nothing(broker: EmbeddedBroker) -> 
         assert await until(pilot, lambda: committed(broker.bootstrap, group, topic) == total)
         print(
             f"\n[stream process kill -9 after {at_kill} held of {total}] lost "
-            f"{total - len(keys())}, shown twice {len(app.held) - len(keys())}"
+            f"{total - len(keys())}, shown twice {len(app.held) - len(keys())}, first alert "
+            f"after it in {min(t for t, _ in app.held if t > killed_at) - killed_at:.2f} s"
         )
         await pilot.press("q")
 
