@@ -200,6 +200,7 @@ def test_batches_weigh_about_the_same_whatever_the_alerts() -> None:
     assert batch_count([Sized(300)] * 64, 64, 500) == 500
     assert batch_count([Sized(10_000_000)], 64, 500) == MIN_BATCH
     assert batch_count([Sized(0)], 64, 500) == 64  # nothing to go by: as before
+    assert batch_count(ztf, 64, 500, weight=BATCH_BYTES // 2) == BATCH_BYTES // 2 // 53_500
 
 
 def test_memory_is_given_back_without_error() -> None:

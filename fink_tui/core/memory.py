@@ -78,6 +78,12 @@ def steady_heap() -> None:
         _LIBC.mallopt(M_TRIM_THRESHOLD, STEADY_TRIM)
 
 
+def trim_every(seconds: float) -> None:
+    """Let :func:`give_back` trim as often as every ``seconds`` in this process."""
+    global TRIM_EVERY
+    TRIM_EVERY = seconds
+
+
 def give_back(force: bool = False) -> None:
     """Return freed memory to the system, at most every :data:`TRIM_EVERY` seconds."""
     global _last_trim

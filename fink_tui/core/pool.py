@@ -72,13 +72,13 @@ FIRST_BATCH = 64
 ZTF one)."""
 
 
-def batch_count(messages: Sequence[Any], current: int, most: int) -> int:
-    """How many messages to consume next so that a batch weighs about :data:`BATCH_BYTES`,
-    from the sizes of the last batch (``current`` messages asked for, ``most`` at most)."""
+def batch_count(messages: Sequence[Any], current: int, most: int, weight: int = BATCH_BYTES) -> int:
+    """How many messages to consume next so that a batch weighs about ``weight`` bytes, from
+    the sizes of the last batch (``current`` messages asked for, ``most`` at most)."""
     size = sum(len(m.value() or b"") for m in messages)
     if not size:
         return current
-    fit = int(BATCH_BYTES * len(messages) / size)
+    fit = int(weight * len(messages) / size)
     return max(MIN_BATCH, min(most, fit))
 
 
@@ -510,6 +510,7 @@ class DecodePipeline:
             if batch.paths and isinstance(result, Alert):
                 result.fields = path_values(result.schema, result.value or b"", batch.paths)
             batch.results[i] = result
+        give_back()  # as a decoding process does (its pace: memory.trim_every)
 
     def _build(
         self,

@@ -61,6 +61,7 @@ from fink_tui.core.events import (
 from fink_tui.core.lag import LagSnapshot, fetch_lag
 from fink_tui.core.lag_reader import LagReader, make_lag_reader
 from fink_tui.core.pool import (
+    BATCH_BYTES,
     FIRST_BATCH,
     Batch,
     DecodePipeline,
@@ -125,6 +126,7 @@ class StreamWorker(threading.Thread):
         forced: SchemaInfo | None = None,
         confirm: bool = False,
         workers: int = 0,
+        batch_bytes: int = BATCH_BYTES,
     ) -> None:
         super().__init__(name="fink-tui-stream", daemon=True)
         self.settings = settings
@@ -138,8 +140,10 @@ class StreamWorker(threading.Thread):
         the batch)."""
         self.pipeline = DecodePipeline(workers, forced)
         """Decodes consumed batches (in ``workers`` other processes) while the next are read."""
+        self.batch_bytes = batch_bytes
+        """What a consumed batch should weigh (:func:`~fink_tui.core.pool.batch_count`)."""
         self._next_count = min(batch_size, FIRST_BATCH)
-        """How many messages the next consume asks for (batches are kept to ~BATCH_BYTES)."""
+        """How many messages the next consume asks for (batches are kept to ~batch_bytes)."""
         self.commands: queue.Queue[Command] = queue.Queue()
         self.stop_requested = threading.Event()
         self.tracker = ErrorTracker(settings)
@@ -488,7 +492,9 @@ class StreamWorker(threading.Thread):
         timeout = 0.01 if len(pipeline) else self.poll_timeout
         messages = self._consumer.consume(self._next_count, timeout=timeout)
         if messages:
-            self._next_count = batch_count(messages, self._next_count, self.batch_size)
+            self._next_count = batch_count(
+                messages, self._next_count, self.batch_size, self.batch_bytes
+            )
             attach_schema_keys(messages, self._schema_keys)
             for error in batch_errors(messages):
                 self._emit(CommandFailed("consume", self.settings.redact(error.str())))
