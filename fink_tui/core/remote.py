@@ -60,8 +60,8 @@ TRIM_SECONDS = 0.25
 """The stream process's batches weigh half a decoding process's, and it gives its freed memory
 back four times a second: one thread there holds librdkafka's fetch answers, the batch and its
 decoding at once, and glibc kept ~34 MB of it free inside the heap (mallinfo2 at the peak). The
-40,000-alert soak's peak, 3 runs each: 256-259 MB -> 236-245 MB; ingest 0.95x poll with it
-(bench/README.md, seventh session)."""
+40,000-alert soak's peak, 3 runs each: 256-259 MB -> 236-245 MB; ingest 0.95x poll with it in
+two quiet runs (bench/README.md, seventh session)."""
 FAILED_STARTS = 3
 """Stream processes ending in a row before saying anything: then the stream runs here."""
 STOP_WAIT = 10.0
