@@ -108,12 +108,41 @@ JOB_ENDS = (EOFError, pickle.UnpicklingError, BrokenPipeError)
 """What ends a decoding process's input: this side closed it, or died in the middle of a job."""
 
 
-def _stream(stream: IO[bytes], obj: object) -> None:
-    """A job to a decoding process, pickled straight into the pipe: the raw values (4 MB a
-    batch) are written from where they are, with no pickle of the whole batch built here,
-    which cost the dashboard a 4 MB copy per batch, under the GIL."""
+def send_down(stream: IO[bytes], obj: object) -> None:
+    """A message down a child process's input (a job to a decoding process, a command to the
+    stream process), pickled straight into the pipe: a batch's raw values (4 MB) are written
+    from where they are, with no pickle of the whole batch built here, which cost the
+    dashboard a 4 MB copy per batch, under the GIL."""
     pickle.dump(obj, stream, protocol=pickle.HIGHEST_PROTOCOL)
     stream.flush()
+
+
+def start_child(entry: str) -> subprocess.Popen[bytes]:
+    """A fresh interpreter of this Python running ``entry`` (``module:function``), fed on its
+    standard input and answering on its standard output; its standard error goes nowhere (it
+    is the dashboard's terminal). fink_tui is importable there as it is here."""
+    module, function = entry.split(":")
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+    return subprocess.Popen(
+        [sys.executable, "-c", f"from {module} import {function}; {function}()"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": path},
+    )
+
+
+def own_stdout(buffering: int = -1) -> IO[bytes]:
+    """In a child process: its standard output, for its answers alone. Nothing else may write
+    into them, nor onto the dashboard's terminal: the Rust reader prints a panic on a corrupt
+    value (caught, and decoded again) to the standard error. Both now go to /dev/null."""
+    answers = os.fdopen(os.dup(1), "wb", buffering=buffering)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    return answers
 
 
 def _send(stream: IO[bytes], obj: object) -> None:
@@ -145,14 +174,7 @@ def serve() -> None:
     from fink_tui.core.fastread import BatchDecoder
 
     jobs = open(0, "rb", buffering=1 << 20, closefd=False)  # noqa: SIM115
-    answers = os.fdopen(os.dup(1), "wb")
-    # Nothing else may write into the answers; the Rust reader prints a panic on a corrupt
-    # value (caught, and decoded again) to the standard error, which is the dashboard's
-    # terminal: not there either.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    os.close(devnull)
+    answers = own_stdout()
     global _DECODER
     try:
         forced, topics = pickle.load(jobs)
@@ -183,15 +205,7 @@ class DecodingProcess:
     to take a batch) and one reads, resolving each batch's future."""
 
     def __init__(self, forced: dict[str, Any] | None, topics: frozenset[str] | None) -> None:
-        root = str(Path(__file__).resolve().parents[2])
-        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", "from fink_tui.core.pool import serve; serve()"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONPATH": path},
-        )
+        self.process = start_child("fink_tui.core.pool:serve")
         self._pending: deque[Future[Any]] = deque()
         self._lock = threading.Lock()
         self._gone = False
@@ -240,7 +254,7 @@ class DecodingProcess:
         assert stream is not None
         try:
             while (job := self._jobs.get()) is not None:
-                _stream(stream, job)
+                send_down(stream, job)
         except OSError:
             pass  # the process is gone: the reader tells the futures
         finally:

@@ -28,9 +28,7 @@ import os
 import pickle
 import signal
 import subprocess
-import sys
 import threading
-from pathlib import Path
 from typing import IO, Any
 
 from fink_tui.core.decode import SchemaInfo
@@ -46,7 +44,7 @@ from fink_tui.core.events import (
     SetPaused,
 )
 from fink_tui.core.memory import keep_freed_pages, limit_arenas, trim_every
-from fink_tui.core.pool import JOB_ENDS
+from fink_tui.core.pool import JOB_ENDS, own_stdout, send_down, start_child
 from fink_tui.core.source import Sink
 from fink_tui.core.worker import RETRY_FIRST, RETRY_MAX, KafkaSource, StreamWorker
 
@@ -142,13 +140,7 @@ def serve() -> None:
     keep_freed_pages()
     trim_every(TRIM_SECONDS)
     down = open(0, "rb", closefd=False)  # noqa: SIM115
-    up = _Up(os.fdopen(os.dup(1), "wb", buffering=1 << 20))
-    # Nothing else may write into the events, nor onto the dashboard's terminal: the Rust
-    # reader prints a panic on a corrupt value (caught, and decoded again) to stderr.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    os.close(devnull)
+    up = _Up(own_stdout(buffering=1 << 20))
     logging.getLogger().addHandler(_LogUp(up))
     try:
         settings, forced, workers, options = pickle.load(down)
@@ -225,16 +217,8 @@ class ProcessSource(KafkaSource):
         self._spawn()
 
     def _spawn(self) -> None:
-        root = str(Path(__file__).resolve().parents[2])
-        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
         try:
-            process = subprocess.Popen(
-                [sys.executable, "-c", "from fink_tui.core.remote import serve; serve()"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONPATH": path},
-            )
+            process = start_child("fink_tui.core.remote:serve")
         except OSError as exc:
             log.warning("the stream process did not start (%s): the stream runs here", exc)
             self._run_here()
@@ -261,8 +245,7 @@ class ProcessSource(KafkaSource):
         if process is None or process.stdin is None:
             return
         try:
-            pickle.dump(message, process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            process.stdin.flush()
+            send_down(process.stdin, message)
         except (OSError, ValueError):
             pass  # it is gone: its reader starts the next one
 
