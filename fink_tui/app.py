@@ -21,6 +21,7 @@ from fink_tui import textual_compat
 from fink_tui.config import Directories, Settings, require_connection, search_directories
 from fink_tui.core.decode import Alert, SchemaError, load_schema_file
 from fink_tui.core.events import (
+    AlertBytes,
     AlertsReceived,
     AlertsShown,
     ApplyReset,
@@ -155,7 +156,7 @@ class FinkApp(QuietCrashApp):
         self._ui_thread: int | None = None
         self._terminal: int | None = None
         """The terminal's descriptor, watched for a hang-up (None: headless, or no terminal)."""
-        self._held_batches: list[AlertsReceived] = []
+        self._held_batches: list[AlertsReceived | AlertBytes] = []
         """Batches that arrived after the person paused: shown (and committed) on resume."""
         self._carried: dict[str, tuple[str, ...]] = {}
         self._carrying: tuple[str, ...] = ()
@@ -262,7 +263,7 @@ class FinkApp(QuietCrashApp):
 
     def handle_event(self, event: Event) -> None:
         """Fold a source event into the model, and tell the person what they must know."""
-        if isinstance(event, AlertsReceived) and self.state.paused:
+        if isinstance(event, AlertsReceived | AlertBytes) and self.state.paused:
             self._held_batches.append(event)
             return
         self.state.apply(event)
@@ -313,7 +314,7 @@ class FinkApp(QuietCrashApp):
                         timeout=20,
                         markup=False,
                     )
-            case LagUpdated():
+            case LagUpdated() | AlertBytes():
                 pass
             case _:
                 assert_never(event)

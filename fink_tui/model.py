@@ -16,6 +16,7 @@ from typing import assert_never
 
 from fink_tui.core.decode import Alert, DecodeFailure, MessageRef, SchemaInfo
 from fink_tui.core.events import (
+    AlertBytes,
     AlertsReceived,
     CommandFailed,
     Connection,
@@ -207,6 +208,8 @@ class StreamState:
                 self._changed(Section.ALERTS, Section.RATES, Section.SCHEMAS, Section.STATUS)
                 if event.failures:
                     self._changed(Section.FAILURES)
+            case AlertBytes(values=values):
+                self._attach(values)
             case LagUpdated(snapshot=snapshot) | OffsetsReset(snapshot=snapshot):
                 self._set_lag(snapshot)
                 self._changed(Section.LAG)
@@ -252,6 +255,19 @@ class StreamState:
         self.failure_count += len(event.failures)
         for topic, count in per_topic.items():
             self.rates.setdefault(topic, RateCounter(now)).add(count, now)
+
+    def _attach(self, values: tuple[tuple[MessageRef, bytes], ...]) -> None:
+        """Bytes of alerts that came without them, oldest first: they join the newest held,
+        within the budget (an alert gone from the feed meanwhile takes none)."""
+        waiting = {alert.ref: alert for alert in self.alerts if alert.value is None}
+        for ref, value in values:
+            alert = waiting.get(ref)
+            if alert is not None:
+                alert.value = value
+                self._holding.append(alert)
+                self.kept_bytes += len(value)
+        while self.kept_bytes > self.max_bytes and len(self._holding) > 1:
+            self._let_go(self._holding.popleft())
 
     def _drop_oldest(self) -> None:
         """The oldest alert leaves the feed (an object or the matches may still show it: they

@@ -3,6 +3,7 @@ process loses nothing and is replaced, and without one the stream runs in the ap
 
 from __future__ import annotations
 
+import copy
 import io
 import os
 import signal
@@ -15,6 +16,7 @@ from confluent_kafka.admin import AdminClient
 
 from fink_tui.core.decode import Alert
 from fink_tui.core.events import (
+    AlertBytes,
     AlertsReceived,
     CommandFailed,
     Connection,
@@ -25,8 +27,9 @@ from fink_tui.core.events import (
 )
 from fink_tui.core.fastread import same_values
 from fink_tui.core.lag import fetch_lag
-from fink_tui.core.remote import ProcessSource, _EventUnpickler, _Up, ended
+from fink_tui.core.remote import VALUE_BYTES, ProcessSource, _EventUnpickler, _Up, ended
 from fink_tui.demo.broker import EmbeddedBroker
+from fink_tui.model import MAX_ALERT_BYTES, StreamState
 from tests.app_child import RecordingApp
 from tests.helpers import ZTF_ALERTS, events_of, produce, settings_for, unique, wire_messages
 from tests.test_snapshots import snapshot_app
@@ -34,13 +37,14 @@ from tests.test_snapshots import snapshot_app
 SIZE = (120, 40)
 
 
-def crossed(events: list[Event]) -> tuple[list[Any], int]:
-    """``events`` written by a stream process's side and read back by the app's: what came out,
-    and how many schemas were sent."""
+def crossed(events: list[Event], value_bytes: int = 0) -> tuple[list[Any], int]:
+    """``events`` written by a stream process's side and read back by the app's: what came out
+    (the alerts' bytes as :class:`AlertBytes`), and how many schemas were sent."""
     pipe = io.BytesIO()
-    up = _Up(pipe)
+    up = _Up(pipe, value_bytes=value_bytes)
     for event in events:
         assert up.event(event)
+    up.close()
     pipe.seek(0)
     out: list[Any] = []
     schemas: dict[int, Any] = {}
@@ -50,6 +54,8 @@ def crossed(events: list[Event]) -> tuple[list[Any], int]:
         if message[0] == "schema":
             schemas[message[1]] = message[2]
             sent += 1
+        elif message[0] == "values":
+            out.append(AlertBytes(message[1]))
         else:
             out.append(message[1])
     return out, sent
@@ -83,6 +89,42 @@ def test_every_event_crosses_the_pipe_as_it_was() -> None:
             assert same_values(b.record(), a.record())  # NaN fields: not ==
     crossed_alerts = [a for e in out if isinstance(e, AlertsReceived) for a in e.alerts]
     assert len({id(a.schema) for a in crossed_alerts}) == 2
+
+
+def test_the_newest_bytes_follow_their_alerts() -> None:
+    """A stream process sends the alerts without their bytes, then the newest within the budget
+    the dashboard keeps (the older ones it would let go on arrival), after their alerts; the
+    model takes them in."""
+    events = [
+        e
+        for e in snapshot_app(forced=True).source.events  # type: ignore[attr-defined]
+        if isinstance(e, AlertsReceived)
+    ]
+    alerts = [a for e in events for a in e.alerts]
+    sizes = [len(a.value or b"") for a in alerts]
+    budget = sum(sizes[-3:])  # the last three alerts' bytes
+    values = {a.ref: a.value for a in alerts}
+    out, _ = crossed(copy.deepcopy(events), value_bytes=budget)
+    assert [type(e) for e in out] == [AlertsReceived] * len(events) + [AlertBytes]
+    assert all(a.value is None for e in out[:-1] for a in e.alerts)
+    assert [ref for ref, _ in out[-1].values] == [a.ref for a in alerts[-3:]]
+    assert all(value == values[ref] for ref, value in out[-1].values)
+
+    state = StreamState(max_bytes=budget)
+    for event in out:
+        state.apply(event)
+    held = [a for a in state.alerts if a.held]
+    assert [a.ref for a in held] == [a.ref for a in alerts[-3:]]
+    assert state.kept_bytes == budget
+    assert same_values(held[-1].record(), alerts[-1].record())
+
+    # Bytes of alerts gone from the feed meanwhile are not taken; within a smaller budget the
+    # newest stay.
+    state = StreamState(max_alerts=2, max_bytes=sizes[-1])
+    for event in crossed(copy.deepcopy(events), value_bytes=budget)[0]:
+        state.apply(event)
+    assert [a.held for a in state.alerts] == [False, True] and state.kept_bytes == sizes[-1]
+    assert VALUE_BYTES <= MAX_ALERT_BYTES  # no more than the dashboard keeps
 
 
 def committed(bootstrap: str, group: str, topic: str) -> int:

@@ -10,7 +10,7 @@ import enum
 import time
 from dataclasses import dataclass, field
 
-from fink_tui.core.decode import Alert, DecodeFailure, SchemaInfo
+from fink_tui.core.decode import Alert, DecodeFailure, MessageRef, SchemaInfo
 from fink_tui.core.lag import LagSnapshot
 from fink_tui.core.reset import ResetPlan, ResetTarget
 
@@ -54,6 +54,15 @@ class AlertsReceived:
     received_at: float = field(default_factory=time.time)
     offsets: Offsets = ()
     epoch: int = 0
+
+
+@dataclass(frozen=True)
+class AlertBytes:
+    """The raw bytes of alerts received without them, oldest first: a stream process
+    (``core/remote.py``) sends the newest ones after their alerts, once the stream pauses or
+    every second while a backlog pours in. Alerts no longer in the feed take none."""
+
+    values: tuple[tuple[MessageRef, bytes], ...]
 
 
 @dataclass(frozen=True)
@@ -122,6 +131,7 @@ class GroupShared:
 
 Event = (
     AlertsReceived
+    | AlertBytes
     | LagUpdated
     | ConnectionChanged
     | ResetPlanned

@@ -3,7 +3,8 @@
 :class:`ProcessSource` runs the :class:`~fink_tui.core.worker.StreamWorker` in a child process
 (a fresh interpreter fed through its standard input, as the decoding processes are), which
 consumes, decodes each batch with the batch reader and sends every event up its standard
-output; the dashboard's commands go down its standard input. The dashboard then holds no Kafka
+output (the alerts' raw bytes after them, the newest only: see :class:`_Up`); the dashboard's
+commands go down its standard input. The dashboard then holds no Kafka
 consumer at all: librdkafka's fetch answers (~5 MB each from tansu) land in the stream
 process, whose heap keeps its freed pages, instead of in fresh pages of the dashboard's lean heap
 (53,000 page faults a second, 15 % slower than ``fink-tui poll``: bench/README.md); and the
@@ -23,16 +24,21 @@ first time it is seen, then named by a number.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import pickle
+import queue
 import signal
 import subprocess
 import threading
+import time
+from collections import OrderedDict
 from typing import IO, Any
 
-from fink_tui.core.decode import SchemaInfo
+from fink_tui.core.decode import Alert, MessageRef, SchemaInfo
 from fink_tui.core.events import (
+    AlertBytes,
     AlertsReceived,
     CarryPaths,
     Command,
@@ -60,6 +66,22 @@ back four times a second: one thread there holds librdkafka's fetch answers, the
 decoding at once, and glibc kept ~34 MB of it free inside the heap (mallinfo2 at the peak). The
 40,000-alert soak's peak, 3 runs each: 256-259 MB -> 236-245 MB; ingest 0.95x poll with it in
 two quiet runs (bench/README.md, seventh session)."""
+UP_BACKLOG = 4
+"""Messages pickled and waiting for the pipe at most: the worker goes on while the dashboard,
+which reads between two paints, takes the last ones. Ingest of 20,000 ZTF alerts against
+``fink-tui poll``, 3 interleaved runs: 0.76x written on the worker's thread, 0.88x with this
+(bench/README.md, eighth session)."""
+QUEUE_WAIT = 0.5
+"""Seconds between two looks at whether the dashboard is gone, while the queue is full."""
+VALUE_BYTES = 4 << 20
+"""The newest alerts' bytes sent after them at most, each time: a third of what the dashboard
+keeps (``fink_tui.model.MAX_ALERT_BYTES``, 12 MB), filled by the next sendings; a live stream's
+alerts all get theirs. The dashboard's whole budget here held 12 MB more in each process (tree
+peak 238-244 MB against 207-213) for no faster ingest (bench/README.md, eighth session)."""
+VALUES_IDLE = 0.2
+"""Seconds without an event after which the bytes kept aside are sent."""
+VALUES_EVERY = 1.0
+"""Seconds between two sendings of the bytes at most, while a backlog pours in."""
 FAILED_STARTS = 3
 """Stream processes ending in a row before saying anything: then the stream runs here."""
 STOP_WAIT = 10.0
@@ -88,39 +110,135 @@ class _EventPickler(pickle.Pickler):
 
 
 class _Up:
-    """The stream process's side of its standard output: events, schemas and log records,
-    written whole under a lock (the worker thread and the logging of any thread write)."""
+    """The stream process's side of its standard output: events, schemas, the alerts' bytes and
+    log records, each pickled whole on the thread that sends it, then written by a thread of
+    its own, so the worker goes on consuming and decoding while the dashboard, which reads
+    between two paints, takes the last ones.
 
-    def __init__(self, stream: IO[bytes]) -> None:
+    The alerts go up without their raw bytes: those follow, the newest :data:`VALUE_BYTES` of
+    them at most, once the stream pauses for :data:`VALUES_IDLE` or every :data:`VALUES_EVERY`
+    while a backlog pours in (:class:`~fink_tui.core.events.AlertBytes`). The dashboard keeps
+    only the newest alerts' bytes: while a backlog poured in, the others crossed the pipe (a GB
+    for 20,000 ZTF alerts) only to be let go on arrival. An alert opened before its bytes came
+    has them read again from the broker, as an older one always had."""
+
+    def __init__(self, stream: IO[bytes], *, value_bytes: int = 0) -> None:
         self.stream = stream
+        self.value_bytes = value_bytes
+        """The newest alerts' bytes sent after them at most (0: the alerts carry their own)."""
         self.lock = threading.Lock()
+        """Held while a message is numbered and queued: the schemas' numbers go up in order."""
         self.tokens: dict[int, tuple[int, SchemaInfo]] = {}
         """id of a schema sent -> its number, and the schema (kept, so the id stays its own)."""
+        self.gone = threading.Event()
+        """Set when the dashboard no longer reads (a write failed)."""
+        self._queue: queue.Queue[tuple[int, memoryview] | None] = queue.Queue(UP_BACKLOG)
+        self._values_lock = threading.Lock()
+        self._values: OrderedDict[MessageRef, tuple[int, bytes]] = OrderedDict()
+        """Bytes of alerts sent without them, oldest first, with the number of their event."""
+        self._held = 0
+        self._queued = 0
+        """Events queued so far (the number of the last one)."""
+        self._written = 0
+        """Events written so far: bytes go up only after their alerts."""
+        self._thread = threading.Thread(target=self._send, name="fink-tui-up", daemon=True)
+        self._thread.start()
 
-    def _write(self, message: tuple[Any, ...]) -> bool:
+    def _put(self, message: tuple[Any, ...]) -> bool:
+        """Pickle ``message`` and queue it for the pipe; False once the dashboard is gone."""
+        buffer = io.BytesIO()
+        with self.lock:
+            if self.gone.is_set():
+                return False
+            if isinstance(message[1], AlertsReceived):
+                self._queued += 1
+                self._numbered(message[1].alerts, buffer)
+            _EventPickler(buffer, self.tokens).dump(message)
+            item = (self._queued, buffer.getbuffer())
+            while not self.gone.is_set():
+                try:
+                    self._queue.put(item, timeout=QUEUE_WAIT)
+                    break
+                except queue.Full:
+                    continue
+        return not self.gone.is_set()
+
+    def _numbered(self, alerts: tuple[Alert, ...], buffer: IO[bytes]) -> None:
+        """Each schema not sent yet, before the event that names it by its number; the alerts'
+        bytes kept aside to follow them (the lock held)."""
+        for alert in alerts:
+            if id(alert.schema) not in self.tokens:
+                token = len(self.tokens)
+                self.tokens[id(alert.schema)] = (token, alert.schema)
+                pickle.dump(("schema", token, alert.schema), buffer, pickle.HIGHEST_PROTOCOL)
+        if not self.value_bytes:
+            return
+        with self._values_lock:
+            for alert in alerts:
+                if alert.value is not None:
+                    self._values[alert.ref] = (self._queued, alert.value)
+                    self._held += len(alert.value)
+                    alert.value = None  # sent by the writer, if still among the newest then
+            while self._held > self.value_bytes and len(self._values) > 1:
+                self._held -= len(self._values.popitem(last=False)[1][1])
+
+    def _send(self) -> None:
+        """The writer: each queued message, in order; the alerts' bytes when the stream pauses
+        and at most every :data:`VALUES_EVERY` seconds; ends at the None :meth:`close` queues."""
+        sent_values = time.monotonic()
         try:
-            with self.lock:
-                if isinstance(message[1], AlertsReceived):
-                    for alert in message[1].alerts:
-                        if id(alert.schema) not in self.tokens:
-                            token = len(self.tokens)
-                            self.tokens[id(alert.schema)] = (token, alert.schema)
-                            pickle.dump(
-                                ("schema", token, alert.schema),
-                                self.stream,
-                                protocol=pickle.HIGHEST_PROTOCOL,
-                            )
-                _EventPickler(self.stream, self.tokens).dump(message)
-                self.stream.flush()
-            return True
+            while True:
+                try:
+                    item = self._queue.get(timeout=VALUES_IDLE)
+                except queue.Empty:  # a pause: the bytes now
+                    self._write_values()
+                    self.stream.flush()
+                    sent_values = time.monotonic()
+                    continue
+                if item is None:
+                    self._write_values()
+                    self.stream.flush()
+                    return
+                self.stream.write(item[1])
+                self._written = item[0]
+                if time.monotonic() - sent_values >= VALUES_EVERY:
+                    self._write_values()
+                    sent_values = time.monotonic()
+                if self._queue.empty():
+                    self.stream.flush()
         except (OSError, ValueError):  # the dashboard is gone: the worker stops
-            return False
+            self.gone.set()
+
+    def _write_values(self) -> None:
+        """The bytes kept aside of alerts already written, oldest first."""
+        pairs = []
+        with self._values_lock:
+            while self._values:
+                ref, (number, value) = next(iter(self._values.items()))
+                if number > self._written:
+                    break
+                del self._values[ref]
+                self._held -= len(value)
+                pairs.append((ref, value))
+        if pairs:
+            pickle.dump(("values", tuple(pairs)), self.stream, pickle.HIGHEST_PROTOCOL)
+
+    def close(self, timeout: float | None = None) -> None:
+        """Write what is queued, the last bytes, and end the writer."""
+        with self.lock:
+            while not self.gone.is_set():
+                try:
+                    self._queue.put(None, timeout=QUEUE_WAIT)
+                    break
+                except queue.Full:
+                    continue
+        self._thread.join(timeout)
 
     def event(self, event: Event) -> bool:
-        return self._write(("event", event))
+        return self._put(("event", event))
 
     def record(self, record: logging.LogRecord) -> None:
-        self._write(("log", record.levelno, record.name, record.getMessage()))
+        self._put(("log", record.levelno, record.name, record.getMessage()))
 
 
 class _LogUp(logging.Handler):
@@ -140,7 +258,7 @@ def serve() -> None:
     keep_freed_pages()
     trim_every(TRIM_SECONDS)
     down = open(0, "rb", closefd=False)  # noqa: SIM115
-    up = _Up(own_stdout(buffering=1 << 20))
+    up = _Up(own_stdout(buffering=1 << 20), value_bytes=VALUE_BYTES)
     logging.getLogger().addHandler(_LogUp(up))
     try:
         settings, forced, workers, options = pickle.load(down)
@@ -163,6 +281,7 @@ def serve() -> None:
         # confirmed and not yet committed is read again: at least once.
         os._exit(0)
     worker.stop(STOP_WAIT / 2)
+    up.close(STOP_WAIT / 2)
 
 
 # --- the dashboard's side -----------------------------------------------------------------------
@@ -264,6 +383,8 @@ class ProcessSource(KafkaSource):
                     self._sink(message[1])
                 elif message[0] == "schema":
                     schemas[message[1]] = message[2]
+                elif message[0] == "values":
+                    self._sink(AlertBytes(message[1]))
                 elif message[0] == "log":
                     logging.getLogger(message[2]).log(message[1], "%s", message[3])
         except Exception:  # noqa: S110 - the end of its output, or garbage: it is done for
