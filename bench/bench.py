@@ -154,16 +154,30 @@ def read_with(
 
     consumer.subscribe([topic], on_assign=on_assign)
     done = 0
+    seen: set[tuple[int, int]] = set()
     deadline = time.monotonic() + READ_DEADLINE
     try:
         while done < n:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{group}: only {done} of {n} alerts within {READ_DEADLINE} s")
-            done += handle(consumer.consume(BATCH, timeout=POLL_TIMEOUT))
+            done += handle(first_reads(consumer.consume(BATCH, timeout=POLL_TIMEOUT), seen))
         end = time.perf_counter()
     finally:
         consumer.close()
     return Timing(done, end - assigned[0])
+
+
+def first_reads(messages: list[Message], seen: set[tuple[int, int]]) -> list[Message]:
+    """The messages not read before: on a loaded machine a consumer now and then misses the
+    fast join's 2 s poll interval, rejoins, and reads again from its last commit (seen
+    2026-12-02: 3,154-3,462 read of 3,000 held). Each alert counts once."""
+    fresh = []
+    for message in messages:
+        place = (message.partition() or 0, message.offset() or 0)
+        if message.error() is not None or place not in seen:
+            seen.add(place)
+            fresh.append(message)
+    return fresh
 
 
 def handle_raw(messages: list[Message]) -> int:
@@ -197,6 +211,8 @@ class CountingSink:
 
     def __init__(self, n: int) -> None:
         self.n = n
+        self.seen: set[tuple[int, int]] = set()
+        """Alerts counted (partition, offset): one read again after a rejoin counts once."""
         self.alerts = 0
         self.failures = 0
         self.done_at: float | None = None
@@ -204,7 +220,10 @@ class CountingSink:
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, AlertsReceived):
-            self.alerts += len(event.alerts)
+            for alert in event.alerts:
+                if (alert.ref.partition, alert.ref.offset) not in self.seen:
+                    self.seen.add((alert.ref.partition, alert.ref.offset))
+                    self.alerts += 1
             self.failures += len(event.failures)
             if self.alerts + self.failures >= self.n and self.done_at is None:
                 self.done_at = time.perf_counter()
