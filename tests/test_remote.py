@@ -30,6 +30,7 @@ from fink_tui.core.lag import fetch_lag
 from fink_tui.core.remote import VALUE_BYTES, ProcessSource, _EventUnpickler, _Up, ended
 from fink_tui.demo.broker import EmbeddedBroker
 from fink_tui.model import MAX_ALERT_BYTES, StreamState
+from fink_tui.screens.alert import AlertScreen
 from tests.app_child import RecordingApp
 from tests.helpers import ZTF_ALERTS, events_of, produce, settings_for, unique, wire_messages
 from tests.test_snapshots import snapshot_app
@@ -179,6 +180,36 @@ async def test_a_killed_stream_process_loses_nothing(broker: EmbeddedBroker) -> 
             f"after it in {min(t for t, _ in app.held if t > killed_at) - killed_at:.2f} s"
         )
         await pilot.press("q")
+
+
+async def test_the_newest_alerts_get_their_bytes_after_a_burst(broker: EmbeddedBroker) -> None:
+    """600 real ZTF alerts (32 MB) read flat out: once the stream pauses, the newest alerts
+    hold their bytes (within the dashboard's budget), the same bytes the broker holds, and the
+    alert under the cursor opens on the alert screen."""
+    topic, group = unique("fink_remote_bytes_ztf"), unique("g")
+    broker.create_topics({topic: 1})
+    ztf = wire_messages(ZTF_ALERTS)
+    total = 600
+    sent = [ztf[n % len(ztf)] for n in range(total)]
+    produce(broker.bootstrap, topic, sent)
+    app = recording_app(broker.bootstrap, group, topic)
+    async with app.run_test(size=SIZE) as pilot:
+        state = app.state
+        assert await until(pilot, lambda: state.alert_count == total)
+        newest = state.alerts[-1]
+        assert await until(pilot, lambda: newest.held)
+        held = [a for a in state.alerts if a.held]
+        assert 0 < state.kept_bytes <= MAX_ALERT_BYTES
+        assert state.kept_bytes == sum(len(a.value or b"") for a in held)
+        assert all(a.value == sent[a.ref.offset][1] for a in held)
+        print(f"\n[{total} alerts flat out] {len(held)} newest hold their bytes")
+        await pilot.press("enter")
+        assert await until(pilot, lambda: isinstance(app.screen, AlertScreen))
+        screen = app.screen
+        assert isinstance(screen, AlertScreen)
+        assert await until(pilot, lambda: screen.record is not None)
+        assert screen.alert.value == sent[screen.alert.ref.offset][1]
+        await pilot.press("escape", "q")
 
 
 async def test_a_new_stream_process_reads_as_the_old_one_was_told(broker: EmbeddedBroker) -> None:

@@ -176,6 +176,8 @@ class _Up:
         with self._values_lock:
             for alert in alerts:
                 if alert.value is not None:
+                    if (again := self._values.pop(alert.ref, None)) is not None:
+                        self._held -= len(again[1])  # read again (a reset): the newest now
                     self._values[alert.ref] = (self._queued, alert.value)
                     self._held += len(alert.value)
                     alert.value = None  # sent by the writer, if still among the newest then
@@ -189,7 +191,9 @@ class _Up:
         try:
             while True:
                 try:
-                    item = self._queue.get(timeout=VALUES_IDLE)
+                    # Without bytes kept aside it sleeps until the next message: no wake-ups
+                    # while the stream is idle (its bytes come with a message, which wakes it).
+                    item = self._queue.get(timeout=VALUES_IDLE if self._values else None)
                 except queue.Empty:  # a pause: the bytes now
                     self._write_values()
                     self.stream.flush()
