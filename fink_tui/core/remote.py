@@ -154,14 +154,17 @@ class _Up:
                 self._queued += 1
                 self._numbered(message[1].alerts, buffer)
             _EventPickler(buffer, self.tokens).dump(message)
-            item = (self._queued, buffer.getbuffer())
-            while not self.gone.is_set():
-                try:
-                    self._queue.put(item, timeout=QUEUE_WAIT)
-                    break
-                except queue.Full:
-                    continue
+            self._enqueue((self._queued, buffer.getbuffer()))
         return not self.gone.is_set()
+
+    def _enqueue(self, item: tuple[int, memoryview] | None) -> None:
+        """Queue ``item`` for the writer (the lock held), unless the dashboard is gone."""
+        while not self.gone.is_set():
+            try:
+                self._queue.put(item, timeout=QUEUE_WAIT)
+                return
+            except queue.Full:
+                continue
 
     def _numbered(self, alerts: tuple[Alert, ...], buffer: IO[bytes]) -> None:
         """Each schema not sent yet, before the event that names it by its number; the alerts'
@@ -230,12 +233,7 @@ class _Up:
     def close(self, timeout: float | None = None) -> None:
         """Write what is queued, the last bytes, and end the writer."""
         with self.lock:
-            while not self.gone.is_set():
-                try:
-                    self._queue.put(None, timeout=QUEUE_WAIT)
-                    break
-                except queue.Full:
-                    continue
+            self._enqueue(None)
         self._thread.join(timeout)
 
     def event(self, event: Event) -> bool:
