@@ -246,8 +246,7 @@ class StreamState:
             self.objects.add(alert, now)
         if self.notify is not None:  # before any bytes go: a path it reads may need them
             self._match(event.alerts)
-        while self.kept_bytes > self.max_bytes and len(self._holding) > 1:
-            self._let_go(self._holding.popleft())
+        self._within_budget()
         for failure in event.failures:
             self._add_failure(failure)
             per_topic.setdefault(failure.ref.topic, 0)
@@ -266,6 +265,11 @@ class StreamState:
                 alert.value = value
                 self._holding.append(alert)
                 self.kept_bytes += len(value)
+        self._within_budget()
+
+    def _within_budget(self) -> None:
+        """The oldest held alerts let their bytes go until the rest fit :attr:`max_bytes` (the
+        newest keeps its own whatever it weighs)."""
         while self.kept_bytes > self.max_bytes and len(self._holding) > 1:
             self._let_go(self._holding.popleft())
 
