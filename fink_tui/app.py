@@ -39,7 +39,7 @@ from fink_tui.core.events import (
     SetPaused,
 )
 from fink_tui.core.files import write_private
-from fink_tui.core.memory import give_back, steady_heap
+from fink_tui.core.memory import FullCollections, give_back, steady_heap
 from fink_tui.core.query import Query, compile_query
 from fink_tui.core.remote import ProcessSource
 from fink_tui.core.source import StreamSource
@@ -53,6 +53,7 @@ from fink_tui.screens.objects import ObjectsScreen
 from fink_tui.screens.schema import SchemaScreen
 from fink_tui.textual_compat import (
     QuietCrashApp,
+    free_strips_at_once,
     load_default_css,
     prepare_mode,
     widget_classes,
@@ -139,6 +140,7 @@ class FinkApp(QuietCrashApp):
         notify_when: Query | None = None,
     ) -> None:
         super().__init__()
+        free_strips_at_once()
         self.settings = settings
         self.source = source
         """Where events come from and commands go (Kafka, or a replay)."""
@@ -162,9 +164,12 @@ class FinkApp(QuietCrashApp):
         self._carrying: tuple[str, ...] = ()
         self.state.set_notify(notify_when)
         self._announced_at = -NOTIFY_EVERY
+        self.collections = FullCollections()
+        """The garbage collector's full passes, kept off the keys."""
 
     async def on_mount(self) -> None:
         self._ui_thread = threading.get_ident()
+        self.collections.take_over()
         if not self.is_headless:
             self._terminal = terminal_fd()
             steady_heap()  # this process waits for its decoding processes: keep its heap lean
@@ -201,10 +206,12 @@ class FinkApp(QuietCrashApp):
 
     def on_unmount(self) -> None:
         self.source.stop()
+        self.collections.hand_back()
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, INTERACTIONS) and not event.is_forwarded:
             self.source.make_way(MAKE_WAY)
+            self.collections.interaction()
         await super().on_event(event)
 
     def _post_event(self, event: Event) -> bool:
@@ -337,6 +344,7 @@ class FinkApp(QuietCrashApp):
         self.refresh_views(steady=True)
         if self.state.new_matches:
             self._announce()
+        self.collections.tick()
         give_back()  # what passing alerts freed (at most every 2 s)
 
     def _announce(self) -> None:

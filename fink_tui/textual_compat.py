@@ -14,18 +14,24 @@ as soon as a Textual release changes any of it.
   ``_css_update_count``), :func:`in_a_stack` (``App._screen_stacks``).
 - Default CSS parsed ahead: :func:`load_default_css` (``DOMNode._get_default_css`` and
   ``_css_bases``, the stylesheet's ``add_source`` and ``rules_map``).
+- A screen's toast rack hidden ahead: :func:`hide_toast_rack` (the rack's id,
+  ``textual-toastrack``, and ``App._notifications``).
+- Lines of the screen freed as soon as they are dropped: :func:`free_strips_at_once` replaces
+  ``Strip.divide`` (public), which otherwise keeps ``[self]`` in the strip's own cache.
 """
 
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from types import SimpleNamespace
 from typing import Any
 
 from textual.app import App
+from textual.css.query import NoMatches
 from textual.dom import DOMNode
 from textual.screen import Screen
+from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import RadioSet
 
@@ -108,3 +114,37 @@ def widget_classes() -> list[type[DOMNode]]:
 def in_a_stack(app: App[Any], screen: Screen[Any]) -> bool:
     """Whether ``screen`` is in the stack of any mode (shown there, or under another)."""
     return any(screen in stack for stack in app._screen_stacks.values())
+
+
+def free_strips_at_once() -> None:
+    """Make a rendered line (a :class:`~textual.strip.Strip`) freed when it is dropped, not at
+    the garbage collector's next full pass. ``Strip.divide`` at the strip's own length caches
+    ``[self]`` in the strip, a reference cycle: nearly every line the compositor cut became
+    cyclic garbage (3,459 of the 3,650 strips of one full collection, with their segments and
+    caches: 72,000 objects), and the full collections that freed them took 60-300 ms of the
+    interface, key presses included (bench/README.md, ninth session). Called once, at start."""
+    divide = Strip.divide
+    if getattr(divide, "frees_at_once", False):
+        return
+
+    def divide_without_cycle(self: Strip, cuts: Iterable[int]) -> Sequence[Strip]:
+        cuts = [cut for cut in cuts if cut <= self.cell_length]
+        if cuts == [self.cell_length]:
+            return [self]  # what Textual returns then, without keeping it in the strip
+        return divide(self, cuts)
+
+    divide_without_cycle.frees_at_once = True  # type: ignore[attr-defined]
+    Strip.divide = divide_without_cycle  # type: ignore[method-assign]
+
+
+def hide_toast_rack(screen: Screen[Any]) -> None:
+    """Hide the screen's toast rack now if no notification is up, as Textual does the first
+    time the screen is shown (``App._refresh_notifications``): then, the rack's display set for
+    the first time laid the whole screen out again, 27-43 ms of the first key that showed a
+    prepared screen (bench/README.md, ninth session)."""
+    if screen.app._notifications:
+        return
+    try:
+        screen.get_child_by_id("textual-toastrack").display = False
+    except NoMatches:
+        pass

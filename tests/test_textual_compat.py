@@ -3,6 +3,7 @@ these fail as soon as a Textual release renames or removes any of it."""
 
 from __future__ import annotations
 
+import gc
 import inspect
 
 import pytest
@@ -158,3 +159,25 @@ async def test_default_css_is_parsed_ahead() -> None:
         assert not app.stylesheet._require_parse
         await pilot.pause()
         assert app.screen.query_one(Boxed).size.height == 1  # 3 rows, 2 of them border
+
+
+def test_a_strip_cut_at_its_own_length_is_freed_when_dropped() -> None:
+    """Strip.divide at the strip's own length gives [strip] and no longer keeps it inside the
+    strip: the strip is freed at once, not by the next full garbage collection."""
+    from rich.segment import Segment
+    from textual.strip import Strip
+
+    from fink_tui.textual_compat import free_strips_at_once
+
+    free_strips_at_once()
+    free_strips_at_once()  # twice: still one wrapper
+    gc.collect()
+    gc.disable()
+    try:
+        strip = Strip([Segment("ZTF21aaxtctv"), Segment(" 18.2")])
+        assert strip.divide([17]) == [strip]
+        assert [s.text for s in strip.divide([3, 17, 40])] == ["ZTF", "21aaxtctv 18.2"]
+        del strip
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

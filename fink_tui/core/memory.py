@@ -1,4 +1,5 @@
-"""Giving memory back to the system (glibc; elsewhere these do nothing).
+"""Giving memory back to the system (glibc; elsewhere these do nothing), and the garbage
+collector's full passes timed by the dashboard (:class:`FullCollections`).
 
 Alerts weigh 50-300 kB and pass through several threads: glibc's allocator keeps what they
 freed in per-thread arenas and at the top of its heap, so a process that read a burst of
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import time
+from collections.abc import Callable
 from typing import Any
 
 M_ARENA_MAX = -8
@@ -92,3 +95,73 @@ def give_back(force: bool = False) -> None:
         return
     _last_trim = now
     _LIBC.malloc_trim(0)
+
+
+QUIET_FOR = 1.0
+"""Seconds without a key or a click before the dashboard runs a full collection."""
+FULL_AT_MOST = 60.0
+"""Seconds between two full collections at most, keys or not."""
+YOUNGER_PASSES = 10
+"""Collections of the middle generation after which a full one is due: Python's own third
+threshold, which :class:`FullCollections` takes over."""
+NEVER = 1 << 30
+
+
+class FullCollections:
+    """The garbage collector's full passes, run when the person is not pressing keys.
+
+    A full pass walks every object the collector tracks and not frozen: in the dashboard, after
+    a few keys, the screens' rendered lines and the alerts of the model, 110,000-130,000
+    objects, 70-80 ms of a core each time (one every few seconds while alerts pour in). Python
+    runs it wherever an allocation tips the count, in the middle of a key's repaint as anywhere
+    else: 60-300 ms added to a key. Taken over, the pass waits for :data:`QUIET_FOR` seconds
+    without a key (or runs after :data:`FULL_AT_MOST` seconds all the same); the young
+    generations are still collected by Python as before. An idle app collects nothing: a full
+    pass is due only after :data:`YOUNGER_PASSES` collections of the middle generation, as in
+    Python (bench/README.md, ninth session)."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        passes: Callable[[], int] = lambda: gc.get_count()[2],
+        collect: Callable[[], object] = gc.collect,
+    ) -> None:
+        self.clock = clock
+        self._passes = passes
+        self._collect = collect
+        self.last_key = -QUIET_FOR
+        self.last_full = clock()
+        self.full_passes = 0
+        """Full collections run so far."""
+        self._thresholds: tuple[int, int, int] | None = None
+
+    def take_over(self) -> None:
+        """Stop Python's own full collections (the younger ones go on)."""
+        if self._thresholds is None:
+            self._thresholds = gc.get_threshold()
+            young, middle, _ = self._thresholds
+            gc.set_threshold(young, middle, NEVER)
+
+    def hand_back(self) -> None:
+        """Give Python its full collections back (the dashboard is closing)."""
+        if self._thresholds is not None:
+            gc.set_threshold(*self._thresholds)
+            self._thresholds = None
+
+    def interaction(self) -> None:
+        """A key or a click now: no full collection for the next :data:`QUIET_FOR` seconds."""
+        self.last_key = self.clock()
+
+    def tick(self) -> bool:
+        """Run a full collection if one is due and the person is not pressing keys (or not
+        been collected for :data:`FULL_AT_MOST` seconds); True if it ran."""
+        if self._passes() < YOUNGER_PASSES:
+            return False
+        now = self.clock()
+        if now - self.last_key < QUIET_FOR and now - self.last_full < FULL_AT_MOST:
+            return False
+        self._collect()
+        self.last_full = now
+        self.full_passes += 1
+        return True

@@ -9,6 +9,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from fink_tui.model import Section, StreamState
+from fink_tui.textual_compat import hide_toast_rack
 from fink_tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
@@ -34,6 +35,9 @@ class DashboardScreen(Screen[None]):
     def fink(self) -> FinkApp:
         """The app, typed."""
         return cast("FinkApp", self.app)
+
+    def on_mount(self) -> None:
+        hide_toast_rack(self)  # now, not at the key that first shows this screen
 
     def on_screen_resume(self, event: events.ScreenResume) -> None:
         # Textual restyles every widget of a screen it shows again, which empties the tables'
