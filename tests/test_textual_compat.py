@@ -181,3 +181,20 @@ def test_a_strip_cut_at_its_own_length_is_freed_when_dropped() -> None:
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+async def test_a_screen_toast_rack_is_found_and_hidden() -> None:
+    """Textual's toast rack has the id hide_toast_rack looks for, App._notifications is there,
+    and a rack hidden at mount is still shown for a notification."""
+    from fink_tui.textual_compat import hide_toast_rack
+
+    app = two_modes()
+    async with app.run_test(notifications=True) as pilot:
+        await pilot.pause()
+        rack = app.screen.get_child_by_id("textual-toastrack")
+        assert not app._notifications
+        hide_toast_rack(app.screen)
+        assert rack.display is False
+        app.notify("ZTF21aaxtctv matched")
+        await pilot.pause()
+        assert rack.display is True
