@@ -16,6 +16,7 @@ from textual import events
 from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.widget import AwaitMount
 
 from fink_tui import textual_compat
 from fink_tui.config import Directories, Settings, require_connection, search_directories
@@ -55,14 +56,14 @@ from fink_tui.textual_compat import (
     QuietCrashApp,
     free_strips_at_once,
     load_default_css,
+    mode_screen,
     prepare_mode,
+    stacked_screens,
     widget_classes,
 )
 
 REFRESH_SECONDS = 0.25
 """How often the shown screen is redrawn from the model (updates are coalesced to this)."""
-MODE_SWITCH_DELAY = 0.005
-"""Seconds Textual holds the screen after a mode switch (its default: 0.05)."""
 PREPARE_AFTER = 0.6
 """Seconds after start before the other screens are built, out of sight."""
 MAKE_WAY = 0.15
@@ -70,6 +71,9 @@ MAKE_WAY = 0.15
 without the stream's threads taking the interpreter in turns: while alerts poured in, a mode
 switch took up to 180 ms to show, under 90 ms with this (bench/README.md). Keys held down
 or a wheel turning keep asking: the source still reads about once a second then."""
+CATCH_UP_AFTER = 1.0
+"""Seconds without a new alert and without a key after which the screens out of sight are
+brought up to date, one a tick (see :meth:`FinkApp._catch_up_out_of_sight`)."""
 INTERACTIONS = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)
 NOTIFY_EVERY = 5.0
 """Seconds between two desktop notifications: matches meanwhile are told together."""
@@ -166,6 +170,8 @@ class FinkApp(QuietCrashApp):
         self._announced_at = -NOTIFY_EVERY
         self.collections = FullCollections()
         """The garbage collector's full passes, kept off the keys."""
+        self._alerts_at = 0.0
+        """When the last alerts came (``time.monotonic``)."""
 
     async def on_mount(self) -> None:
         self._ui_thread = threading.get_ident()
@@ -183,10 +189,19 @@ class FinkApp(QuietCrashApp):
         self.set_timer(PREPARE_AFTER, self._prepare_modes)
 
     def delay_update(self, delay: float = 0.05) -> None:
-        # Textual holds the screen 50 ms after a mode switch to mask the new screen being
-        # built; ours are built ahead (see _prepare_modes), so 5 ms batches the switch's
-        # redraws into one and the key shows 45 ms sooner.
-        super().delay_update(min(delay, MODE_SWITCH_DELAY))
+        """Paint at once. Textual holds the screen for a moment after a mode switch, to mask a
+        screen being built; ours are built ahead (:meth:`_prepare_modes`) and drawn before the
+        switch (:meth:`switch_mode`). Held, the switch's paint was computed and thrown away,
+        and the screen painted again when the hold ended: the first `3` after a backlog took
+        114-188 ms, now ~65 (bench/README.md, tenth session)."""
+
+    def switch_mode(self, mode: str) -> AwaitMount:
+        """Switch to ``mode`` with its screen brought up to date first: it is laid out and
+        painted once, with what the model holds now."""
+        target = mode_screen(self, mode)
+        if isinstance(target, DashboardScreen) and target is not self.screen:
+            target.redraw(self.state)
+        return super().switch_mode(mode)
 
     def _prepare_modes(self) -> None:
         """Build the other screens, one per call, while the person reads the first one; then
@@ -276,6 +291,7 @@ class FinkApp(QuietCrashApp):
         self.state.apply(event)
         match event:
             case AlertsReceived(offsets=offsets, epoch=epoch):
+                self._alerts_at = time.monotonic()
                 # In the model the screens draw from: now the source may commit them.
                 if offsets:
                     self.source.send(AlertsShown(offsets, epoch))
@@ -344,8 +360,29 @@ class FinkApp(QuietCrashApp):
         self.refresh_views(steady=True)
         if self.state.new_matches:
             self._announce()
-        self.collections.tick()
+        if not self.collections.tick():
+            self._catch_up_out_of_sight()
         give_back()  # what passing alerts freed (at most every 2 s)
+
+    def _catch_up_out_of_sight(self) -> None:
+        """When no alert and no key came for :data:`CATCH_UP_AFTER` seconds, redraw one screen
+        out of sight (another mode's, or the feed under an alert) whose part of the model
+        changed since: the key that shows it then only lays it out and paints it. After a
+        backlog was read the first `2` took ~120 ms, most of it filling the lag screen (its
+        new topics' sparklines, then a second layout), the first `3` ~140-180 ms (the schema
+        tree built, a second layout). While alerts pour in nothing is redrawn out of sight:
+        that slowed the ingest by a fifth (bench/README.md, ninth session)."""
+        quiet_since = max(self._alerts_at, self.collections.last_key)
+        if time.monotonic() - quiet_since < CATCH_UP_AFTER:
+            return
+        shown = self.screen
+        for screen in stacked_screens(self):
+            if (
+                screen is not shown
+                and isinstance(screen, DashboardScreen)
+                and screen.catch_up(self.state)
+            ):
+                return
 
     def _announce(self) -> None:
         """Bell, desktop notification and a toast for the new matches (at most one every

@@ -11,7 +11,8 @@ as soon as a Textual release changes any of it.
 - The radio button under a :class:`~textual.widgets.RadioSet`'s cursor, which Textual keeps in
   the private ``RadioSet._selected``.
 - Screens built ahead, out of sight: :func:`prepare_mode` (``App._init_mode``, and the screen's
-  ``_css_update_count``), :func:`in_a_stack` (``App._screen_stacks``).
+  ``_css_update_count``), :func:`in_a_stack` and :func:`stacked_screens`
+  (``App._screen_stacks``), :func:`lay_out_unseen` (``Screen._refresh_layout``).
 - Default CSS parsed ahead: :func:`load_default_css` (``DOMNode._get_default_css`` and
   ``_css_bases``, the stylesheet's ``add_source`` and ``rules_map``).
 - A screen's toast rack hidden ahead: :func:`hide_toast_rack` (the rack's id,
@@ -114,6 +115,27 @@ def widget_classes() -> list[type[DOMNode]]:
 def in_a_stack(app: App[Any], screen: Screen[Any]) -> bool:
     """Whether ``screen`` is in the stack of any mode (shown there, or under another)."""
     return any(screen in stack for stack in app._screen_stacks.values())
+
+
+def stacked_screens(app: App[Any]) -> list[Screen[Any]]:
+    """Every screen in the stack of any mode: the one shown, those under it, and the other
+    modes' (built, out of sight)."""
+    return [screen for stack in app._screen_stacks.values() for screen in stack]
+
+
+def mode_screen(app: App[Any], mode: str) -> Screen[Any] | None:
+    """The screen a switch to ``mode`` shows (the top of its stack), None if not built yet."""
+    stack = app._screen_stacks.get(mode)
+    return stack[-1] if stack else None
+
+
+def lay_out_unseen(screen: Screen[Any]) -> None:
+    """Lay a screen out of sight out at the terminal's size now if a layout of it was asked
+    for (its widgets get their sizes and scrollbars; nothing is painted), as Textual would once
+    the screen is shown: the key that shows it then finds the layout done."""
+    if not screen.is_current and screen._layout_required:
+        screen._refresh_layout(screen.app.size)
+        screen._layout_required = False  # as Textual does after a layout: it is done
 
 
 def free_strips_at_once() -> None:

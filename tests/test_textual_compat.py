@@ -198,3 +198,40 @@ async def test_a_screen_toast_rack_is_found_and_hidden() -> None:
         app.notify("ZTF21aaxtctv matched")
         await pilot.pause()
         assert rack.display is True
+
+
+async def test_a_screen_out_of_sight_is_laid_out_and_listed_with_its_mode() -> None:
+    """``stacked_screens`` and ``mode_screen`` read ``_screen_stacks``; ``lay_out_unseen``
+    gives a built screen's widgets their sizes (``Screen._refresh_layout``, and
+    ``_layout_required`` cleared as Textual does) once their content changed, without
+    showing it."""
+    from textual.widgets import Label
+
+    from fink_tui.textual_compat import (
+        lay_out_unseen,
+        mode_screen,
+        prepare_mode,
+        stacked_screens,
+    )
+
+    class Other(Screen[None]):
+        def compose(self):  # type: ignore[no-untyped-def]
+            yield Label("a line\nand another", id="text")
+
+    app = two_modes(Other)
+    async with app.run_test(size=(50, 12)) as pilot:
+        assert mode_screen(app, "other") is None
+        assert prepare_mode(app, "other")
+        await pilot.pause()
+        other = mode_screen(app, "other")
+        assert isinstance(other, Other) and other in stacked_screens(app)
+        assert app.screen in stacked_screens(app)  # and the "_default" mode's screen
+        label = other.query_one("#text", Label)
+        assert label.size == (len("and another"), 2)
+        label.update("a line\nand another\nand a third one")
+        await pilot.pause()
+        assert other._layout_required and label.size.height == 2  # asked for, not done
+        lay_out_unseen(other)
+        assert label.size == (len("and a third one"), 3) and not other._layout_required
+        assert app.screen is not other
+        lay_out_unseen(app.screen)  # the shown screen is Textual's to lay out: nothing here

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import events
 from textual.css.query import NoMatches
 from textual.screen import Screen
+from textual.visual import VisualType
+from textual.widgets import Static
 
 from fink_tui.model import Section, StreamState
-from fink_tui.textual_compat import hide_toast_rack
+from fink_tui.textual_compat import hide_toast_rack, lay_out_unseen
 from fink_tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
@@ -20,14 +22,34 @@ TABLE_PACE = 0.5
 schemas' counts) by the refresh timer: fast enough to read, leaving the UI free for keys."""
 
 
+def update_static(static: Static, content: VisualType) -> None:
+    """Show ``content`` in a static of automatic height, and lay the screen out again only if
+    its height changes: a static's update otherwise lays the whole screen out, and the lag
+    screen's lines over the table, redrawn at every lag snapshot, made the first paint of a
+    switch to it a second one (35 ms, bench/README.md, tenth session)."""
+    before = static.content_size
+    static.update(content, layout=False)
+    if not before.width or static.get_content_height(before, before, before.width) != before.height:
+        static.refresh(layout=True)
+
+
 class DashboardScreen(Screen[None]):
     """A screen drawn from the app's :class:`StreamState`, part by part, each part only when
     the sections of the model it shows have changed since it was drawn."""
+
+    DRAWS: ClassVar[tuple[Section, ...]] = tuple(
+        s for s in Section if s not in (Section.RATES, Section.STATUS)
+    )
+    """The sections of the model a change of which brings this screen up to date while it is
+    out of sight (:meth:`catch_up`). Not the rates and the status line: they move every second
+    or so and cost little to draw when the screen is shown."""
 
     def __init__(self) -> None:
         super().__init__()
         self._drawn: dict[str, object] = {}
         self._theme_drawn: str | None = None
+        self._caught_up: tuple[int, ...] | None = None
+        self._laid_out = True
         self.steady = False
         """Whether the redraw under way is a timer's (see :meth:`redraw`)."""
 
@@ -57,6 +79,22 @@ class DashboardScreen(Screen[None]):
             self.update_view(state)
         except NoMatches:
             self._drawn.clear()  # drawn in part: all again next time
+
+    def catch_up(self, state: StreamState) -> bool:
+        """Out of sight: redraw what changed since this screen was last drawn (its tables,
+        trees, new rows of sparklines), and at the next call lay it out, so that showing it
+        is only its paint. False when nothing it is caught up on (:attr:`DRAWS`) had changed
+        and it is laid out."""
+        revision = state.revision(*self.DRAWS)
+        if revision != self._caught_up:
+            self._caught_up, self._laid_out = revision, False
+            self.redraw(state)
+            return True
+        if not self._laid_out:  # a tick later: rows mounted by the redraw are in by now
+            self._laid_out = True
+            lay_out_unseen(self)
+            return True
+        return False
 
     def stale(self, state: StreamState, part: str, *sections: Section, view: object = None) -> bool:
         """Whether ``part`` must be drawn: ``sections`` of the model (or the view's own

@@ -21,7 +21,6 @@ class ConfirmResetModal(ModalScreen[bool]):
     ]
     """Keys of the confirmation."""
 
-
     def __init__(self, plan: ResetPlan) -> None:
         super().__init__()
         self.plan = plan

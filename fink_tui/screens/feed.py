@@ -36,6 +36,8 @@ from fink_tui.widgets.topic_sparklines import TopicSparklines
 class FeedScreen(AlertRowsScreen):
     """Live alerts; Enter opens one."""
 
+    DRAWS = (Section.ALERTS, Section.MATCHES)
+
     BINDINGS = [
         Binding(
             "space",

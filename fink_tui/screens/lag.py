@@ -17,7 +17,7 @@ from fink_tui.core.lag import LagSnapshot
 from fink_tui.core.lag_status import WINDOW, format_duration
 from fink_tui.core.reset import ResetTarget, TargetKind, scope_text
 from fink_tui.model import Section, StreamState
-from fink_tui.screens.base import DashboardScreen
+from fink_tui.screens.base import DashboardScreen, update_static
 from fink_tui.widgets.key_bar import KeyBar
 from fink_tui.widgets.lag_table import LagTable, legend, status_text
 from fink_tui.widgets.status_bar import StatusBar
@@ -93,6 +93,8 @@ def legend_text(snapshot: LagSnapshot | None) -> Text:
 class LagScreen(DashboardScreen):
     """Committed vs lag per topic and partition, refreshed every few seconds."""
 
+    DRAWS = (Section.LAG,)
+
     BINDINGS = [
         Binding("r", "refresh_lag", "Refresh", tooltip="Ask the broker now", id="lag.refresh"),
         Binding(
@@ -166,9 +168,9 @@ class LagScreen(DashboardScreen):
             summary = summary_text(snapshot, live)
             if self.fink.settings.read_only:
                 summary.append(*READ_ONLY_NOTE)
-            self.query_one("#lag-summary", Static).update(summary)
-            self.query_one("#lag-members", Static).update(members_text(snapshot))
-            self.query_one("#lag-legend", Static).update(legend_text(snapshot))
+            update_static(self.query_one("#lag-summary", Static), summary)
+            update_static(self.query_one("#lag-members", Static), members_text(snapshot))
+            update_static(self.query_one("#lag-legend", Static), legend_text(snapshot))
         drains = {} if snapshot is None else {t.topic: t for t in snapshot.topics}
         rows = {}
         span = 0.0
@@ -218,7 +220,7 @@ class LagScreen(DashboardScreen):
         snapshot = self.fink.state.lag
         live = self.fink.state.connection.state == Connection.CONNECTED
         text = summary_text(snapshot, live) if snapshot is not None else Text()
-        summary.update(text.append("  · asking the broker…", "italic"))
+        update_static(summary, text.append("  · asking the broker…", "italic"))
 
     def action_toggle_empty(self) -> None:
         """Show or hide partitions with nothing committed and nothing to read."""

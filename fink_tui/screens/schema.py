@@ -101,6 +101,8 @@ def saved_parts(failure: DecodeFailure) -> str:
 class SchemaScreen(DashboardScreen):
     """Schemas per topic, a schema's fields, the forced-schema diff, decode failures."""
 
+    DRAWS = (Section.SCHEMAS, Section.FAILURES)
+
     BINDINGS = [
         Binding(
             "f",

@@ -1,0 +1,131 @@
+"""Switching screens at once: the screens out of sight are brought up to date while the stream
+is quiet, a mode is drawn before it is shown (one layout, one paint), and a line of text over
+the lag table is updated without laying the screen out again unless its height changes."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from textual.app import App, ComposeResult
+from textual.widgets import Static
+
+from fink_tui.app import CATCH_UP_AFTER
+from fink_tui.core.events import LagUpdated
+from fink_tui.core.source import ReplaySource
+from fink_tui.screens.base import update_static
+from fink_tui.screens.lag import LagScreen
+from fink_tui.textual_compat import mode_screen
+from fink_tui.widgets.lag_table import LagTable
+from tests.test_snapshots import snapshot_app
+
+SIZE = (160, 45)
+
+
+def committed_cells(table: LagTable) -> list[str]:
+    return [str(getattr(table.get_row_at(i)[1], "plain", "")) for i in range(table.row_count)]
+
+
+async def test_a_mode_out_of_sight_catches_up_once_the_stream_is_quiet() -> None:
+    """The feed shown, the lag screen built out of sight: once no alert and no key came for
+    CATCH_UP_AFTER seconds its table holds the snapshot and it is laid out at the terminal's
+    size, before anyone switches to it; a new snapshot is drawn there too."""
+    app = snapshot_app("feed")
+    source = app.source
+    assert isinstance(source, ReplaySource)
+    async with app.run_test(size=SIZE) as pilot:
+        lag = None
+        for _ in range(200):
+            lag = mode_screen(app, "lag")
+            if isinstance(lag, LagScreen) and lag.query_one(LagTable).row_count:
+                break
+            await pilot.pause(0.05)
+        assert isinstance(lag, LagScreen) and app.screen is not lag
+        table = lag.query_one(LagTable)
+        assert committed_cells(table)[:2] == ["6", "4"]
+        for _ in range(40):
+            if table.size.width:
+                break
+            await pilot.pause(0.05)
+        assert table.size.width == SIZE[0] and table.size.height > 0
+        assert app.state.lag is not None
+        moved = replace(app.state.lag.topics[0].partitions[0], committed=9)
+        topic = replace(
+            app.state.lag.topics[0], partitions=(moved, *app.state.lag.topics[0].partitions[1:])
+        )
+        source.play(
+            [
+                LagUpdated(
+                    replace(
+                        app.state.lag,
+                        topics=(topic, *app.state.lag.topics[1:]),
+                        taken_at=app.state.lag.taken_at + 5,
+                    )
+                )
+            ]
+        )
+        for _ in range(int(CATCH_UP_AFTER / 0.05) + 40):
+            if committed_cells(table)[0] == "9":
+                break
+            await pilot.pause(0.05)
+        assert committed_cells(table)[0] == "9" and app.screen is not lag
+        await pilot.press("q")
+
+
+async def test_nothing_is_drawn_out_of_sight_while_alerts_arrive() -> None:
+    """Alerts a moment ago (or a key): the screens out of sight are left as they are."""
+    app = snapshot_app("feed")
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(100):
+            if mode_screen(app, "lag") is not None:
+                break
+            await pilot.pause(0.05)
+        lag = mode_screen(app, "lag")
+        assert isinstance(lag, LagScreen)
+        app._alerts_at = time.monotonic()
+        app._catch_up_out_of_sight()
+        assert lag.query_one(LagTable).row_count == 0
+        await pilot.press("q")
+
+
+async def test_a_mode_is_drawn_before_it_is_shown() -> None:
+    """A key held the stream busy (nothing caught up): the switch itself draws the lag screen
+    from the model before Textual lays it out and paints it, so its first paint is current."""
+    app = snapshot_app("feed")
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(100):
+            if mode_screen(app, "lag") is not None:
+                break
+            await pilot.pause(0.05)
+        lag = mode_screen(app, "lag")
+        assert isinstance(lag, LagScreen)
+        assert lag.query_one(LagTable).row_count == 0  # not caught up yet (keys, alerts)
+        app.switch_mode("lag")  # no await: nothing else has run yet
+        assert committed_cells(lag.query_one(LagTable))[:2] == ["6", "4"]
+        assert not app._batch_count  # painted at once, not held (delay_update)
+        await pilot.pause()
+        assert app.screen is lag
+        await pilot.press("q")
+
+
+class TwoStatics(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Static("one line", id="top")
+        yield Static("below", id="below")
+
+
+async def test_a_static_is_laid_out_again_only_when_its_height_changes() -> None:
+    """update_static: a second line pushes what is below down, a shorter text pulls it back,
+    and a text of the same height is shown in place."""
+    app = TwoStatics()
+    async with app.run_test(size=(40, 10)) as pilot:
+        top, below = app.query_one("#top", Static), app.query_one("#below", Static)
+        update_static(top, "two\nlines")
+        await pilot.pause()
+        assert top.size.height == 2 and below.region.y == 2
+        update_static(top, "one")
+        await pilot.pause()
+        assert top.size.height == 1 and below.region.y == 1
+        update_static(top, "another")
+        await pilot.pause()
+        assert str(top.render()) == "another" and below.region.y == 1
