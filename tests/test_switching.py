@@ -129,3 +129,46 @@ async def test_a_static_is_laid_out_again_only_when_its_height_changes() -> None
         update_static(top, "another")
         await pilot.pause()
         assert str(top.render()) == "another" and below.region.y == 1
+
+
+class OneLagTable(App[None]):
+    def compose(self) -> ComposeResult:
+        yield LagTable()
+
+
+async def test_a_lag_refresh_changes_only_the_cells_that_changed() -> None:
+    """The same partitions: a snapshot with the same figures replaces no cell (an idle stream
+    redraws nothing every 5 s), one with a new committed offset replaces that row's changed
+    cells and keeps the cursor; a partition more rebuilds the table."""
+    from fink_tui.core.lag import build_snapshot
+    from fink_tui.widgets.lag_table import row_key
+
+    def snapshot(committed: int, partitions: int = 2, at: float = 1000.0):  # type: ignore[no-untyped-def]
+        snap = build_snapshot(
+            "g",
+            {"t": list(range(partitions))},
+            {("t", p): committed + p for p in range(partitions)},
+            {("t", p): (0, 100) for p in range(partitions)},
+        )
+        return replace(snap, taken_at=at)
+
+    app = OneLagTable()
+    async with app.run_test(size=(120, 20)) as pilot:
+        table = app.query_one(LagTable)
+        table.show(snapshot(10))
+        await pilot.pause()
+        table.move_cursor(row=1)
+        first = [list(table.get_row(row_key("t", p))) for p in (0, 1)]
+        table.show(snapshot(10, at=1005.0))
+        assert all(
+            a is b
+            for p in (0, 1)
+            for a, b in zip(first[p], table.get_row(row_key("t", p)), strict=True)
+        )
+        table.show(snapshot(20, at=1010.0))
+        moved = table.get_row(row_key("t", 1))
+        assert str(moved[1]) == "21" and str(moved[4]) == "79"
+        assert moved[0] is first[1][0]  # the topic's cell: the same
+        assert table.selected() == ("t", 1)
+        table.show(snapshot(20, partitions=3, at=1015.0))
+        assert table.row_count == 4 and table.selected() == ("t", 1)

@@ -70,6 +70,10 @@ class DashboardScreen(Screen[None]):
         self._theme_drawn = theme
         self.redraw(self.fink.state)
 
+    def on_screen_suspend(self) -> None:
+        # Drawn from the model until now: nothing to catch up on yet once out of sight.
+        self._caught_up, self._laid_out = self.fink.state.revision(*self.DRAWS), True
+
     def redraw(self, state: StreamState, steady: bool = False) -> None:
         """Redraw now if the screen's widgets are there (a mode being switched to may still
         be composing: the next refresh tick draws it). ``steady``: a timer's redraw, which a
