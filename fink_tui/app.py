@@ -192,8 +192,8 @@ class FinkApp(QuietCrashApp):
         """Paint at once. Textual holds the screen for a moment after a mode switch, to mask a
         screen being built; ours are built ahead (:meth:`_prepare_modes`) and drawn before the
         switch (:meth:`switch_mode`). Held, the switch's paint was computed and thrown away,
-        and the screen painted again when the hold ended: the first `3` after a backlog took
-        114-188 ms, now ~65 (bench/README.md, tenth session)."""
+        and the screen painted again when the hold ended: 27-105 ms of a mode switch's key
+        spent on a paint nobody saw (bench/README.md, tenth session)."""
 
     def switch_mode(self, mode: str) -> AwaitMount:
         """Switch to ``mode`` with its screen brought up to date first: it is laid out and
@@ -371,7 +371,7 @@ class FinkApp(QuietCrashApp):
         backlog was read the first `2` took ~120 ms, most of it filling the lag screen (its
         new topics' sparklines, then a second layout), the first `3` ~140-180 ms (the schema
         tree built, a second layout). While alerts pour in nothing is redrawn out of sight:
-        that slowed the ingest by a fifth (bench/README.md, ninth session)."""
+        that slowed the ingest by a quarter (bench/README.md, ninth session)."""
         quiet_since = max(self._alerts_at, self.collections.last_key)
         if time.monotonic() - quiet_since < CATCH_UP_AFTER:
             return

@@ -365,7 +365,7 @@ def _filters(value: Any, label: str) -> tuple[tuple[str, str], ...]:
         return ()
     if not isinstance(value, Mapping):
         raise ConfigError(
-            f'{label}: expected a table of name = "query" ([filters]), got {_shown(value)}'
+            f"{label}: expected a table of name = \"query\" ([filters]), got {_shown(value)}"
         )
     found = []
     for name, text in value.items():

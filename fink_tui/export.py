@@ -20,7 +20,9 @@ def export_lag_svg(
     """Render the lag screen for ``snapshot`` to an SVG file, with no terminal: the app is
     given a replay of that one snapshot."""
     source = ReplaySource([ConnectionChanged(Connection.CONNECTED), LagUpdated(snapshot)])
-    app = FinkApp(settings, source, mode="lag", show_empty_partitions=all_partitions, live=False)
+    app = FinkApp(
+        settings, source, mode="lag", show_empty_partitions=all_partitions, live=False
+    )
     rows = sum(len(t.partitions) + 2 for t in snapshot.topics)
     size = (110, min(max(rows + 14, 24), 200))
     path = path.expanduser()

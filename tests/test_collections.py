@@ -17,7 +17,9 @@ class Clock:
 
 
 def collections(passes: list[int], runs: list[float], clock: Clock) -> FullCollections:
-    return FullCollections(clock, passes=lambda: passes[0], collect=lambda: runs.append(clock.now))
+    return FullCollections(
+        clock, passes=lambda: passes[0], collect=lambda: runs.append(clock.now)
+    )
 
 
 def test_a_due_collection_waits_for_the_keys_to_stop() -> None:

@@ -92,7 +92,9 @@ def _check_magic(path: Path, given: str | Path) -> None:
     except OSError as exc:
         raise UsageError(f"{given}: cannot read it ({exc.strerror or exc})") from exc
     if head != AVRO_MAGIC:
-        raise UsageError(f"{given}: not an Avro container file (fink-tui opens saved .avro alerts)")
+        raise UsageError(
+            f"{given}: not an Avro container file (fink-tui opens saved .avro alerts)"
+        )
 
 
 def topic_of(path: Path) -> str:

@@ -65,3 +65,4 @@ def other_members(admin: Any, group: str, me: str, timeout: float) -> tuple[Grou
         for m in description.members
         if m.member_id != me
     )
+

@@ -21,6 +21,7 @@ class ConfirmResetModal(ModalScreen[bool]):
     ]
     """Keys of the confirmation."""
 
+
     def __init__(self, plan: ResetPlan) -> None:
         super().__init__()
         self.plan = plan

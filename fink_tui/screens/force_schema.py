@@ -20,6 +20,7 @@ class ForceSchemaModal(ModalScreen[SchemaInfo | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="force.cancel")]
     """Keys of the dialog."""
 
+
     def __init__(self, where: str = "every topic") -> None:
         super().__init__()
         self.where = where

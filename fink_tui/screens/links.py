@@ -30,7 +30,9 @@ def object_label(summary: AlertSummary) -> str:
 
 
 COPY = Binding("c", "copy_id", "Copy id", tooltip="Copy the object's id (OSC 52)", id="copy_id")
-LINKS = Binding("o", "links", "Links", tooltip="Fink portal, TNS and SIMBAD pages", id="open_links")
+LINKS = Binding(
+    "o", "links", "Links", tooltip="Fink portal, TNS and SIMBAD pages", id="open_links"
+)
 """The keys of a screen that shows an alert or an object: its id, its pages."""
 
 

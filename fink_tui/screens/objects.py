@@ -24,13 +24,16 @@ OBJECTS_PACE = 1.0
 """Seconds between two redraws of the table by the refresh timer while alerts pour in."""
 
 
+
 class ObjectsScreen(DashboardScreen):
     """Objects of the stream since the app started, the most recently updated first."""
 
     DRAWS = (Section.ALERTS,)
 
     BINDINGS = [
-        Binding("enter", "open_object", "Alerts", tooltip="The object's alerts", id="objects.open"),
+        Binding(
+            "enter", "open_object", "Alerts", tooltip="The object's alerts", id="objects.open"
+        ),
         COPY,
         LINKS,
     ]

@@ -102,7 +102,6 @@ def cutout_lines(picture: CutoutPicture, size: Size) -> list[Strip]:
     and two high), centred. Any thread."""
     import numpy as np
     from PIL import Image as PILImage
-
     width, height = size
     if width <= 0 or height <= 0:
         return []
