@@ -58,6 +58,7 @@ from fink_tui.textual_compat import (
     load_default_css,
     mode_screen,
     prepare_mode,
+    prepare_screen,
     stacked_screens,
     widget_classes,
 )
@@ -210,6 +211,14 @@ class FinkApp(QuietCrashApp):
             if prepare_mode(self, mode):
                 self.set_timer(PREPARE_AFTER / 2, self._prepare_modes)
                 return
+        lag = mode_screen(self, "lag")
+        if (
+            isinstance(lag, LagScreen)
+            and not self.settings.read_only
+            and prepare_screen(self, lag.reset_dialog())
+        ):
+            self.set_timer(PREPARE_AFTER / 2, self._prepare_modes)
+            return
         # The alert screen's module, imported now rather than at the first Enter (~40 ms); the
         # dialogs' and the alert screen's widgets are styled by rules parsed now, not at the
         # key that first shows them.

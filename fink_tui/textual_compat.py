@@ -11,8 +11,9 @@ as soon as a Textual release changes any of it.
 - The radio button under a :class:`~textual.widgets.RadioSet`'s cursor, which Textual keeps in
   the private ``RadioSet._selected``.
 - Screens built ahead, out of sight: :func:`prepare_mode` (``App._init_mode``, and the screen's
-  ``_css_update_count``), :func:`in_a_stack` and :func:`stacked_screens`
-  (``App._screen_stacks``), :func:`lay_out_unseen` (``Screen._refresh_layout``).
+  ``_css_update_count``), :func:`prepare_screen` (``App._get_screen``, ``_load_screen_css``),
+  :func:`in_a_stack` and :func:`stacked_screens` (``App._screen_stacks``),
+  :func:`lay_out_unseen` (``Screen._refresh_layout``, ``_layout_required``).
 - Default CSS parsed ahead: :func:`load_default_css` (``DOMNode._get_default_css`` and
   ``_css_bases``, the stylesheet's ``add_source`` and ``rules_map``).
 - A screen's toast rack hidden ahead: :func:`hide_toast_rack` (the rack's id,
@@ -79,6 +80,18 @@ def prepare_mode(app: App[Any], mode: str) -> bool:
     # shown: the first switch to this one parsed and applied the whole stylesheet again
     # (~55 ms of that key). A theme changed later still restyles it when it is shown.
     app._screen_stacks[mode][0]._css_update_count = app._css_update_count
+    return True
+
+
+def prepare_screen(app: App[Any], screen: Screen[Any]) -> bool:
+    """Build an installed screen's widgets now without showing it (Textual builds a screen the
+    first time it is pushed: the key that first opened the reset dialog composed it, 40-50 ms).
+    False if it was built already."""
+    if screen.is_running:
+        return False
+    app._get_screen(screen)
+    app._load_screen_css(screen)
+    screen._css_update_count = app._css_update_count  # styled now, as prepare_mode's
     return True
 
 

@@ -172,3 +172,24 @@ async def test_a_lag_refresh_changes_only_the_cells_that_changed() -> None:
         assert table.selected() == ("t", 1)
         table.show(snapshot(20, partitions=3, at=1015.0))
         assert table.row_count == 4 and table.selected() == ("t", 1)
+
+
+async def test_the_reset_dialog_is_built_before_the_first_p() -> None:
+    """Once the screens are built, the lag screen's reset dialog is too: the first `p` shows
+    it without building it."""
+    app = snapshot_app("lag")
+    async with app.run_test(size=SIZE) as pilot:
+        lag = app.screen
+        assert isinstance(lag, LagScreen)
+        for _ in range(200):
+            if lag.reset_dialog().is_running:
+                break
+            await pilot.pause(0.05)
+        dialog = lag.reset_dialog()
+        assert dialog.is_running and app.screen is lag
+        await pilot.press("p")
+        await pilot.pause()
+        assert app.screen is dialog
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is lag

@@ -235,3 +235,31 @@ async def test_a_screen_out_of_sight_is_laid_out_and_listed_with_its_mode() -> N
         assert label.size == (len("and a third one"), 3) and not other._layout_required
         assert app.screen is not other
         lay_out_unseen(app.screen)  # the shown screen is Textual's to lay out: nothing here
+
+
+async def test_an_installed_screen_is_built_before_it_is_first_pushed() -> None:
+    """``prepare_screen`` (``App._get_screen``, ``_load_screen_css``): the screen's widgets are
+    there before it is shown, and pushing it composes nothing again."""
+    from textual.widgets import Label
+
+    from fink_tui.textual_compat import prepare_screen
+
+    composed: list[int] = []
+
+    class Dialog(Screen[None]):
+        def compose(self):  # type: ignore[no-untyped-def]
+            composed.append(1)
+            yield Label("ready", id="ready")
+
+    app = two_modes()
+    async with app.run_test() as pilot:
+        dialog = Dialog()
+        app.install_screen(dialog, name="dialog")
+        assert prepare_screen(app, dialog)
+        await pilot.pause()
+        assert dialog.is_running and composed == [1] and app.screen is not dialog
+        assert str(dialog.query_one("#ready", Label).render()) == "ready"
+        assert not prepare_screen(app, dialog)
+        await app.push_screen(dialog)
+        await pilot.pause()
+        assert app.screen is dialog and composed == [1]

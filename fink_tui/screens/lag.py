@@ -235,16 +235,21 @@ class LagScreen(DashboardScreen):
         if scope in ("topic", "partition") and selected is not None:
             topic = selected[0]
             partition = selected[1] if scope == "partition" else None
-        from fink_tui.screens.reset_offsets import ResetOffsetsModal
 
         def chosen(target: ResetTarget | None) -> None:
             if target is not None:
                 self.fink.send_command(PlanReset(target, topic, partition))
 
+        self.app.push_screen(self.reset_dialog().ask(scope_text(topic, partition)), chosen)
+
+    def reset_dialog(self) -> ResetOffsetsModal:
+        """The reset dialog, made and installed at the first call, then kept."""
+        from fink_tui.screens.reset_offsets import ResetOffsetsModal
+
         if self._reset_modal is None:
             self._reset_modal = ResetOffsetsModal(self.fink.settings.group_id, "")
             self.app.install_screen(self._reset_modal, name="reset-offsets")
-        self.app.push_screen(self._reset_modal.ask(scope_text(topic, partition)), chosen)
+        return self._reset_modal
 
     def action_recover(self) -> None:
         """Plan moving the partitions of a topic whose next alerts expired (the selected
