@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import assert_never
 
 from textual import events
-from textual.app import SystemCommand
+from textual.app import ScreenStackError, SystemCommand, UnknownModeError
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import AwaitMount
@@ -200,7 +200,7 @@ class FinkApp(QuietCrashApp):
         """Switch to ``mode`` with its screen brought up to date first: it is laid out and
         painted once, with what the model holds now."""
         target = mode_screen(self, mode)
-        if isinstance(target, DashboardScreen) and target is not self.screen:
+        if isinstance(target, DashboardScreen) and target not in self.screen_stack:
             target.redraw(self.state)
         return super().switch_mode(mode)
 
@@ -384,7 +384,10 @@ class FinkApp(QuietCrashApp):
         quiet_since = max(self._alerts_at, self.collections.last_key)
         if time.monotonic() - quiet_since < CATCH_UP_AFTER:
             return
-        shown = self.screen
+        try:
+            shown = self.screen
+        except (ScreenStackError, UnknownModeError):
+            return  # no screen left: the app is closing
         for screen in stacked_screens(self):
             if (
                 screen is not shown

@@ -193,3 +193,14 @@ async def test_the_reset_dialog_is_built_before_the_first_p() -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is lag
+
+
+async def test_catching_up_while_the_app_closes_does_nothing() -> None:
+    """The refresh tick can come once the screens are gone (the app closing): nothing to catch
+    up then, and no error (it crashed the app's closing once)."""
+    app = snapshot_app("feed")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+    app._alerts_at = 0.0
+    app.collections.last_key = -CATCH_UP_AFTER
+    app._catch_up_out_of_sight()
