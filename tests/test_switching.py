@@ -7,10 +7,12 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
-from fink_tui.app import CATCH_UP_AFTER
+from fink_tui import app as app_module
+from fink_tui.app import CATCH_UP_AFTER, FinkApp
 from fink_tui.core.events import LagUpdated
 from fink_tui.core.source import ReplaySource
 from fink_tui.screens.base import update_static
@@ -20,6 +22,17 @@ from fink_tui.widgets.lag_table import LagTable
 from tests.test_snapshots import snapshot_app
 
 SIZE = (160, 45)
+
+
+def play_committed(app: FinkApp, committed: int) -> None:
+    """A new lag snapshot: the first partition now committed at ``committed``."""
+    source, lag = app.source, app.state.lag
+    assert isinstance(source, ReplaySource) and lag is not None
+    first = lag.topics[0]
+    moved = replace(first.partitions[0], committed=committed)
+    topic = replace(first, partitions=(moved, *first.partitions[1:]))
+    snapshot = replace(lag, topics=(topic, *lag.topics[1:]), taken_at=lag.taken_at + 5)
+    source.play([LagUpdated(snapshot)])
 
 
 def committed_cells(table: LagTable) -> list[str]:
@@ -48,22 +61,7 @@ async def test_a_mode_out_of_sight_catches_up_once_the_stream_is_quiet() -> None
                 break
             await pilot.pause(0.05)
         assert table.size.width == SIZE[0] and table.size.height > 0
-        assert app.state.lag is not None
-        moved = replace(app.state.lag.topics[0].partitions[0], committed=9)
-        topic = replace(
-            app.state.lag.topics[0], partitions=(moved, *app.state.lag.topics[0].partitions[1:])
-        )
-        source.play(
-            [
-                LagUpdated(
-                    replace(
-                        app.state.lag,
-                        topics=(topic, *app.state.lag.topics[1:]),
-                        taken_at=app.state.lag.taken_at + 5,
-                    )
-                )
-            ]
-        )
+        play_committed(app, 9)
         for _ in range(int(CATCH_UP_AFTER / 0.05) + 40):
             if committed_cells(table)[0] == "9":
                 break
@@ -72,8 +70,12 @@ async def test_a_mode_out_of_sight_catches_up_once_the_stream_is_quiet() -> None
         await pilot.press("q")
 
 
-async def test_nothing_is_drawn_out_of_sight_while_alerts_arrive() -> None:
-    """Alerts a moment ago (or a key): the screens out of sight are left as they are."""
+async def test_nothing_is_drawn_out_of_sight_while_alerts_arrive(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Alerts a moment ago: the screens out of sight are left as they are; a second later
+    without alerts or keys, one is caught up."""
+    monkeypatch.setattr(app_module, "CATCH_UP_AFTER", 3600.0)  # no tick catches up meanwhile
     app = snapshot_app("feed")
     async with app.run_test(size=SIZE) as pilot:
         for _ in range(100):
@@ -82,15 +84,25 @@ async def test_nothing_is_drawn_out_of_sight_while_alerts_arrive() -> None:
             await pilot.pause(0.05)
         lag = mode_screen(app, "lag")
         assert isinstance(lag, LagScreen)
+        table = lag.query_one(LagTable)
+        monkeypatch.setattr(app_module, "CATCH_UP_AFTER", 1.0)
+        play_committed(app, 7)
         app._alerts_at = time.monotonic()
         app._catch_up_out_of_sight()
-        assert lag.query_one(LagTable).row_count == 0
+        assert committed_cells(table)[:1] != ["7"]
+        app._alerts_at = time.monotonic() - 1.5
+        app.collections.last_key = app._alerts_at
+        for _ in app.MODES:  # one screen a call: the lag screen's turn comes
+            app._catch_up_out_of_sight()
+        assert committed_cells(table)[:1] == ["7"]
         await pilot.press("q")
 
 
-async def test_a_mode_is_drawn_before_it_is_shown() -> None:
-    """A key held the stream busy (nothing caught up): the switch itself draws the lag screen
-    from the model before Textual lays it out and paints it, so its first paint is current."""
+async def test_a_mode_is_drawn_before_it_is_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Alerts or keys all along (nothing caught up out of sight): the switch itself draws the
+    lag screen from the model before Textual lays it out and paints it, so its first paint is
+    current."""
+    monkeypatch.setattr(app_module, "CATCH_UP_AFTER", 3600.0)
     app = snapshot_app("feed")
     async with app.run_test(size=SIZE) as pilot:
         for _ in range(100):
@@ -99,9 +111,10 @@ async def test_a_mode_is_drawn_before_it_is_shown() -> None:
             await pilot.pause(0.05)
         lag = mode_screen(app, "lag")
         assert isinstance(lag, LagScreen)
-        assert lag.query_one(LagTable).row_count == 0  # not caught up yet (keys, alerts)
+        play_committed(app, 8)
+        assert committed_cells(lag.query_one(LagTable))[:1] != ["8"]  # out of sight: not yet
         app.switch_mode("lag")  # no await: nothing else has run yet
-        assert committed_cells(lag.query_one(LagTable))[:2] == ["6", "4"]
+        assert committed_cells(lag.query_one(LagTable))[:2] == ["8", "4"]
         assert not app._batch_count  # painted at once, not held (delay_update)
         await pilot.pause()
         assert app.screen is lag
