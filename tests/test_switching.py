@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from fink_tui import app as app_module
@@ -33,6 +34,17 @@ def play_committed(app: FinkApp, committed: int) -> None:
     topic = replace(first, partitions=(moved, *first.partitions[1:]))
     snapshot = replace(lag, topics=(topic, *lag.topics[1:]), taken_at=lag.taken_at + 5)
     source.play([LagUpdated(snapshot)])
+
+
+async def built_lag_screen(pilot: Pilot[int]) -> LagScreen:
+    """The lag screen, once the app has built it out of sight."""
+    for _ in range(100):
+        lag = mode_screen(pilot.app, "lag")
+        if lag is not None:
+            break
+        await pilot.pause(0.05)
+    assert isinstance(lag, LagScreen)
+    return lag
 
 
 def committed_cells(table: LagTable) -> list[str]:
@@ -78,12 +90,7 @@ async def test_nothing_is_drawn_out_of_sight_while_alerts_arrive(
     monkeypatch.setattr(app_module, "CATCH_UP_AFTER", 3600.0)  # no tick catches up meanwhile
     app = snapshot_app("feed")
     async with app.run_test(size=SIZE) as pilot:
-        for _ in range(100):
-            if mode_screen(app, "lag") is not None:
-                break
-            await pilot.pause(0.05)
-        lag = mode_screen(app, "lag")
-        assert isinstance(lag, LagScreen)
+        lag = await built_lag_screen(pilot)
         table = lag.query_one(LagTable)
         monkeypatch.setattr(app_module, "CATCH_UP_AFTER", 1.0)
         play_committed(app, 7)
@@ -105,12 +112,7 @@ async def test_a_mode_is_drawn_before_it_is_shown(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(app_module, "CATCH_UP_AFTER", 3600.0)
     app = snapshot_app("feed")
     async with app.run_test(size=SIZE) as pilot:
-        for _ in range(100):
-            if mode_screen(app, "lag") is not None:
-                break
-            await pilot.pause(0.05)
-        lag = mode_screen(app, "lag")
-        assert isinstance(lag, LagScreen)
+        lag = await built_lag_screen(pilot)
         play_committed(app, 8)
         assert committed_cells(lag.query_one(LagTable))[:1] != ["8"]  # out of sight: not yet
         app.switch_mode("lag")  # no await: nothing else has run yet
