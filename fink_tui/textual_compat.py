@@ -127,7 +127,7 @@ def widget_classes() -> list[type[DOMNode]]:
 
 def in_a_stack(app: App[Any], screen: Screen[Any]) -> bool:
     """Whether ``screen`` is in the stack of any mode (shown there, or under another)."""
-    return any(screen in stack for stack in app._screen_stacks.values())
+    return screen in stacked_screens(app)
 
 
 def stacked_screens(app: App[Any]) -> list[Screen[Any]]:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import gc
 
-from fink_tui.core.memory import FULL_AT_MOST, QUIET_FOR, YOUNGER_PASSES, FullCollections
+from fink_tui.core.memory import FULL_AT_MOST, QUIET_FOR, FullCollections
+
+DUE = gc.get_threshold()[2]
+"""Python's third threshold: younger passes after which a full one is due."""
 
 
 class Clock:
@@ -25,7 +28,7 @@ def collections(passes: list[int], runs: list[float], clock: Clock) -> FullColle
 def test_a_due_collection_waits_for_the_keys_to_stop() -> None:
     """Due (enough younger passes) but a key was just pressed: not now; once the person has
     not pressed a key for QUIET_FOR seconds, it runs."""
-    clock, passes, runs = Clock(), [YOUNGER_PASSES], []
+    clock, passes, runs = Clock(), [DUE], []
     full = collections(passes, runs, clock)
     full.interaction()
     clock.now += QUIET_FOR / 2
@@ -37,7 +40,7 @@ def test_a_due_collection_waits_for_the_keys_to_stop() -> None:
 
 def test_nothing_runs_when_nothing_is_due() -> None:
     """An idle app (few younger passes) never pays a full collection, keys or not."""
-    clock, passes, runs = Clock(), [YOUNGER_PASSES - 1], []
+    clock, passes, runs = Clock(), [DUE - 1], []
     full = collections(passes, runs, clock)
     for _ in range(10):
         clock.now += FULL_AT_MOST
@@ -48,7 +51,7 @@ def test_nothing_runs_when_nothing_is_due() -> None:
 def test_keys_held_down_do_not_put_it_off_for_ever() -> None:
     """A key every half second for minutes: the collection runs after FULL_AT_MOST all the
     same, once, then waits again."""
-    clock, passes, runs = Clock(), [YOUNGER_PASSES], []
+    clock, passes, runs = Clock(), [DUE], []
     full = collections(passes, runs, clock)
     start = clock.now
     while clock.now - start < 2.5 * FULL_AT_MOST:
@@ -80,9 +83,9 @@ def test_the_real_collector_runs_when_due() -> None:
     full = FullCollections()
     full.take_over()
     try:
-        for _ in range(YOUNGER_PASSES + 1):
+        for _ in range(full.due_after + 1):
             gc.collect(1)
-        assert gc.get_count()[2] >= YOUNGER_PASSES
+        assert full.due_after == DUE and gc.get_count()[2] >= DUE
         assert full.tick()
         assert gc.get_count()[2] == 0
     finally:

@@ -101,9 +101,6 @@ QUIET_FOR = 1.0
 """Seconds without a key or a click before the dashboard runs a full collection."""
 FULL_AT_MOST = 60.0
 """Seconds between two full collections at most, keys or not."""
-YOUNGER_PASSES = 10
-"""Collections of the middle generation after which a full one is due: Python's own third
-threshold, which :class:`FullCollections` takes over."""
 NEVER = 1 << 30
 
 
@@ -117,8 +114,8 @@ class FullCollections:
     else: 60-300 ms added to a key. Taken over, the pass waits for :data:`QUIET_FOR` seconds
     without a key (or runs after :data:`FULL_AT_MOST` seconds all the same); the young
     generations are still collected by Python as before. An idle app collects nothing: a full
-    pass is due only after :data:`YOUNGER_PASSES` collections of the middle generation, as in
-    Python (bench/README.md, ninth session)."""
+    pass is due only after as many collections of the middle generation as Python's own third
+    threshold, the one taken over (bench/README.md, ninth session)."""
 
     def __init__(
         self,
@@ -149,6 +146,12 @@ class FullCollections:
             gc.set_threshold(*self._thresholds)
             self._thresholds = None
 
+    @property
+    def due_after(self) -> int:
+        """Collections of the middle generation after which a full one is due: Python's third
+        threshold (as it was before :meth:`take_over`)."""
+        return (self._thresholds or gc.get_threshold())[2]
+
     def interaction(self) -> None:
         """A key or a click now: no full collection for the next :data:`QUIET_FOR` seconds."""
         self.last_key = self.clock()
@@ -156,7 +159,7 @@ class FullCollections:
     def tick(self) -> bool:
         """Run a full collection if one is due and the person is not pressing keys (or not
         been collected for :data:`FULL_AT_MOST` seconds); True if it ran."""
-        if self._passes() < YOUNGER_PASSES:
+        if self._passes() < self.due_after:
             return False
         now = self.clock()
         if now - self.last_key < QUIET_FOR and now - self.last_full < FULL_AT_MOST:
