@@ -204,7 +204,7 @@ class LagScreen(DashboardScreen):
             return self.fink.state.lag is not None or None
         return True
 
-    def on_data_table_row_highlighted(self) -> None:
+    def on_line_table_row_highlighted(self) -> None:
         # Which reset keys apply depends on the kind of row under the cursor; the footer is
         # rebuilt only when that kind changes (every lag refresh moves the cursor back).
         selected = self.query_one(LagTable).selected()

@@ -1,5 +1,6 @@
 """The lag table: committed offset, lag, time lag, alerts lost and status per topic and
-partition, with a total per topic."""
+partition, with a total per topic (a :class:`LineTable`: a refresh draws the rows that
+changed)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from textual import events
 
 from fink_tui.core.lag import LagSnapshot
 from fink_tui.core.lag_status import Status, time_lag_text
-from fink_tui.widgets.table_cursor import RowTable, cursor_row_key, move_cursor_to_key
+from fink_tui.widgets.line_table import Cell, LineTable
 
 COLUMNS = ("Topic [Partition]", "Committed", "Low", "High", "Lag", "Time lag", "Lost", "Status")
 NARROW_COLUMNS = ("Topic [Partition]", "Committed", "Lag", "Time lag", "Lost", "Status")
@@ -43,13 +44,6 @@ def legend() -> Text:
     return Text.assemble(*parts)
 
 
-def looks(cell: str | Text) -> object:
-    """What a cell shows: its text, style, spans and justification."""
-    if isinstance(cell, Text):
-        return (cell.plain, str(cell.style), cell.justify, tuple(cell.spans))
-    return cell
-
-
 def row_key(topic: str, partition: int | None) -> str:
     """Key of a partition row, or of a topic's total row (partition None)."""
     return f"{topic}\x1f{TOTAL if partition is None else partition}"
@@ -61,7 +55,7 @@ def parse_row_key(key: str) -> tuple[str, int | None]:
     return topic, None if part == TOTAL else int(part)
 
 
-class LagTable(RowTable):
+class LagTable(LineTable):
     """The figures of ``fink-tui lag``, one row a partition, keeping the cursor's row."""
 
     DEFAULT_CSS = """
@@ -69,7 +63,7 @@ class LagTable(RowTable):
     """
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", **kwargs)  # type: ignore[arg-type]
+        super().__init__(**kwargs)
         self.show_empty = False
         self.wide = True
         self._snapshot: LagSnapshot | None = None
@@ -86,9 +80,7 @@ class LagTable(RowTable):
 
     def _columns(self, wide: bool) -> None:
         self.wide = wide
-        self.clear(columns=True)
-        for name in COLUMNS if wide else NARROW_COLUMNS:
-            self.add_column(name, key=name)
+        self.set_columns(COLUMNS if wide else NARROW_COLUMNS)
 
     def show(self, snapshot: LagSnapshot | None) -> None:
         """Redraw from a snapshot (only when it, the width or the empty toggle changed)."""
@@ -99,31 +91,12 @@ class LagTable(RowTable):
         if signature == self._shown:
             return
         self._shown = signature
-        rows = self._rows(snapshot)
-        if [key for key, _ in rows] == [row.key.value for row in self.ordered_rows]:
-            self._update_in_place(rows)
-            return
-        current = self.selected()
-        self.clear()
-        for key, cells in rows:
-            self.add_row(*cells, key=key)
-        if current is not None:
-            move_cursor_to_key(self, row_key(*current))
+        self.set_rows(self._rows(snapshot))
 
-    def _update_in_place(self, rows: list[tuple[str, list[str | Text]]]) -> None:
-        """The same rows as shown: change only the cells whose text or look changed. A lag
-        refresh with nothing new (an idle stream, every 5 s) then redraws nothing; the whole
-        table rebuilt was most of the lag screen's idle CPU."""
-        columns = list(self.columns)
-        for key, cells in rows:
-            for column, old, new in zip(columns, self.get_row(key), cells, strict=True):
-                if looks(old) != looks(new):
-                    self.update_cell(key, column, new, update_width=True)
-
-    def _rows(self, snapshot: LagSnapshot) -> list[tuple[str, list[str | Text]]]:
+    def _rows(self, snapshot: LagSnapshot) -> list[tuple[str, list[Cell]]]:
         """Each row's key and cells, in the order shown."""
-        rows: list[tuple[str, list[str | Text]]] = []
-        blanks: list[str | Text] = [""] * (len(self.columns) - 2)
+        rows: list[tuple[str, list[Cell]]] = []
+        blanks: list[Cell] = [""] * (len(self.column_names) - 2)
         for t in snapshot.topics:
             if t.error:
                 cells = [Text(f"{t.topic}: {t.error}", style="red"), *blanks, status_text(t.status)]
@@ -166,7 +139,7 @@ class LagTable(RowTable):
 
     def selected(self) -> tuple[str, int | None] | None:
         """(topic, partition) of the cursor's row; partition None on a total row."""
-        key = cursor_row_key(self)
+        key = self.selected_key()
         if key is None:
             return None
         topic, partition = parse_row_key(key)

@@ -1,0 +1,307 @@
+"""A table of keyed rows drawn line by line: each row one :class:`Strip`, made when its cells
+change and kept.
+
+For a table refreshed from the model while a person reads it (the lag table, every few seconds
+and after each reset). A ``DataTable`` renders every visible cell again once any cell changes
+(its line caches key on an update count): 117 ms of the UI thread, median, for a lag table of
+3 topics of 10 partitions at 160 columns each time the figures moved, and a key pressed then
+waited for it. Here a refresh draws the rows whose cells changed, and nothing when none did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.cells import cell_len
+from rich.console import Console
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+Cell = str | Text
+"""A cell: a str is plain text (never markup: it may be data), a Text keeps its style and
+justification."""
+CELL_PADDING = 1
+"""Blank cells left and right of each cell (as a DataTable pads them)."""
+
+
+def looks(cell: Cell) -> object:
+    """What a cell shows: its text, style, spans and justification."""
+    if isinstance(cell, Text):
+        return (cell.plain, str(cell.style), cell.justify, tuple(cell.spans))
+    return cell
+
+
+def cell_segments(cell: Cell, width: int, console: Console) -> list[Segment]:
+    """``cell`` in exactly ``width`` cells (cut with an ellipsis, justified), padded."""
+    text = cell.copy() if isinstance(cell, Text) else Text(cell)
+    text.truncate(width, overflow="ellipsis")
+    room = width - text.cell_len
+    if text.justify == "right":
+        text.pad_left(room)
+    elif text.justify == "center":
+        text.pad_left(room // 2)
+        text.pad_right(room - room // 2)
+    else:
+        text.pad_right(room)
+    text.pad(CELL_PADDING)
+    return list(text.render(console))
+
+
+class LineTableMessage(Message):
+    """A message from a line table (its ``control``)."""
+
+    def __init__(self, table: LineTable) -> None:
+        super().__init__()
+        self.table = table
+
+    @property
+    def control(self) -> LineTable:
+        return self.table
+
+
+class LineTable(ScrollView, can_focus=True):
+    """Named columns, each as wide as its widest cell; keyed rows under a row cursor that
+    stays on its row's key when the rows are replaced. The header stays at the top."""
+
+    BINDINGS = [
+        Binding("enter", "select_cursor", "Select", show=False),
+        Binding("up", "cursor_up", "Up", show=False),
+        Binding("down", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "first_row", "First row", show=False, id="table.first_row"),
+        Binding("end", "last_row", "Last row", show=False, id="table.last_row"),
+    ]
+    """Keys of a line table: the cursor, and Enter on its row."""
+
+    COMPONENT_CLASSES = {"line-table--header", "line-table--cursor"}
+    DEFAULT_CSS = """
+    LineTable {
+        background: $surface;
+        color: $foreground;
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .line-table--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+            & > .line-table--header { background-tint: $foreground 5%; }
+        }
+        & > .line-table--header { text-style: bold; background: $panel; color: $foreground; }
+        &:ansi > .line-table--header { background: ansi_bright_blue; color: ansi_default; }
+        & > .line-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+    }
+    """
+
+    class RowHighlighted(LineTableMessage):
+        """The cursor moved to another row (or the rows under it changed)."""
+
+    class RowSelected(LineTableMessage):
+        """Enter, or a click on the cursor's row."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.cursor_row = 0
+        """Index of the row under the cursor."""
+        self._names: tuple[str, ...] = ()
+        self._keys: list[str] = []
+        self._row_cells: dict[str, tuple[Cell, ...]] = {}
+        self._widths: list[int] = []
+        self._strips: dict[tuple[str, bool], Strip] = {}
+        """Each row's line (and the cursor's look of it), as last drawn."""
+        self._looks: dict[str, Style] = {}
+
+    # --- columns and rows --------------------------------------------------------------------
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        """The columns' names, in the order shown."""
+        return self._names
+
+    @property
+    def row_count(self) -> int:
+        """How many rows are shown."""
+        return len(self._keys)
+
+    def get_row(self, key: str) -> tuple[Cell, ...]:
+        """The cells of the row with ``key`` (KeyError if there is none)."""
+        return self._row_cells[key]
+
+    def get_row_at(self, index: int) -> tuple[Cell, ...]:
+        """The cells of row ``index``."""
+        return self._row_cells[self._keys[index]]
+
+    def get_row_index(self, key: str) -> int:
+        """The index of the row with ``key`` (ValueError if there is none)."""
+        return self._keys.index(key)
+
+    def selected_key(self) -> str | None:
+        """The key of the row under the cursor, if any."""
+        return self._keys[self.cursor_row] if self._keys else None
+
+    def set_columns(self, names: Sequence[str]) -> None:
+        """New columns: the rows go (they have other cells now)."""
+        self._names = tuple(names)
+        self.set_rows([])
+
+    def set_rows(self, rows: Sequence[tuple[str, Sequence[Cell]]]) -> None:
+        """Show ``rows`` (key, cells), in order. Rows whose cells look as before keep their
+        line; the cursor stays on its row's key while that row is there."""
+        current = self.selected_key()
+        new = {key: tuple(cells) for key, cells in rows}
+        widths = [cell_len(name) for name in self._names]
+        for cells in new.values():
+            for i, cell in enumerate(cells):
+                widths[i] = max(widths[i], cell_len(cell.plain if isinstance(cell, Text) else cell))
+        old, self._row_cells = self._row_cells, new
+        keys, moved = list(new), False
+        if widths != self._widths or keys != self._keys:
+            self._widths, self._keys, moved = widths, keys, True
+            self._strips.clear()
+        changed = [
+            index
+            for index, key in enumerate(keys)
+            if key in old and list(map(looks, old[key])) != list(map(looks, new[key]))
+        ]
+        for index in changed:
+            for cursor in (False, True):
+                self._strips.pop((keys[index], cursor), None)
+        if current in new:
+            self.cursor_row = keys.index(current)
+        else:
+            self.cursor_row = max(0, min(self.cursor_row, len(keys) - 1))
+        width = sum(widths) + 2 * CELL_PADDING * len(widths)
+        self.virtual_size = Size(width, len(keys) + 1)  # the header is line 0
+        if moved:
+            self._scroll_to_cursor()
+            self.refresh()
+        else:
+            for index in changed:
+                self.refresh_line(index + 1)
+        if self.selected_key() != current:
+            self.post_message(self.RowHighlighted(self))
+
+    # --- drawing -----------------------------------------------------------------------------
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._looks.clear()
+        self._strips.clear()
+
+    def on_focus(self) -> None:
+        self._restyle()
+
+    def on_blur(self) -> None:
+        self._restyle()
+
+    def _restyle(self) -> None:
+        """The cursor's look follows the focus: only its row is drawn again."""
+        self._looks.clear()
+        self._strips = {k: v for k, v in self._strips.items() if not k[1]}
+        self.refresh_line(self.cursor_row + 1)
+
+    def _look(self, name: str) -> Style:
+        """The style of the header, the cursor's row or any other row (the table's own)."""
+        look = self._looks.get(name)
+        if look is None:
+            look = self._looks[name] = (
+                self.rich_style
+                if name == "row"
+                else self.get_component_rich_style(f"line-table--{name}")
+            )
+        return look
+
+    def _line(self, cells: Sequence[Cell], look: Style, width: int) -> Strip:
+        """``cells`` in their columns, over ``look``, at least ``width`` cells long."""
+        console = self.app.console
+        segments = [
+            segment
+            for cell, column in zip(cells, self._widths, strict=False)
+            for segment in cell_segments(cell, column, console)
+        ]
+        return Strip(segments).apply_style(look).extend_cell_length(width, look)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        left = self.scroll_offset.x
+        if y == 0:
+            return self._line(self._names, self._look("header"), left + width).crop(
+                left, left + width
+            )
+        index = self.scroll_offset.y + y - 1
+        if index >= len(self._keys):
+            return Strip.blank(width, self.rich_style)
+        key = self._keys[index]
+        cursor = index == self.cursor_row
+        strip = self._strips.get((key, cursor))
+        if strip is None or strip.cell_length < left + width:
+            look = self._look("cursor" if cursor else "row")
+            strip = self._line(self._row_cells[key], look, left + width)
+            self._strips[(key, cursor)] = strip
+        return strip.crop(left, left + width)
+
+    # --- moving ------------------------------------------------------------------------------
+
+    def move_cursor(self, row: int) -> None:
+        """Put the cursor on row ``row`` (clamped), scrolled into view."""
+        row = max(0, min(row, len(self._keys) - 1))
+        old, self.cursor_row = self.cursor_row, row
+        self._scroll_to_cursor()
+        if row != old:
+            self.refresh_line(old + 1)
+            self.refresh_line(row + 1)
+            self.post_message(self.RowHighlighted(self))
+
+    def _scroll_to_cursor(self) -> None:
+        visible = max(1, self.scrollable_content_region.height - 1)
+        top = round(self.scroll_y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+        elif self.cursor_row >= top + visible:
+            self.scroll_to(y=self.cursor_row - visible + 1, animate=False, immediate=True)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self.cursor_row - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self.cursor_row + 1)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(self.cursor_row - max(1, self.scrollable_content_region.height - 2))
+
+    def action_page_down(self) -> None:
+        self.move_cursor(self.cursor_row + max(1, self.scrollable_content_region.height - 2))
+
+    def action_first_row(self) -> None:
+        """Cursor to the first row."""
+        self.move_cursor(0)
+
+    def action_last_row(self) -> None:
+        """Cursor to the last row."""
+        self.move_cursor(len(self._keys) - 1)
+
+    def action_select_cursor(self) -> None:
+        """Select the row under the cursor."""
+        if self._keys:
+            self.post_message(self.RowSelected(self))
+
+    def on_click(self, event: events.Click) -> None:
+        index = self.scroll_offset.y + event.y - 1
+        if event.y < 1 or index >= len(self._keys):
+            return
+        if index == self.cursor_row:
+            self.action_select_cursor()
+        else:
+            self.move_cursor(index)
