@@ -13,7 +13,7 @@ from fink_tui.core.decode import Alert, AlertDecoder, DecodeFailure, MessageRef
 from fink_tui.core.events import AlertsReceived
 from fink_tui.core.files import schema_file_name
 from fink_tui.core.source import ReplaySource
-from fink_tui.screens.schema import SchemaScreen, column_widths, fit_topics
+from fink_tui.screens.schema import SCHEMA_COLUMNS, SchemaScreen, column_widths, fit_topics
 from tests.helpers import LSST_ALERTS, ZTF_ALERTS, wire_messages
 
 TOPICS = [f"fink_{name}_ztf" for name in ("early_sn_candidates", "kn_candidates", "sso")]
@@ -79,7 +79,7 @@ async def test_schemas_table_fits_160_columns() -> None:
         await pilot.pause()
         table = app.screen.query_one("#schemas")
         row = [str(cell) for cell in table.get_row_at(0)]
-        widths = {str(c.key.value): c.width for c in table.columns.values()}
+        widths = dict(zip([key for _, key, _ in SCHEMA_COLUMNS], table.column_widths, strict=True))
         assert row[4].startswith("fink_early_sn_") and row[4].endswith("… +2")
         assert len(row[4]) <= widths["topics"] >= 20
         assert row[5] == "topLevelRecord.value" and widths["schema"] >= 10  # cut with …

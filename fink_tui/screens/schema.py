@@ -4,6 +4,7 @@ messages that did not decode."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,18 +12,18 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
-from fink_tui.core.decode import DecodeFailure, MessageRef, SchemaInfo
+from fink_tui.core.decode import DecodeFailure, SchemaInfo
 from fink_tui.core.events import ForceSchema
 from fink_tui.core.files import dump_failure, dump_schema
 from fink_tui.core.schema_diff import schema_diff
 from fink_tui.model import FAILURE_VALUES, SchemaSeen, Section, StreamState
 from fink_tui.screens.base import TABLE_PACE, DashboardScreen
 from fink_tui.widgets.key_bar import KeyBar
+from fink_tui.widgets.line_table import Cell, LineTable
 from fink_tui.widgets.schema_tree import SchemaTree
 from fink_tui.widgets.status_bar import StatusBar
-from fink_tui.widgets.table_cursor import cursor_row_key, move_cursor_to_key
 
 FORCED = "forced"
 SCHEMA_COLUMNS = (
@@ -37,7 +38,7 @@ SCHEMA_COLUMNS = (
 MIN_TOPICS, MIN_SCHEMA = 10, 6
 """Narrower than this, the table scrolls sideways rather than cut these columns to nothing."""
 CELL_PADDING = 2
-"""A DataTable cell's padding, left and right."""
+"""A table cell's padding, left and right."""
 
 
 def first_seen_text(stamp: float, now: float) -> str:
@@ -133,7 +134,6 @@ class SchemaScreen(DashboardScreen):
         self._tree_for: str | None = None
         self._diff_for: object = None
         self._schemas_at = 0.0
-        self._failure_rows: list[MessageRef] = []
         self._failures_shown: list[DecodeFailure] = []
         self._schemas_signature: object = None
         self._widths: dict[str, int] = {}
@@ -144,12 +144,12 @@ class SchemaScreen(DashboardScreen):
         yield StatusBar()
         with Horizontal():
             with Vertical(id="left"):
-                schemas: DataTable[str | Text] = DataTable(cursor_type="row", id="schemas")
+                schemas = LineTable(id="schemas")
                 schemas.border_title = "Schemas seen"
                 yield schemas
                 yield Static("", id="schema-detail")
-                failures: DataTable[str | Text] = DataTable(cursor_type="row", id="failures")
-                failures.add_columns("Topic", "Part.", "Offset", "Schema", "Reason")
+                failures = LineTable(id="failures")
+                failures.set_columns(("Topic", "Part.", "Offset", "Schema", "Reason"))
                 yield failures
                 yield Static("", id="failure-detail")
             with Vertical():
@@ -157,11 +157,11 @@ class SchemaScreen(DashboardScreen):
                 yield Static("", id="diff")
         yield KeyBar()
 
-    def _schemas(self) -> DataTable[str | Text]:
-        return self.query_one("#schemas", DataTable)
+    def _schemas(self) -> LineTable:
+        return self.query_one("#schemas", LineTable)
 
-    def _failures(self) -> DataTable[str | Text]:
-        return self.query_one("#failures", DataTable)
+    def _failures(self) -> LineTable:
+        return self.query_one("#failures", LineTable)
 
     def update_view(self, state: StreamState) -> None:
         super().update_view(state)
@@ -188,9 +188,9 @@ class SchemaScreen(DashboardScreen):
             return False
         self._widths = widths
         self._keep_selected = self._selected_fingerprint()
-        table.clear(columns=True)
-        for name, key, _ in SCHEMA_COLUMNS:
-            table.add_column(name, key=key, width=widths[key])
+        table.set_columns(
+            [name for name, _, _ in SCHEMA_COLUMNS], [widths[key] for _, key, _ in SCHEMA_COLUMNS]
+        )
         return True
 
     def _topics_cell(self, topics: set[str]) -> Text:
@@ -205,43 +205,36 @@ class SchemaScreen(DashboardScreen):
         if signature == self._schemas_signature:
             return
         self._schemas_signature = signature
-        rows = sorted(state.schemas.values(), key=lambda s: s.first_seen)
-        keys = ([FORCED] if state.forced is not None else []) + [s.info.fingerprint for s in rows]
-        if [str(k.value) for k in table.rows] == keys and state.forced is None:
-            # The same schemas: only their counts and topics move.
-            for seen in rows:
-                key = seen.info.fingerprint
-                table.update_cell(key, "alerts", Text(f"{seen.alerts:,}", justify="right"))
-                table.update_cell(key, "topics", self._topics_cell(seen.topics))
-            return
-        keep = self._selected_fingerprint() or self._keep_selected
-        self._keep_selected = None
-        table.clear()
+        seen_rows = sorted(state.schemas.values(), key=lambda s: s.first_seen)
+        rows: list[tuple[str, list[Cell]]] = []
         if state.forced is not None:
             topics = state.forced_topics
             where = self._topics_cell(set(topics)) if topics else Text("all", style="italic")
-            table.add_row(
+            forced: list[Cell] = [
                 Text(state.forced.fingerprint, style="bold magenta"),
                 Text("(forced)", style="magenta"),
                 "",
                 "",
                 where,
-                Text(state.forced.name, overflow="ellipsis", no_wrap=True),
-                key=FORCED,
-            )
+                Text(state.forced.name),
+            ]
+            rows.append((FORCED, forced))
         now = state.clock()
-        for seen in rows:
-            table.add_row(
+        for seen in seen_rows:
+            cells: list[Cell] = [
                 seen.info.fingerprint,
-                Text(versions_text(seen.versions, schema_only=True), overflow="ellipsis"),
+                versions_text(seen.versions, schema_only=True),
                 Text(f"{seen.alerts:,}", justify="right"),
                 first_seen_text(seen.first_seen, now),
                 self._topics_cell(seen.topics),
-                Text(seen.info.name, overflow="ellipsis", no_wrap=True),
-                key=seen.info.fingerprint,
-            )
-        if keep is not None:
-            move_cursor_to_key(table, keep)
+                seen.info.name,
+            ]
+            rows.append((seen.info.fingerprint, cells))
+        keep = self._keep_selected
+        self._keep_selected = None
+        table.set_rows(rows)
+        if keep is not None and keep in table.row_keys:
+            table.move_cursor(table.get_row_index(keep))
 
     def _fill_failures(self, state: StreamState) -> None:
         table = self._failures()
@@ -249,30 +242,29 @@ class SchemaScreen(DashboardScreen):
         full = state.failures.maxlen or 0
         if table.row_count == len(state.failures) and table.row_count < full:
             return
-        # The cursor stays on its message (new failures come in above it).
-        shown = list(reversed(state.failures))
-        old = self._failure_rows
-        keep = old[table.cursor_row] if table.row_count and table.cursor_row < len(old) else None
-        table.clear()
-        self._failure_rows = [f.ref for f in shown]
-        for n, failure in enumerate(shown):
+        # Keyed by message (and how many times it failed before: a reset reads it again), so
+        # the cursor stays on its message as new failures come in above it.
+        rows: list[tuple[str, list[Cell]]] = []
+        times: Counter[str] = Counter()
+        for failure in state.failures:
             r = failure.ref
-            table.add_row(
-                Text(r.topic),
+            times[r.place] += 1
+            cells: list[Cell] = [
+                r.topic,
                 str(r.partition),
                 str(r.offset),
                 failure.fingerprint or "-",
                 Text(failure.reason, style="red"),
-                key=str(n),
-            )
+            ]
+            rows.append((f"{r.place}\x1f{times[r.place]}", cells))
+        rows.reverse()
+        shown = list(reversed(state.failures))
         self._failures_shown = shown
-        if table.row_count:
-            row = self._failure_rows.index(keep) if keep in self._failure_rows else 0
-            table.move_cursor(row=row, animate=False)
+        table.set_rows(rows)
         self._show_failure(table.cursor_row)
 
     def _selected_fingerprint(self) -> str | None:
-        return cursor_row_key(self._schemas())
+        return self._schemas().selected_key()
 
     def _selected_schema(self) -> SchemaInfo | None:
         fingerprint = self._selected_fingerprint()
@@ -282,11 +274,11 @@ class SchemaScreen(DashboardScreen):
         seen: SchemaSeen | None = state.schemas.get(fingerprint or "")
         return seen.info if seen else None
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id == "schemas":
+    def on_line_table_row_highlighted(self, event: LineTable.RowHighlighted) -> None:
+        if event.table.id == "schemas":
             self._show_selected()
-        elif event.data_table.id == "failures":
-            self._show_failure(event.cursor_row)
+        elif event.table.id == "failures":
+            self._show_failure(event.table.cursor_row)
 
     def _show_failure(self, row: int) -> None:
         """The whole reason of the failure under the cursor (the column cuts it)."""

@@ -116,6 +116,7 @@ class LineTable(ScrollView, can_focus=True):
         self.cursor_row = 0
         """Index of the row under the cursor."""
         self._names: tuple[str, ...] = ()
+        self._fixed: tuple[int | None, ...] = ()
         self._keys: list[str] = []
         self._row_cells: dict[str, tuple[Cell, ...]] = {}
         self._widths: list[int] = []
@@ -131,9 +132,19 @@ class LineTable(ScrollView, can_focus=True):
         return self._names
 
     @property
+    def column_widths(self) -> tuple[int, ...]:
+        """Each column's width, in cells, without its padding."""
+        return tuple(self._widths)
+
+    @property
     def row_count(self) -> int:
         """How many rows are shown."""
         return len(self._keys)
+
+    @property
+    def row_keys(self) -> list[str]:
+        """The rows' keys, in the order shown."""
+        return list(self._keys)
 
     def get_row(self, key: str) -> tuple[Cell, ...]:
         """The cells of the row with ``key`` (KeyError if there is none)."""
@@ -151,9 +162,11 @@ class LineTable(ScrollView, can_focus=True):
         """The key of the row under the cursor, if any."""
         return self._keys[self.cursor_row] if self._keys else None
 
-    def set_columns(self, names: Sequence[str]) -> None:
-        """New columns: the rows go (they have other cells now)."""
+    def set_columns(self, names: Sequence[str], widths: Sequence[int | None] = ()) -> None:
+        """New columns, each ``widths`` wide (cells cut with an ellipsis) or, for None or
+        none given, as wide as its widest cell. The rows go (they have other cells now)."""
         self._names = tuple(names)
+        self._fixed = tuple(widths) or (None,) * len(self._names)
         self.set_rows([])
 
     def set_rows(self, rows: Sequence[tuple[str, Sequence[Cell]]]) -> None:
@@ -161,23 +174,30 @@ class LineTable(ScrollView, can_focus=True):
         line; the cursor stays on its row's key while that row is there."""
         current = self.selected_key()
         new = {key: tuple(cells) for key, cells in rows}
-        widths = [cell_len(name) for name in self._names]
+        widths = [
+            cell_len(name) if fixed is None else fixed
+            for name, fixed in zip(self._names, self._fixed, strict=True)
+        ]
         for cells in new.values():
             for i, cell in enumerate(cells):
-                widths[i] = max(widths[i], cell_len(cell.plain if isinstance(cell, Text) else cell))
+                if self._fixed[i] is None:
+                    text = cell.plain if isinstance(cell, Text) else cell
+                    widths[i] = max(widths[i], cell_len(text))
         old, self._row_cells = self._row_cells, new
-        keys, moved = list(new), False
-        if widths != self._widths or keys != self._keys:
-            self._widths, self._keys, moved = widths, keys, True
+        keys = list(new)
+        moved = keys != self._keys or widths != self._widths
+        if widths != self._widths:
+            self._widths = widths
             self._strips.clear()
-        changed = [
-            index
-            for index, key in enumerate(keys)
+        changed = {
+            key
+            for key in keys
             if key in old and list(map(looks, old[key])) != list(map(looks, new[key]))
-        ]
-        for index in changed:
-            for cursor in (False, True):
-                self._strips.pop((keys[index], cursor), None)
+        }
+        self._strips = {
+            k: strip for k, strip in self._strips.items() if k[0] in new and k[0] not in changed
+        }
+        self._keys = keys
         if current in new:
             self.cursor_row = keys.index(current)
         else:
@@ -188,8 +208,9 @@ class LineTable(ScrollView, can_focus=True):
             self._scroll_to_cursor()
             self.refresh()
         else:
-            for index in changed:
-                self.refresh_line(index + 1)
+            for index, key in enumerate(keys):
+                if key in changed:
+                    self.refresh_line(index + 1)
         if self.selected_key() != current:
             self.post_message(self.RowHighlighted(self))
 
