@@ -6,7 +6,7 @@ import time
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from fink_tui.core.decode import Alert
 from fink_tui.model import Section, StreamState, TrackedObject
@@ -15,6 +15,7 @@ from fink_tui.screens.base import DashboardScreen
 from fink_tui.screens.links import COPY, LINKS, LinksModal, copy_id
 from fink_tui.widgets.alert_table import AlertTable
 from fink_tui.widgets.key_bar import KeyBar
+from fink_tui.widgets.line_table import LineTable
 from fink_tui.widgets.object_table import ObjectTable
 from fink_tui.widgets.status_bar import StatusBar
 
@@ -24,16 +25,13 @@ OBJECTS_PACE = 1.0
 """Seconds between two redraws of the table by the refresh timer while alerts pour in."""
 
 
-
 class ObjectsScreen(DashboardScreen):
     """Objects of the stream since the app started, the most recently updated first."""
 
     DRAWS = (Section.ALERTS,)
 
     BINDINGS = [
-        Binding(
-            "enter", "open_object", "Alerts", tooltip="The object's alerts", id="objects.open"
-        ),
+        Binding("enter", "open_object", "Alerts", tooltip="The object's alerts", id="objects.open"),
         COPY,
         LINKS,
     ]
@@ -76,10 +74,10 @@ class ObjectsScreen(DashboardScreen):
             return self.selected() is not None or None
         return True
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_line_table_row_selected(self, event: LineTable.RowSelected) -> None:
         self.action_open_object()
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_line_table_row_highlighted(self, event: LineTable.RowHighlighted) -> None:
         self.refresh_bindings()
 
     def action_open_object(self) -> None:

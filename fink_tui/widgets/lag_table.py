@@ -4,6 +4,8 @@ changed)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual import events
 
@@ -62,7 +64,7 @@ class LagTable(LineTable):
     LagTable { height: 1fr; }
     """
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.show_empty = False
         self.wide = True

@@ -11,6 +11,7 @@ waited for it. Here a refresh draws the rows whose cells changed, and nothing wh
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -81,7 +82,7 @@ class LineTable(ScrollView, can_focus=True):
     ]
     """Keys of a line table: the cursor, and Enter on its row."""
 
-    COMPONENT_CLASSES = {"line-table--header", "line-table--cursor"}
+    COMPONENT_CLASSES = {"line-table--header", "line-table--cursor", "line-table--even-row"}
     DEFAULT_CSS = """
     LineTable {
         background: $surface;
@@ -97,6 +98,8 @@ class LineTable(ScrollView, can_focus=True):
         }
         & > .line-table--header { text-style: bold; background: $panel; color: $foreground; }
         &:ansi > .line-table--header { background: ansi_bright_blue; color: ansi_default; }
+        & > .line-table--even-row { background: $surface-lighten-1 50%; }
+        &:dark > .line-table--even-row { background: $surface-darken-1 40%; }
         & > .line-table--cursor {
             background: $block-cursor-blurred-background;
             color: $block-cursor-blurred-foreground;
@@ -111,8 +114,10 @@ class LineTable(ScrollView, can_focus=True):
     class RowSelected(LineTableMessage):
         """Enter, or a click on the cursor's row."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, zebra_stripes: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.zebra_stripes = zebra_stripes
+        """Every other row on a lighter (or darker) background."""
         self.cursor_row = 0
         """Index of the row under the cursor."""
         self._names: tuple[str, ...] = ()
@@ -120,8 +125,8 @@ class LineTable(ScrollView, can_focus=True):
         self._keys: list[str] = []
         self._row_cells: dict[str, tuple[Cell, ...]] = {}
         self._widths: list[int] = []
-        self._strips: dict[tuple[str, bool], Strip] = {}
-        """Each row's line (and the cursor's look of it), as last drawn."""
+        self._strips: dict[tuple[str, str], Strip] = {}
+        """Each row's line per look (row, even-row, cursor), as last drawn."""
         self._looks: dict[str, Style] = {}
 
     # --- columns and rows --------------------------------------------------------------------
@@ -173,16 +178,16 @@ class LineTable(ScrollView, can_focus=True):
         """Show ``rows`` (key, cells), in order. Rows whose cells look as before keep their
         line; the cursor stays on its row's key while that row is there."""
         current = self.selected_key()
-        new = {key: tuple(cells) for key, cells in rows}
+        new = {key: cells if isinstance(cells, tuple) else tuple(cells) for key, cells in rows}
         widths = [
             cell_len(name) if fixed is None else fixed
             for name, fixed in zip(self._names, self._fixed, strict=True)
         ]
+        fitted = [i for i, fixed in enumerate(self._fixed) if fixed is None]
         for cells in new.values():
-            for i, cell in enumerate(cells):
-                if self._fixed[i] is None:
-                    text = cell.plain if isinstance(cell, Text) else cell
-                    widths[i] = max(widths[i], cell_len(text))
+            for i in fitted:
+                cell = cells[i]
+                widths[i] = max(widths[i], cell_len(cell.plain if isinstance(cell, Text) else cell))
         old, self._row_cells = self._row_cells, new
         keys = list(new)
         moved = keys != self._keys or widths != self._widths
@@ -192,7 +197,9 @@ class LineTable(ScrollView, can_focus=True):
         changed = {
             key
             for key in keys
-            if key in old and list(map(looks, old[key])) != list(map(looks, new[key]))
+            if key in old
+            and old[key] is not new[key]
+            and list(map(looks, old[key])) != list(map(looks, new[key]))
         }
         self._strips = {
             k: strip for k, strip in self._strips.items() if k[0] in new and k[0] not in changed
@@ -230,7 +237,7 @@ class LineTable(ScrollView, can_focus=True):
     def _restyle(self) -> None:
         """The cursor's look follows the focus: only its row is drawn again."""
         self._looks.clear()
-        self._strips = {k: v for k, v in self._strips.items() if not k[1]}
+        self._strips = {k: v for k, v in self._strips.items() if k[1] != "cursor"}
         self.refresh_line(self.cursor_row + 1)
 
     def _look(self, name: str) -> Style:
@@ -265,12 +272,14 @@ class LineTable(ScrollView, can_focus=True):
         if index >= len(self._keys):
             return Strip.blank(width, self.rich_style)
         key = self._keys[index]
-        cursor = index == self.cursor_row
-        strip = self._strips.get((key, cursor))
+        if index == self.cursor_row:
+            name = "cursor"
+        else:
+            name = "even-row" if self.zebra_stripes and not index % 2 else "row"
+        strip = self._strips.get((key, name))
         if strip is None or strip.cell_length < left + width:
-            look = self._look("cursor" if cursor else "row")
-            strip = self._line(self._row_cells[key], look, left + width)
-            self._strips[(key, cursor)] = strip
+            strip = self._line(self._row_cells[key], self._look(name), left + width)
+            self._strips[(key, name)] = strip
         return strip.crop(left, left + width)
 
     # --- moving ------------------------------------------------------------------------------

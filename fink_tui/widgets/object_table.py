@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from rich.text import Text
 from textual import events
@@ -10,7 +11,7 @@ from textual.binding import Binding
 
 from fink_tui.model import TrackedObject
 from fink_tui.widgets.alert_table import BAND_STYLES
-from fink_tui.widgets.table_cursor import RowTable, cursor_row_key, move_cursor_to_key
+from fink_tui.widgets.line_table import LineTable
 
 COLUMNS = (
     ("Object", 18),
@@ -71,7 +72,7 @@ def change_text(obj: TrackedObject) -> Text:
 
 
 def object_cells(obj: TrackedObject) -> tuple[Text, ...]:
-    """One row of the table (Text, not str: a DataTable reads str as markup, and this is data)."""
+    """One row of the table, every column."""
     s = obj.latest.summary
     if s.mag is not None:
         brightness = f"{s.mag:.2f}"
@@ -92,15 +93,12 @@ def object_cells(obj: TrackedObject) -> tuple[Text, ...]:
         Text(s.classification),
         Text(topics),
     )
-    for cell in cells:
-        cell.no_wrap, cell.overflow = True, "ellipsis"
     return cells
 
 
-class ObjectTable(RowTable):
-    """Objects, most recently updated first, drawn from the model: rows of objects that
-    changed are updated in place, new ones added, those pushed out removed. The cursor stays
-    on its object."""
+class ObjectTable(LineTable):
+    """Objects, most recently updated first, drawn from the model: the rows of objects that
+    changed are drawn again, the others kept. The cursor stays on its object."""
 
     BINDINGS = [
         Binding(
@@ -117,13 +115,12 @@ class ObjectTable(RowTable):
     ObjectTable { height: 1fr; }
     """
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(zebra_stripes=True, **kwargs)
         self.shown: dict[str, TrackedObject] = {}
         """The rows, by key, in the order shown."""
-        self._drawn: dict[str, int] = {}
-        """Key -> the object's update count when its row was drawn."""
-        self._first_cell: dict[str, Text] = {}
+        self._drawn: dict[str, tuple[int, tuple[Text, ...]]] = {}
+        """Key -> the object's update count when its cells were made, and those cells."""
         self._columns: tuple[tuple[int, int], ...] = ()
 
     def on_mount(self) -> None:
@@ -138,58 +135,28 @@ class ObjectTable(RowTable):
         if chosen == self._columns:
             return
         self._columns = chosen
-        objects = list(self.shown.values())
-        self.clear(columns=True)
-        for i, size in chosen:
-            name = COLUMNS[i][0]
-            self.add_column(name, key=name or "new", width=size)
-        self.shown, self._drawn, self._first_cell = {}, {}, {}
-        for obj in objects:
-            self._add(object_key(obj), obj)
+        self.set_columns([COLUMNS[i][0] for i, _ in chosen], [size for _, size in chosen])
+        objects, self.shown, self._drawn = list(self.shown.values()), {}, {}
+        self.show(objects)
 
     def show(self, objects: list[TrackedObject]) -> None:
-        """Show ``objects`` in this order, changing only the rows that changed."""
-        rows = [(object_key(o), o) for o in objects]
-        wanted = dict(rows)
-        gone = [key for key in self.shown if key not in wanted]
-        new = [(key, o) for key, o in rows if key not in self.shown]
-        changed = [
-            (key, o) for key, o in rows if key in self._drawn and self._drawn[key] != o.updates
-        ]
-        order_same = list(self.shown) == list(wanted)
-        if not (gone or new or changed) and order_same:
-            return
-        current = cursor_row_key(self)
-        if len(gone) + len(new) + len(changed) > max(50, len(rows) // 2):
-            self.clear()
-            self.shown, self._drawn, self._first_cell = {}, {}, {}
-            for key, obj in rows:
-                self._add(key, obj)
-        else:
-            for key in gone:
-                self.remove_row(key)
-                del self.shown[key], self._drawn[key], self._first_cell[key]
-            for key, obj in changed:
+        """Show ``objects`` in this order; only the rows of objects updated since are made
+        again."""
+        rows = []
+        drawn = {}
+        for obj in objects:
+            key = object_key(obj)
+            made = self._drawn.get(key)
+            if made is None or made[0] != obj.updates:
                 cells = object_cells(obj)
-                for i, _ in self._columns[1:]:
-                    self.update_cell(key, COLUMNS[i][0] or "new", cells[i])
-                self._drawn[key] = obj.updates
-            for key, obj in new:
-                self._add(key, obj)
-            rank = {id(self._first_cell[key]): i for i, (key, _) in enumerate(rows)}
-            self.sort(key=lambda cells: rank[id(cells[0])])
-        self.shown = {key: wanted[key] for key, _ in rows}
-        if current is not None:
-            move_cursor_to_key(self, current)
-
-    def _add(self, key: str, obj: TrackedObject) -> None:
-        cells = object_cells(obj)
-        self.add_row(*(cells[i] for i, _ in self._columns), key=key)
-        self._first_cell[key] = cells[0]
-        self._drawn[key] = obj.updates
-        self.shown[key] = obj
+                made = (obj.updates, tuple(cells[i] for i, _ in self._columns))
+            drawn[key] = made
+            rows.append((key, made[1]))
+        self._drawn = drawn
+        self.shown = {object_key(obj): obj for obj in objects}
+        self.set_rows(rows)
 
     def selected_object(self) -> TrackedObject | None:
         """The object under the cursor, if any."""
-        key = cursor_row_key(self)
+        key = self.selected_key()
         return self.shown.get(key) if key else None
