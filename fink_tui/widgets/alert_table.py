@@ -21,11 +21,11 @@ from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from fink_tui.core.decode import Alert, MessageRef
 from fink_tui.core.query import Query
+from fink_tui.widgets.row_cursor import RowCursor
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ class TableMessage(Message):
         return self.table
 
 
-class AlertTable(ScrollView, can_focus=True):
+class AlertTable(RowCursor):
     """Alerts newest first, drawn from the model: new rows are added and dropped ones removed
     (never a rebuild for a new batch). While the cursor is on the newest row the view follows
     new alerts, like ``tail -f``; once the user moves away it stays on their alert, and
@@ -198,43 +198,12 @@ class AlertTable(ScrollView, can_focus=True):
             tooltip="Fields, light curve and cutouts of the alert",
             id="feed.open_row",
         ),
-        Binding("up", "cursor_up", "Up", show=False),
-        Binding("down", "cursor_down", "Down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("home", "first_row", "First row", show=False, id="table.first_row"),
-        Binding("end", "last_row", "Last row", show=False, id="table.last_row"),
     ]
-    """Enter on a row opens its alert (the screen handles the selection)."""
+    """Enter on a row opens its alert (the screen handles the selection; the keys that move
+    the cursor: :class:`RowCursor`)."""
 
-    COMPONENT_CLASSES = {
-        "alert-table--header",
-        "alert-table--even-row",
-        "alert-table--odd-row",
-        "alert-table--cursor",
-    }
     DEFAULT_CSS = """
-    AlertTable {
-        height: 1fr;
-        background: $surface;
-        color: $foreground;
-        overflow-x: hidden;
-        &:focus {
-            & > .alert-table--cursor {
-                background: $block-cursor-background;
-                color: $block-cursor-foreground;
-                text-style: $block-cursor-text-style;
-            }
-        }
-        & > .alert-table--header { text-style: bold; background: $panel; color: $foreground; }
-        & > .alert-table--even-row { background: $surface-lighten-1 50%; }
-        &:dark > .alert-table--even-row { background: $surface-darken-1 40%; }
-        & > .alert-table--cursor {
-            background: $block-cursor-blurred-background;
-            color: $block-cursor-blurred-foreground;
-            text-style: $block-cursor-blurred-text-style;
-        }
-    }
+    AlertTable { height: 1fr; overflow-x: hidden; }
     """
 
     class RowHighlighted(TableMessage):
@@ -254,8 +223,8 @@ class AlertTable(ScrollView, can_focus=True):
             super().__init__(table)
             self.alert = alert
 
-    def __init__(self, max_rows: int = 500, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, max_rows: int = 500, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.max_rows = max_rows
         self.filter_text = ""
         self.filter_query: Query | None = None
@@ -280,34 +249,19 @@ class AlertTable(ScrollView, can_focus=True):
         self.now: datetime | None = None
         """The minute the ages are counted to (None: no ages)."""
         """Times of this day are shown without their date."""
-        self.cursor_row = 0
-        """Index of the row under the cursor (0: the newest)."""
-        self._keys: list[str] = []
         self._drawn_filter = ""
         self._drawn_clock: tuple[date | None, datetime | None] = (None, None)
         self._drawn_order: tuple[int | None, bool] = (None, False)
         self._columns: tuple[int, ...] = ()
         self._cells: dict[str, list[Segment]] = {}
         """Each row's text, cut to its columns, without the row's background."""
-        self._strips: dict[tuple[str, str], Strip] = {}
-        """Each row's line, per look (even, odd, cursor), as last drawn."""
-        self._looks: dict[str, Style] = {}
 
     # --- the DataTable-like surface the screens and tests use ------------------------------
-
-    @property
-    def row_count(self) -> int:
-        """How many rows are shown."""
-        return len(self._keys)
 
     def get_row_at(self, index: int) -> tuple[str, ...]:
         """The text of each shown column of row ``index``."""
         cells = alert_cells(self.shown[self._keys[index]], self.today, self.now)
         return tuple(cells[i] for i in self._columns)
-
-    def selected_key(self) -> str | None:
-        """The key of the row under the cursor, if any."""
-        return self._keys[self.cursor_row] if self._keys else None
 
     def selected_alert(self) -> Alert | None:
         """The alert under the cursor, if any."""
@@ -315,17 +269,14 @@ class AlertTable(ScrollView, can_focus=True):
         return self.shown.get(key) if key else None
 
     def move_cursor(self, row: int) -> None:
-        """Put the cursor on row ``row`` (clamped), scrolled into view."""
-        row = max(0, min(row, len(self._keys) - 1))
-        moved = row != self.cursor_row
-        old, self.cursor_row = self.cursor_row, row
-        if row == 0:
+        """Put the cursor on row ``row`` (clamped), scrolled into view; on the newest row,
+        nothing is new above it any more."""
+        super().move_cursor(row)
+        if self.cursor_row == 0:
             self.new_above = 0
-        self._scroll_to_cursor()
-        if moved:
-            self._refresh_row(old)
-            self._refresh_row(row)
-            self.post_message(self.RowHighlighted(self))
+
+    def cursor_moved(self) -> None:
+        self.post_message(self.RowHighlighted(self))
 
     # --- rows from the model -------------------------------------------------------------------
 
@@ -435,29 +386,6 @@ class AlertTable(ScrollView, can_focus=True):
 
     # --- drawing -----------------------------------------------------------------------------
 
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._looks.clear()
-        self._strips.clear()
-
-    def on_focus(self) -> None:
-        self._restyle()
-
-    def on_blur(self) -> None:
-        self._restyle()
-
-    def _restyle(self) -> None:
-        """The cursor's look follows the focus: only its row is drawn again."""
-        self._looks.clear()
-        self._strips = {k: v for k, v in self._strips.items() if k[1] != "cursor"}
-        self._refresh_row(self.cursor_row)
-
-    def _look(self, name: str) -> Style:
-        look = self._looks.get(name)
-        if look is None:
-            look = self._looks[name] = self.get_component_rich_style(f"alert-table--{name}")
-        return look
-
     def _row_cells(self, key: str) -> list[Segment]:
         cells = self._cells.get(key)
         if cells is None:
@@ -474,7 +402,7 @@ class AlertTable(ScrollView, can_focus=True):
         return cells
 
     def _header(self, width: int) -> Strip:
-        look = self._look("header")
+        look = self.look("header")
         names = []
         for i in self._columns:
             name = COLUMNS[i].name
@@ -491,10 +419,10 @@ class AlertTable(ScrollView, can_focus=True):
         if index >= len(self._keys):
             return Strip.blank(width, self.rich_style)
         key = self._keys[index]
-        look = "cursor" if index == self.cursor_row else ("even" if index % 2 else "odd")
+        look = "cursor" if index == self.cursor_row else ("even-row" if index % 2 else "row")
         strip = self._strips.get((key, look))
         if strip is None or strip.cell_length != width:
-            style = self._look(look if look == "cursor" else f"{look}-row")
+            style = self.look(look)
             strip = (
                 Strip(self._row_cells(key))
                 .apply_style(style)
@@ -507,35 +435,7 @@ class AlertTable(ScrollView, can_focus=True):
     def _refresh_row(self, index: int) -> None:
         self.refresh_line(index + 1)
 
-    # --- moving --------------------------------------------------------------------------------
-
-    def _scroll_to_cursor(self) -> None:
-        visible = max(1, self.scrollable_content_region.height - 1)
-        top = round(self.scroll_y)
-        if self.cursor_row < top:
-            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
-        elif self.cursor_row >= top + visible:
-            self.scroll_to(y=self.cursor_row - visible + 1, animate=False, immediate=True)
-
-    def action_cursor_up(self) -> None:
-        self.move_cursor(self.cursor_row - 1)
-
-    def action_cursor_down(self) -> None:
-        self.move_cursor(self.cursor_row + 1)
-
-    def action_page_up(self) -> None:
-        self.move_cursor(self.cursor_row - max(1, self.scrollable_content_region.height - 2))
-
-    def action_page_down(self) -> None:
-        self.move_cursor(self.cursor_row + max(1, self.scrollable_content_region.height - 2))
-
-    def action_first_row(self) -> None:
-        """Cursor to the first row."""
-        self.move_cursor(0)
-
-    def action_last_row(self) -> None:
-        """Cursor to the last row."""
-        self.move_cursor(len(self._keys) - 1)
+    # --- the cursor ---------------------------------------------------------------------------
 
     def action_select_cursor(self) -> None:
         """Open the alert under the cursor."""
@@ -552,10 +452,4 @@ class AlertTable(ScrollView, can_focus=True):
                     self.post_message(self.HeaderClicked(self, i))
                     return
             return
-        index = self.scroll_offset.y + event.y - 1
-        if index >= len(self._keys):
-            return
-        if index == self.cursor_row:
-            self.action_select_cursor()
-        else:
-            self.move_cursor(index)
+        self.click_row(event)

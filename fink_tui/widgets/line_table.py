@@ -22,8 +22,9 @@ from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+from fink_tui.widgets.row_cursor import RowCursor
 
 Cell = str | Text
 """A cell: a str is plain text (never markup: it may be data), a Text keeps its style and
@@ -67,46 +68,12 @@ class LineTableMessage(Message):
         return self.table
 
 
-class LineTable(ScrollView, can_focus=True):
+class LineTable(RowCursor):
     """Named columns, each as wide as its widest cell; keyed rows under a row cursor that
     stays on its row's key when the rows are replaced. The header stays at the top."""
 
-    BINDINGS = [
-        Binding("enter", "select_cursor", "Select", show=False),
-        Binding("up", "cursor_up", "Up", show=False),
-        Binding("down", "cursor_down", "Down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("home", "first_row", "First row", show=False, id="table.first_row"),
-        Binding("end", "last_row", "Last row", show=False, id="table.last_row"),
-    ]
-    """Keys of a line table: the cursor, and Enter on its row."""
-
-    COMPONENT_CLASSES = {"line-table--header", "line-table--cursor", "line-table--even-row"}
-    DEFAULT_CSS = """
-    LineTable {
-        background: $surface;
-        color: $foreground;
-        &:focus {
-            background-tint: $foreground 5%;
-            & > .line-table--cursor {
-                background: $block-cursor-background;
-                color: $block-cursor-foreground;
-                text-style: $block-cursor-text-style;
-            }
-            & > .line-table--header { background-tint: $foreground 5%; }
-        }
-        & > .line-table--header { text-style: bold; background: $panel; color: $foreground; }
-        &:ansi > .line-table--header { background: ansi_bright_blue; color: ansi_default; }
-        & > .line-table--even-row { background: $surface-lighten-1 50%; }
-        &:dark > .line-table--even-row { background: $surface-darken-1 40%; }
-        & > .line-table--cursor {
-            background: $block-cursor-blurred-background;
-            color: $block-cursor-blurred-foreground;
-            text-style: $block-cursor-blurred-text-style;
-        }
-    }
-    """
+    BINDINGS = [Binding("enter", "select_cursor", "Select", show=False)]
+    """Enter on the cursor's row (the keys that move it: :class:`RowCursor`)."""
 
     class RowHighlighted(LineTableMessage):
         """The cursor moved to another row (or the rows under it changed)."""
@@ -118,16 +85,10 @@ class LineTable(ScrollView, can_focus=True):
         super().__init__(**kwargs)
         self.zebra_stripes = zebra_stripes
         """Every other row on a lighter (or darker) background."""
-        self.cursor_row = 0
-        """Index of the row under the cursor."""
         self._names: tuple[str, ...] = ()
         self._fixed: tuple[int | None, ...] = ()
-        self._keys: list[str] = []
         self._row_cells: dict[str, tuple[Cell, ...]] = {}
         self._widths: list[int] = []
-        self._strips: dict[tuple[str, str], Strip] = {}
-        """Each row's line per look (row, even-row, cursor), as last drawn."""
-        self._looks: dict[str, Style] = {}
 
     # --- columns and rows --------------------------------------------------------------------
 
@@ -141,16 +102,6 @@ class LineTable(ScrollView, can_focus=True):
         """Each column's width, in cells, without its padding."""
         return tuple(self._widths)
 
-    @property
-    def row_count(self) -> int:
-        """How many rows are shown."""
-        return len(self._keys)
-
-    @property
-    def row_keys(self) -> list[str]:
-        """The rows' keys, in the order shown."""
-        return list(self._keys)
-
     def get_row(self, key: str) -> tuple[Cell, ...]:
         """The cells of the row with ``key`` (KeyError if there is none)."""
         return self._row_cells[key]
@@ -162,10 +113,6 @@ class LineTable(ScrollView, can_focus=True):
     def get_row_index(self, key: str) -> int:
         """The index of the row with ``key`` (ValueError if there is none)."""
         return self._keys.index(key)
-
-    def selected_key(self) -> str | None:
-        """The key of the row under the cursor, if any."""
-        return self._keys[self.cursor_row] if self._keys else None
 
     def set_columns(self, names: Sequence[str], widths: Sequence[int | None] = ()) -> None:
         """New columns, each ``widths`` wide (cells cut with an ellipsis) or, for None or
@@ -223,34 +170,6 @@ class LineTable(ScrollView, can_focus=True):
 
     # --- drawing -----------------------------------------------------------------------------
 
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._looks.clear()
-        self._strips.clear()
-
-    def on_focus(self) -> None:
-        self._restyle()
-
-    def on_blur(self) -> None:
-        self._restyle()
-
-    def _restyle(self) -> None:
-        """The cursor's look follows the focus: only its row is drawn again."""
-        self._looks.clear()
-        self._strips = {k: v for k, v in self._strips.items() if k[1] != "cursor"}
-        self.refresh_line(self.cursor_row + 1)
-
-    def _look(self, name: str) -> Style:
-        """The style of the header, the cursor's row or any other row (the table's own)."""
-        look = self._looks.get(name)
-        if look is None:
-            look = self._looks[name] = (
-                self.rich_style
-                if name == "row"
-                else self.get_component_rich_style(f"line-table--{name}")
-            )
-        return look
-
     def _line(self, cells: Sequence[Cell], look: Style, width: int) -> Strip:
         """``cells`` in their columns, over ``look``, at least ``width`` cells long."""
         console = self.app.console
@@ -265,7 +184,7 @@ class LineTable(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         left = self.scroll_offset.x
         if y == 0:
-            return self._line(self._names, self._look("header"), left + width).crop(
+            return self._line(self._names, self.look("header"), left + width).crop(
                 left, left + width
             )
         index = self.scroll_offset.y + y - 1
@@ -278,49 +197,14 @@ class LineTable(ScrollView, can_focus=True):
             name = "even-row" if self.zebra_stripes and not index % 2 else "row"
         strip = self._strips.get((key, name))
         if strip is None or strip.cell_length < left + width:
-            strip = self._line(self._row_cells[key], self._look(name), left + width)
+            strip = self._line(self._row_cells[key], self.look(name), left + width)
             self._strips[(key, name)] = strip
         return strip.crop(left, left + width)
 
-    # --- moving ------------------------------------------------------------------------------
+    # --- the cursor ---------------------------------------------------------------------------
 
-    def move_cursor(self, row: int) -> None:
-        """Put the cursor on row ``row`` (clamped), scrolled into view."""
-        row = max(0, min(row, len(self._keys) - 1))
-        old, self.cursor_row = self.cursor_row, row
-        self._scroll_to_cursor()
-        if row != old:
-            self.refresh_line(old + 1)
-            self.refresh_line(row + 1)
-            self.post_message(self.RowHighlighted(self))
-
-    def _scroll_to_cursor(self) -> None:
-        visible = max(1, self.scrollable_content_region.height - 1)
-        top = round(self.scroll_y)
-        if self.cursor_row < top:
-            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
-        elif self.cursor_row >= top + visible:
-            self.scroll_to(y=self.cursor_row - visible + 1, animate=False, immediate=True)
-
-    def action_cursor_up(self) -> None:
-        self.move_cursor(self.cursor_row - 1)
-
-    def action_cursor_down(self) -> None:
-        self.move_cursor(self.cursor_row + 1)
-
-    def action_page_up(self) -> None:
-        self.move_cursor(self.cursor_row - max(1, self.scrollable_content_region.height - 2))
-
-    def action_page_down(self) -> None:
-        self.move_cursor(self.cursor_row + max(1, self.scrollable_content_region.height - 2))
-
-    def action_first_row(self) -> None:
-        """Cursor to the first row."""
-        self.move_cursor(0)
-
-    def action_last_row(self) -> None:
-        """Cursor to the last row."""
-        self.move_cursor(len(self._keys) - 1)
+    def cursor_moved(self) -> None:
+        self.post_message(self.RowHighlighted(self))
 
     def action_select_cursor(self) -> None:
         """Select the row under the cursor."""
@@ -328,10 +212,4 @@ class LineTable(ScrollView, can_focus=True):
             self.post_message(self.RowSelected(self))
 
     def on_click(self, event: events.Click) -> None:
-        index = self.scroll_offset.y + event.y - 1
-        if event.y < 1 or index >= len(self._keys):
-            return
-        if index == self.cursor_row:
-            self.action_select_cursor()
-        else:
-            self.move_cursor(index)
+        self.click_row(event)
