@@ -39,6 +39,7 @@ lint: $(STAMP) ## ruff, mypy --strict and the import-layer contract (tests/test_
 bench: $(STAMP) ## decode, lag and app (keys, ingest, CPU, memory) benchmarks against their anchors
 	$(PY) bench/bench.py
 	$(PY) bench/key_paint.py
+	$(PY) bench/table_render.py
 	$(PY) bench/app_bench.py
 
 screenshots: $(STAMP) ## regenerate the README screenshots (docs/*.svg) from the app itself
