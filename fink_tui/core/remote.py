@@ -73,11 +73,13 @@ which reads between two paints, takes the last ones. Ingest of 20,000 ZTF alerts
 (bench/README.md, eighth session)."""
 QUEUE_WAIT = 0.5
 """Seconds between two looks at whether the dashboard is gone, while the queue is full."""
-VALUE_BYTES = 4 << 20
-"""The newest alerts' bytes sent after them at most, each time: a third of what the dashboard
+VALUE_BYTES = 2 << 20
+"""The newest alerts' bytes sent after them at most, each time: a sixth of what the dashboard
 keeps (``fink_tui.model.MAX_ALERT_BYTES``, 12 MB), filled by the next sendings; a live stream's
 alerts all get theirs. The dashboard's whole budget here held 12 MB more in each process (tree
-peak 238-244 MB against 207-213) for no faster ingest (bench/README.md, eighth session)."""
+peak 238-244 MB against 207-213) for no faster ingest (bench/README.md, eighth session); 4 MB
+here, the 40,000-alert soak's peak was 249-259 MB in 4 runs, 2 MB 234-247 in 4 (the stream
+process's peak 143-151 -> 131-143 MB; bench/README.md, eleventh session)."""
 VALUES_IDLE = 0.2
 """Seconds without an event after which the bytes kept aside are sent."""
 VALUES_EVERY = 1.0
