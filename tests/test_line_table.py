@@ -88,3 +88,20 @@ async def test_keys_and_clicks() -> None:
         await pilot.click(LineTable, offset=(2, 0))
         await pilot.pause()
         assert app.messages[-1] == "selected b" and table.selected_key() == "b"
+
+
+async def test_a_newest_first_table_follows_the_top() -> None:
+    """With follow_top, a cursor on the first row stays there as rows come above (the newest
+    is selected); moved down, it stays on its row."""
+    app = OneTable()
+    async with app.run_test(size=(60, 10)) as pilot:
+        table = app.query_one(LineTable)
+        table.follow_top = True
+        table.set_columns(("Name",))
+        table.set_rows([(k, [k]) for k in "ab"])
+        table.set_rows([(k, [k]) for k in "cab"])
+        assert table.selected_key() == "c" and table.cursor_row == 0
+        table.move_cursor(1)
+        table.set_rows([(k, [k]) for k in "dcab"])
+        await pilot.pause()
+        assert table.selected_key() == "a" and table.cursor_row == 2

@@ -81,10 +81,15 @@ class LineTable(RowCursor):
     class RowSelected(LineTableMessage):
         """Enter, or a click on the cursor's row."""
 
-    def __init__(self, zebra_stripes: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, zebra_stripes: bool = False, follow_top: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.zebra_stripes = zebra_stripes
         """Every other row on a lighter (or darker) background."""
+        self.follow_top = follow_top
+        """A cursor on the first row stays there when rows come above it (newest-first
+        tables, like ``tail -f``); elsewhere it stays on its row."""
         self._names: tuple[str, ...] = ()
         self._fixed: tuple[int | None, ...] = ()
         self._row_cells: dict[str, tuple[Cell, ...]] = {}
@@ -123,7 +128,8 @@ class LineTable(RowCursor):
 
     def set_rows(self, rows: Sequence[tuple[str, Sequence[Cell]]]) -> None:
         """Show ``rows`` (key, cells), in order. Rows whose cells look as before keep their
-        line; the cursor stays on its row's key while that row is there."""
+        line; the cursor stays on its row's key while that row is there (on the first row, with
+        :attr:`follow_top`)."""
         current = self.selected_key()
         new = {key: cells if isinstance(cells, tuple) else tuple(cells) for key, cells in rows}
         widths = [
@@ -152,7 +158,9 @@ class LineTable(RowCursor):
             k: strip for k, strip in self._strips.items() if k[0] in new and k[0] not in changed
         }
         self._keys = keys
-        if current in new:
+        if self.follow_top and self.cursor_row == 0:
+            pass
+        elif current in new:
             self.cursor_row = keys.index(current)
         else:
             self.cursor_row = max(0, min(self.cursor_row, len(keys) - 1))

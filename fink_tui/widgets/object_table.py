@@ -98,7 +98,8 @@ def object_cells(obj: TrackedObject) -> tuple[Text, ...]:
 
 class ObjectTable(LineTable):
     """Objects, most recently updated first, drawn from the model: the rows of objects that
-    changed are drawn again, the others kept. The cursor stays on its object."""
+    changed are drawn again, the others kept. On the first row the cursor stays there as
+    objects are updated (as the feed follows new alerts); elsewhere it stays on its object."""
 
     BINDINGS = [
         Binding(
@@ -116,7 +117,7 @@ class ObjectTable(LineTable):
     """
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(zebra_stripes=True, **kwargs)
+        super().__init__(zebra_stripes=True, follow_top=True, **kwargs)
         self.shown: dict[str, TrackedObject] = {}
         """The rows, by key, in the order shown."""
         self._drawn: dict[str, tuple[int, tuple[Text, ...]]] = {}
