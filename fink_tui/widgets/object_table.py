@@ -144,17 +144,16 @@ class ObjectTable(LineTable):
         """Show ``objects`` in this order; only the rows of objects updated since are made
         again."""
         rows = []
-        drawn = {}
+        drawn, shown = {}, {}
         for obj in objects:
             key = object_key(obj)
             made = self._drawn.get(key)
             if made is None or made[0] != obj.updates:
                 cells = object_cells(obj)
                 made = (obj.updates, tuple(cells[i] for i, _ in self._columns))
-            drawn[key] = made
+            drawn[key], shown[key] = made, obj
             rows.append((key, made[1]))
-        self._drawn = drawn
-        self.shown = {object_key(obj): obj for obj in objects}
+        self._drawn, self.shown = drawn, shown
         self.set_rows(rows)
 
     def selected_object(self) -> TrackedObject | None:
