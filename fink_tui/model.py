@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import assert_never
+from typing import Any, assert_never
 
 from fink_tui.core.decode import Alert, DecodeFailure, MessageRef, SchemaInfo
 from fink_tui.core.events import (
@@ -31,6 +31,7 @@ from fink_tui.core.events import (
 )
 from fink_tui.core.lag import LagSnapshot
 from fink_tui.core.query import Query
+from fink_tui.core.survey import shared
 
 MAX_ALERTS = 2000
 """Alerts the feed keeps (its rows), whatever their size."""
@@ -382,12 +383,31 @@ class TrackedObject:
     change: float | None = None
     """Latest magnitude (ZTF) or flux (LSST) minus the previous one in the same band."""
     topics: tuple[str, ...] = ()
-    """The topics its alerts came on (a tuple: a set weighs 216 bytes, and the book follows
-    20,000 objects)."""
+    """The topics its alerts came on (a tuple, one copy shared by the objects of the same topics:
+    a set weighs 216 bytes, and the book follows 20,000 objects)."""
     updates: int = 0
     """Bumped on every alert, so a table redraws only the objects that changed."""
-    bands: dict[str, tuple[datetime, float]] = field(default_factory=dict)
-    """Per band, the time and brightness of the latest alert."""
+    bands: tuple[Any, ...] = ()
+    """Per band, the time and brightness of its latest alert, one after the other: ``(band,
+    time, value, band, ...)`` (a dict and a tuple per band weighed ~230 bytes; see
+    :meth:`in_band`)."""
+
+    def in_band(self, band: str) -> tuple[datetime, float] | None:
+        """The time and brightness of the latest alert in ``band``, if any."""
+        bands = self.bands
+        for i in range(0, len(bands), 3):
+            if bands[i] == band:
+                return bands[i + 1], bands[i + 2]
+        return None
+
+    def set_band(self, band: str, when: datetime, value: float) -> None:
+        """Record the latest alert in ``band``."""
+        bands = self.bands
+        for i in range(0, len(bands), 3):
+            if bands[i] == band:
+                self.bands = (*bands[:i], band, when, value, *bands[i + 3 :])
+                return
+        self.bands = (*bands, band, when, value)
 
     @property
     def brightness(self) -> float | None:
@@ -465,10 +485,10 @@ class ObjectBook:
         self._objects[key] = obj  # now the most recently updated
         obj.updates += 1
         if alert.ref.topic not in obj.topics:
-            obj.topics = (*obj.topics, alert.ref.topic)
-        previous = obj.bands.get(s.band)
+            obj.topics = shared((*obj.topics, alert.ref.topic))
+        previous = obj.in_band(s.band)
         if value is not None and (previous is None or when >= previous[0]):
-            obj.bands[s.band] = (when, value)
+            obj.set_band(s.band, when, value)
         if when >= obj.last_seen:
             obj.last_seen = when
             obj.latest = alert

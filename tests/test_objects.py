@@ -119,7 +119,8 @@ def test_object_book_counts_changes_and_marks_new() -> None:
     assert obj is not None
     assert obj.alerts == 4 and obj.topics == ("fink_a_ztf",)
     assert obj.latest.ref.offset == 11 and obj.change is None  # first alert in that band
-    assert obj.bands[s.band][1] == pytest.approx(s.mag - 0.5)
+    assert obj.in_band(s.band)[1] == pytest.approx(s.mag - 0.5)
+    assert obj.in_band("other")[1] == pytest.approx(s.mag + 1) and obj.in_band("none") is None
     assert obj.first_seen == s.time - timedelta(hours=24)
     assert not obj.new
     assert [o.object_id for o in book.recent(10)] == [ztf[1].summary.object_id, s.object_id]

@@ -92,3 +92,25 @@ def test_summaries_cross_a_pickle_whole() -> None:
         back = pickle.loads(data)
         assert back == summaries and all(type(s) is AlertSummary for s in back)
         assert b"_dataclass_setstate" not in data
+
+
+def test_summaries_share_their_repeated_values() -> None:
+    """The values thousands of alerts repeat (classification, versions) are one object per
+    process, made by the summary or by its unpickling, whichever pickle they came in; the
+    copies kept are bounded whatever the stream sends."""
+    import pickle
+
+    from fink_tui.core import survey
+    from fink_tui.core.survey import summarize
+
+    schema, records = read_alerts(ZTF_ALERTS)
+    made = [summarize(record, "ztf") for record in records[:4]]
+    assert made[0].versions is made[1].versions
+    # Each pickled alone, as from separate batches: no pickle memo shares them.
+    back = [pickle.loads(pickle.dumps(s, protocol=pickle.HIGHEST_PROTOCOL)) for s in made]
+    assert back == made
+    assert back[0].versions is back[3].versions is made[0].versions
+    assert len({id(s.classification) for s in back}) == len({s.classification for s in made})
+    for n in range(survey.SHARED_MAX + 10):
+        survey.shared(f"class {n}")
+    assert len(survey._SHARED) <= survey.SHARED_MAX
