@@ -216,3 +216,50 @@ async def test_the_alert_fills_while_another_mode_is_shown(monkeypatch) -> None:
         await pilot.pause(0.2)
         assert app.screen is screen
         assert "points" in str(screen.query_one("#legend").render())
+
+
+async def test_the_fields_tree_works_out_its_style_once_per_paint() -> None:
+    """Textual's Tree asks for the widget's style on every line, and each time walks the
+    widget's ancestors: the fields tree works it out once per paint, and anew at the next (a
+    theme changed meanwhile shows)."""
+    from textual.app import App, ComposeResult
+    from textual.dom import DOMNode
+    from textual.geometry import Region
+
+    from fink_tui.widgets.fields_tree import FieldsTree
+
+    record = ztf_alerts(1)[0].record()
+
+    class TreeApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield FieldsTree(record)
+
+    app = TreeApp()
+    async with app.run_test(size=(80, 30)) as pilot:
+        await pilot.pause()
+        tree = app.query_one(FieldsTree)
+        asked = 0
+        walk = DOMNode.rich_style.fget
+        assert walk is not None
+
+        def counted(node: DOMNode) -> object:
+            nonlocal asked
+            asked += node is tree
+            return walk(node)
+
+        original = DOMNode.rich_style
+        DOMNode.rich_style = property(counted)  # type: ignore[method-assign,assignment]
+        try:
+            tree.refresh()  # every line made again
+            lines = tree.render_lines(Region(0, 0, 80, 30))
+            assert asked == 1 and len(lines) == 30
+            assert any(str(name) in "".join(s.text for s in lines) for name in record)
+            before = tree.rich_style
+            app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+            await pilot.pause()
+            asked = 0
+            tree.refresh()
+            tree.render_lines(Region(0, 0, 80, 30))
+            assert asked == 1 and tree.rich_style != before
+        finally:
+            DOMNode.rich_style = original  # type: ignore[method-assign]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.style import Style
 from rich.text import Text
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -36,6 +39,24 @@ class FieldsTree(Tree[Any]):
         super().__init__("alert", data=record, **kwargs)
         self.show_root = False
         self.guide_depth = 3
+        self._painting: Style | None = None
+        """The widget's style while its lines are made (see :attr:`rich_style`)."""
+
+    @property
+    def rich_style(self) -> Style:
+        """The widget's style, worked out once per paint: Tree asks for it on every line, and
+        each time walks the widget's ancestors (a third of the alert screen's first paint, the
+        tree empty then)."""
+        if self._painting is not None:
+            return self._painting
+        return super().rich_style
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._painting = super().rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._painting = None
 
     def on_mount(self) -> None:
         if self.root.data is not None:
