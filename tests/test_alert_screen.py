@@ -218,17 +218,16 @@ async def test_the_alert_fills_while_another_mode_is_shown(monkeypatch) -> None:
         assert "points" in str(screen.query_one("#legend").render())
 
 
-async def test_the_fields_tree_works_out_its_style_once_per_paint() -> None:
-    """Textual's Tree asks for the widget's style on every line, and each time walks the
-    widget's ancestors: the fields tree works it out once per paint, and anew at the next (a
-    theme changed meanwhile shows)."""
+async def test_the_fields_tree_opens_and_closes_containers() -> None:
+    """A real ZTF alert's fields, one per line, containers closed; Enter, space or a click on
+    a container's line opens or closes it (what was open inside closes with it), -> opens,
+    <- closes or goes up to the container; a leaf does nothing."""
     from textual.app import App, ComposeResult
-    from textual.dom import DOMNode
-    from textual.geometry import Region
 
-    from fink_tui.widgets.fields_tree import FieldsTree
+    from fink_tui.widgets.fields_tree import SEP, FieldsTree
 
     record = ztf_alerts(1)[0].record()
+    top = [str(name) for name in record]
 
     class TreeApp(App[None]):
         def compose(self) -> ComposeResult:
@@ -238,28 +237,36 @@ async def test_the_fields_tree_works_out_its_style_once_per_paint() -> None:
     async with app.run_test(size=(80, 30)) as pilot:
         await pilot.pause()
         tree = app.query_one(FieldsTree)
-        asked = 0
-        walk = DOMNode.rich_style.fget
-        assert walk is not None
-
-        def counted(node: DOMNode) -> object:
-            nonlocal asked
-            asked += node is tree
-            return walk(node)
-
-        original = DOMNode.rich_style
-        DOMNode.rich_style = property(counted)  # type: ignore[method-assign,assignment]
-        try:
-            tree.refresh()  # every line made again
-            lines = tree.render_lines(Region(0, 0, 80, 30))
-            assert asked == 1 and len(lines) == 30
-            assert any(str(name) in "".join(s.text for s in lines) for name in record)
-            before = tree.rich_style
-            app.theme = "textual-light" if app.theme != "textual-light" else "nord"
-            await pilot.pause()
-            asked = 0
-            tree.refresh()
-            tree.render_lines(Region(0, 0, 80, 30))
-            assert asked == 1 and tree.rich_style != before
-        finally:
-            DOMNode.rich_style = original  # type: ignore[method-assign]
+        assert tree.row_keys == top and tree.column_names == ("field and value",)
+        assert tree.has_focus
+        candidate = top.index("candidate")
+        tree.move_cursor(candidate)
+        await pilot.press("enter")
+        inside = [f"candidate{SEP}{name}" for name in record["candidate"]]
+        assert tree.row_keys == top[: candidate + 1] + inside + top[candidate + 1 :]
+        assert tree.is_open("candidate")
+        await pilot.press("down", "down", "right")  # a leaf: nothing opens
+        assert tree.selected_key() == inside[1] and len(tree.row_keys) == len(top) + len(inside)
+        await pilot.press("left")  # up to the container
+        assert tree.selected_key() == "candidate"
+        prv = top.index("prv_candidates") + len(inside)
+        tree.move_cursor(prv)
+        await pilot.press("space", "down", "right")  # prv_candidates, then its first item
+        first = f"prv_candidates{SEP}0"
+        assert tree.is_open("prv_candidates") and tree.is_open(first)
+        assert f"{first}{SEP}jd" in tree.row_keys
+        tree.move_cursor(prv)
+        await pilot.press("left")  # closed, with what was open inside
+        assert not tree.is_open("prv_candidates") and not tree.is_open(first)
+        await pilot.press("right")
+        assert f"{first}{SEP}jd" not in tree.row_keys
+        tree.show(record)  # another alert: every container closed, the cursor on top
+        await pilot.pause()
+        assert tree.row_keys == top and tree.cursor_row == 0
+        line = 1 + candidate  # below the header
+        await pilot.click(FieldsTree, offset=(4, line))  # the cursor moves there
+        assert not tree.is_open("candidate")
+        await pilot.click(FieldsTree, offset=(4, line))  # a click on the cursor's line
+        assert tree.is_open("candidate")
+        tree.clear()
+        assert tree.row_keys == [] and tree.record is None

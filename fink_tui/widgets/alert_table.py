@@ -417,7 +417,7 @@ class AlertTable(RowCursor):
             return self._header(width)
         index = self.scroll_offset.y + y - 1
         if index >= len(self._keys):
-            return Strip.blank(width, self.rich_style)
+            return self.blank(width)
         key = self._keys[index]
         look = "cursor" if index == self.cursor_row else ("even-row" if index % 2 else "row")
         strip = self._strips.get((key, look))

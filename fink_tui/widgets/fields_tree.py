@@ -1,17 +1,28 @@
-"""An alert's fields as a tree, built lazily (an LSST alert has tens of thousands of values)."""
+"""An alert's fields as a tree of lines: a container's fields are listed once it is opened (an
+LSST alert has tens of thousands of values).
+
+A line table (:class:`~fink_tui.widgets.line_table.LineTable`) rather than Textual's ``Tree``:
+each line is made once and kept, where the Tree made each visible line again on every paint of
+a changed tree, walking the widget's ancestors for its style on each: when the decoded alert
+arrived, its 40 lines took 11 ms of the alert screen's 17-29 ms paint (UI CPU, in process), and
+a key pressed then (Escape, back to the feed) waited for it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from rich.style import Style
 from rich.text import Text
-from textual.geometry import Region
-from textual.strip import Strip
-from textual.widgets import Tree
-from textual.widgets.tree import TreeNode
+from textual.binding import Binding
+
+from fink_tui.widgets.line_table import LineTable
 
 PREVIEW = 60
+INDENT = "  "
+OPEN, CLOSED, LEAF = "▼ ", "▶ ", "  "
+SEP = "\x1f"
+"""Between the names of a field's path in its row's key."""
+COLUMNS = ("field and value",)
 
 
 def describe(value: Any) -> Text:
@@ -32,60 +43,112 @@ def describe(value: Any) -> Text:
     return Text(repr(text if len(text) <= PREVIEW else text[:PREVIEW] + "…"), style="green")
 
 
-class FieldsTree(Tree[Any]):
-    """Every field of an alert record; containers open on demand."""
+def opens(value: Any) -> bool:
+    """Whether a value has fields or items to list."""
+    return isinstance(value, dict | list) and bool(value)
+
+
+def children(value: Any) -> Iterable[tuple[Any, Any]]:
+    """A container's (name or index, value) pairs."""
+    return value.items() if isinstance(value, dict) else enumerate(value)
+
+
+class FieldsTree(LineTable):
+    """Every field of an alert record, one per line; a container opens and closes with Enter,
+    space or a click on its line (→ opens, ← closes or goes up to the container)."""
+
+    BINDINGS = [
+        Binding("space", "toggle_field", "Open / close", show=False),
+        Binding("right", "open", "Open", show=False),
+        Binding("left", "close", "Close", show=False),
+    ]
+    """Keys of the tree (the cursor's: :class:`~fink_tui.widgets.row_cursor.RowCursor`)."""
 
     def __init__(self, record: dict[str, Any] | None, **kwargs: Any) -> None:
-        super().__init__("alert", data=record, **kwargs)
-        self.show_root = False
-        self.guide_depth = 3
-        self._painting: Style | None = None
-        """The widget's style while its lines are made (see :attr:`rich_style`)."""
-
-    @property
-    def rich_style(self) -> Style:
-        """The widget's style, worked out once per paint: Tree asks for it on every line, and
-        each time walks the widget's ancestors (a third of the alert screen's first paint, the
-        tree empty then)."""
-        if self._painting is not None:
-            return self._painting
-        return super().rich_style
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        self._painting = super().rich_style
-        try:
-            return super().render_lines(crop)
-        finally:
-            self._painting = None
+        super().__init__(**kwargs)
+        self.record = record
+        self._opened: set[str] = set()
+        self._values: dict[str, Any] = {}
+        """Each line's value, by its key (the path of its field)."""
 
     def on_mount(self) -> None:
-        if self.root.data is not None:
-            self.show(self.root.data)
+        self.set_columns(COLUMNS)
+        if self.record is not None:
+            self.show(self.record)
 
     def clear(self) -> FieldsTree:
         """No fields (the alert is being read)."""
-        self.root.data = None
-        super().clear()
+        self.record = None
+        self._opened.clear()
+        self._values = {}
+        self.set_rows([])
         return self
 
     def show(self, record: dict[str, Any]) -> None:
-        """Show ``record``'s fields (the first level; the others when opened)."""
-        self.root.remove_children()
-        self.root.data = record
-        self._fill(self.root)
-        self.root.expand()
+        """Show ``record``'s fields, every container closed."""
+        self.record = record
+        self._opened.clear()
+        self.cursor_row = 0
+        self._list()
 
-    def _fill(self, node: TreeNode[Any]) -> None:
-        value = node.data
-        items = value.items() if isinstance(value, dict) else enumerate(value or ())
-        for name, child in items:
-            label = Text.assemble((f"{name}", "bold"), " ", describe(child))
-            if isinstance(child, dict | list) and child:
-                node.add(label, data=child)
-            else:
-                node.add_leaf(label, data=child)
+    def is_open(self, key: str) -> bool:
+        """Whether the container on the line with ``key`` lists its fields."""
+        return key in self._opened
 
-    def on_tree_node_expanded(self, event: Tree.NodeExpanded[Any]) -> None:
-        node = event.node
-        if not node.children and isinstance(node.data, dict | list):
-            self._fill(node)
+    def _list(self) -> None:
+        """The lines of the fields in view: the record's, and the opened containers'."""
+        rows: list[tuple[str, tuple[Text]]] = []
+        values: dict[str, Any] = {}
+
+        def walk(container: Any, prefix: str, depth: int) -> None:
+            for name, value in children(container):
+                key = f"{prefix}{SEP}{name}" if prefix else str(name)
+                opened = key in self._opened
+                marker = (OPEN if opened else CLOSED) if opens(value) else LEAF
+                line = Text.assemble(INDENT * depth, marker, (str(name), "bold"), " ")
+                line.append_text(describe(value))
+                rows.append((key, (line,)))
+                values[key] = value
+                if opened:
+                    walk(value, key, depth + 1)
+
+        if self.record is not None:
+            walk(self.record, "", 0)
+        self._values = values
+        self.set_rows(rows)
+
+    def _set_open(self, key: str, opened: bool) -> None:
+        if not opens(self._values.get(key)) or opened == (key in self._opened):
+            return
+        if opened:
+            self._opened.add(key)
+        else:
+            # What was open inside stays closed when it shows again, as a tree would.
+            self._opened = {k for k in self._opened if k != key and not k.startswith(key + SEP)}
+        self._list()
+
+    def action_select_cursor(self) -> None:
+        """Enter, or a click on the cursor's line: open or close its container."""
+        self.action_toggle_field()
+
+    def action_toggle_field(self) -> None:
+        """Open or close the container under the cursor."""
+        key = self.selected_key()
+        if key is not None:
+            self._set_open(key, key not in self._opened)
+
+    def action_open(self) -> None:
+        """Open the container under the cursor."""
+        key = self.selected_key()
+        if key is not None:
+            self._set_open(key, True)
+
+    def action_close(self) -> None:
+        """Close the container under the cursor, or go up to the one it is in."""
+        key = self.selected_key()
+        if key is None:
+            return
+        if key in self._opened:
+            self._set_open(key, False)
+        elif SEP in key:
+            self.move_cursor(self.get_row_index(key.rpartition(SEP)[0]))

@@ -197,7 +197,7 @@ class LineTable(RowCursor):
             )
         index = self.scroll_offset.y + y - 1
         if index >= len(self._keys):
-            return Strip.blank(width, self.rich_style)
+            return self.blank(width)
         key = self._keys[index]
         if index == self.cursor_row:
             name = "cursor"

@@ -88,6 +88,14 @@ class RowCursor(ScrollView, can_focus=True):
             look = self._looks[name] = self.get_component_rich_style(self.LOOKS + name)
         return look
 
+    def blank(self, width: int) -> Strip:
+        """A line below the rows: the widget's background (its style worked out once, not on
+        every line: it walks the widget's ancestors)."""
+        style = self._looks.get("")
+        if style is None:
+            style = self._looks[""] = self.rich_style
+        return Strip.blank(width, style)
+
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._looks.clear()
