@@ -517,18 +517,23 @@ def describe_match(alert: Alert) -> str:
     return " ".join(p for p in parts if p) + f" on {alert.ref.topic}"
 
 
-def run_app(settings: Settings, notify_when: Query | None = None) -> int:
-    """Open the dashboard; errors seen during the run are printed on stderr at the end."""
-    forced = None
-    if settings.schema_path:
-        try:
-            forced = load_schema_file(settings.schema_path)
-        except SchemaError as exc:
-            print(f"fink-tui: {exc}", file=sys.stderr)
-            return 2
-    require_connection(settings)  # one message that says all that is missing
-    settings.kafka_config()  # raises a clear ConfigError before the screen opens
-    app = FinkApp(settings, ProcessSource(settings, forced=forced), notify_when=notify_when)
+def run_app(
+    settings: Settings, notify_when: Query | None = None, source: ProcessSource | None = None
+) -> int:
+    """Open the dashboard (on ``source``, one prepared already, or a new one); errors seen
+    during the run are printed on stderr at the end."""
+    if source is None:
+        forced = None
+        if settings.schema_path:
+            try:
+                forced = load_schema_file(settings.schema_path)
+            except SchemaError as exc:
+                print(f"fink-tui: {exc}", file=sys.stderr)
+                return 2
+        require_connection(settings)  # one message that says all that is missing
+        settings.kafka_config()  # raises a clear ConfigError before the screen opens
+        source = ProcessSource(settings, forced=forced)
+    app = FinkApp(settings, source, notify_when=notify_when)
     app.run()
     return finish(app)
 

@@ -238,17 +238,50 @@ async def test_a_new_stream_process_reads_as_the_old_one_was_told(broker: Embedd
         await pilot.press("q")
 
 
+async def test_a_stream_process_started_before_the_screen_is_read_by_it(
+    broker: EmbeddedBroker,
+) -> None:
+    """The command line starts the stream process first thing and tells it how to read before
+    the screen is up: it joins the group meanwhile, but commits nothing until the app has
+    shown the alerts, and the app reads that process, not a new one."""
+    from fink_tui.core.pool import start_stream_process
+
+    topic, group = unique("fink_remote_early_ztf"), unique("g")
+    broker.create_topics({topic: 1})
+    ztf = wire_messages(ZTF_ALERTS)
+    produce(broker.bootstrap, topic, list(ztf[:20]))
+    settings = settings_for(broker.bootstrap, group, [topic])
+    early = start_stream_process()
+    assert early is not None
+    source = ProcessSource(settings, lag_interval=0.5)
+    source.prepare(early)
+    time.sleep(4.0)  # joined and read, waiting for the app
+    assert early.poll() is None and committed(broker.bootstrap, group, topic) == 0
+    app = RecordingApp(settings, source)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await until(pilot, lambda: app.state.alert_count == 20)
+        assert source.pid == early.pid and source.restarts == 0
+        assert await until(pilot, lambda: committed(broker.bootstrap, group, topic) == 20)
+        await pilot.press("q")
+    assert early.poll() is not None
+
+
+@pytest.mark.parametrize("prepared", [False, True], ids=["at-start", "prepared"])
 @pytest.mark.parametrize("interpreter", ["/nonexistent/python3", "/bin/false"])
 async def test_without_a_stream_process_the_stream_runs_here(
-    broker: EmbeddedBroker, monkeypatch: pytest.MonkeyPatch, interpreter: str
+    broker: EmbeddedBroker, monkeypatch: pytest.MonkeyPatch, interpreter: str, prepared: bool
 ) -> None:
-    """No interpreter to start one with, or one that ends at once: the stream runs on a worker
-    thread of the app, and the alerts arrive all the same."""
+    """No interpreter to start one with, or one that ends at once (started with the app, or
+    before it): the stream runs on a worker thread of the app, and the alerts arrive all the
+    same."""
     topic, group = unique("fink_remote_here_ztf"), unique("g")
     broker.create_topics({topic: 1})
     produce(broker.bootstrap, topic, list(wire_messages(ZTF_ALERTS)[:5]))
     monkeypatch.setattr(sys, "executable", interpreter)
     app = recording_app(broker.bootstrap, group, topic)
+    if prepared:
+        assert isinstance(app.source, ProcessSource)
+        app.source.prepare()
     async with app.run_test(size=SIZE) as pilot:
         source = app.source
         assert isinstance(source, ProcessSource)

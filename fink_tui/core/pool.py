@@ -133,6 +133,21 @@ def start_child(entry: str) -> subprocess.Popen[bytes]:
     )
 
 
+STREAM_ENTRY = "fink_tui.core.remote:serve"
+"""The dashboard's stream process (``core/remote.py``)."""
+
+
+def start_stream_process() -> subprocess.Popen[bytes] | None:
+    """The dashboard's stream process, started first thing: its interpreter and imports (~0.3
+    s) then overlap the dashboard's own (Textual's, the checks of the settings), and it reads
+    its settings once :meth:`~fink_tui.core.remote.ProcessSource.prepare` sends them. None if
+    it cannot start (the source tries again, then streams in this process)."""
+    try:
+        return start_child(STREAM_ENTRY)
+    except OSError:
+        return None
+
+
 def own_stdout(buffering: int = -1) -> IO[bytes]:
     """In a child process: its standard output, for its answers alone. Nothing else may write
     into them, nor onto the dashboard's terminal: the Rust reader prints a panic on a corrupt

@@ -50,7 +50,7 @@ from fink_tui.core.events import (
     SetPaused,
 )
 from fink_tui.core.memory import keep_freed_pages, limit_arenas, trim_every
-from fink_tui.core.pool import JOB_ENDS, own_stdout, send_down, start_child
+from fink_tui.core.pool import JOB_ENDS, STREAM_ENTRY, own_stdout, send_down, start_child
 from fink_tui.core.source import Sink
 from fink_tui.core.worker import RETRY_FIRST, RETRY_MAX, KafkaSource, StreamWorker
 
@@ -333,16 +333,29 @@ class ProcessSource(KafkaSource):
         """The stream process running now (None: none, or the stream runs here)."""
         return self.process.pid if self.process is not None else None
 
+    def prepare(self, process: subprocess.Popen[bytes] | None = None) -> None:
+        """Start the stream process before the screen is up (``process``: one started earlier
+        still, :func:`~fink_tui.core.pool.start_stream_process`), and send it how to read:
+        it joins the group while the dashboard starts, and its first events wait in the pipe
+        until :meth:`start` reads them (nothing is stored before the dashboard confirms)."""
+        self._spawn(process)
+
     def start(self, sink: Sink) -> None:
         if self.forced is not None:
             sink(SchemaForced(self.forced))
         self._sink = sink
-        self._spawn()
+        if self.process is None:
+            self._spawn()
+        else:
+            self._read_from(self.process)
 
-    def _spawn(self) -> None:
+    def _spawn(self, process: subprocess.Popen[bytes] | None = None) -> None:
         try:
-            process = start_child("fink_tui.core.remote:serve")
+            if process is None:
+                process = start_child(STREAM_ENTRY)
         except OSError as exc:
+            if self._sink is None:
+                return  # prepared: start() tries again, then runs the stream here
             log.warning("the stream process did not start (%s): the stream runs here", exc)
             self._run_here()
             return
@@ -357,6 +370,10 @@ class ProcessSource(KafkaSource):
             self._write((self.settings, self.forced, workers, options))
             for command in self._sticky.values():
                 self._write(("command", command))
+        if self._sink is not None:
+            self._read_from(process)
+
+    def _read_from(self, process: subprocess.Popen[bytes]) -> None:
         self._reader = threading.Thread(
             target=self._read, args=(process,), name="fink-tui-stream-events", daemon=True
         )
