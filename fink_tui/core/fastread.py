@@ -271,6 +271,13 @@ class BatchDecoder:
                 self.fast_reads += 1
 
 
+def warm_up() -> None:
+    """Import the Rust reader now (it imports Polars: ~0.3 s of a core), rather than when the
+    first batch waits for it: the stream process does this while its consumer joins the group
+    (~1 s), which it spends waiting anyway."""
+    import jetliner  # noqa: F401
+
+
 def decode_messages(
     decoder: AlertDecoder, messages: Sequence[Message], batch: BatchDecoder | None = None
 ) -> list[Alert | DecodeFailure]:

@@ -272,6 +272,9 @@ def serve() -> None:
         settings, up.event, forced=forced, confirm=True, workers=workers, **options
     )
     worker.start()
+    from fink_tui.core.fastread import warm_up
+
+    warm_up()  # while the worker joins the group
     try:
         while (message := pickle.load(down))[0] != "stop":
             if message[0] == "command":
