@@ -124,3 +124,52 @@ async def test_dump_writes_a_failures_key_and_value(
         [schema] = folder.glob("*.avsc")
         assert schema.name.startswith(f"{TOPICS[0]}_schemavsn-4.02_")
         assert said[-1] == ("Schema written", str(schema))
+
+
+async def test_the_schema_tree_works_out_its_style_once_per_paint() -> None:
+    """Textual's Tree asks for the widget's style on every line, and each time walks the
+    widget's ancestors: the schema tree works it out once per paint, and anew at the next (a
+    theme changed meanwhile shows)."""
+    from textual.app import App, ComposeResult
+    from textual.dom import DOMNode
+    from textual.geometry import Region
+
+    from fink_tui.widgets.schema_tree import SchemaTree
+    from tests.helpers import LSST_ALERTS, read_alerts
+
+    schema, _ = read_alerts(LSST_ALERTS)
+
+    class TreeApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield SchemaTree("schema")
+
+    app = TreeApp()
+    async with app.run_test(size=(80, 30)) as pilot:
+        tree = app.query_one(SchemaTree)
+        tree.show_schema(schema, "lsst")
+        await pilot.pause()
+        asked = 0
+        walk = DOMNode.rich_style.fget
+        assert walk is not None
+
+        def counted(node: DOMNode) -> object:
+            nonlocal asked
+            asked += node is tree
+            return walk(node)
+
+        original = DOMNode.rich_style
+        DOMNode.rich_style = property(counted)  # type: ignore[method-assign,assignment]
+        try:
+            tree.refresh()  # every line made again
+            lines = tree.render_lines(Region(0, 0, 80, 30))
+            assert asked == 1 and len(lines) == 30
+            assert "diaSource" in "".join(s.text for line in lines for s in line)
+            before = tree.rich_style
+            app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+            await pilot.pause()
+            asked = 0
+            tree.refresh()
+            tree.render_lines(Region(0, 0, 80, 30))
+            assert asked == 1 and tree.rich_style != before
+        finally:
+            DOMNode.rich_style = original  # type: ignore[method-assign]
