@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -122,3 +124,25 @@ def events_of(app: Any, kind: type[E]) -> list[E]:
 
     app.handle_event = record
     return seen
+
+
+@contextmanager
+def style_walks(widget: Any) -> Iterator[list[int]]:
+    """While inside, ``counter[0]`` counts how often ``widget``'s style is worked out (Textual's
+    ``DOMNode.rich_style``, which walks the widget's ancestors)."""
+    from textual.dom import DOMNode
+
+    walk = DOMNode.rich_style.fget
+    assert walk is not None
+    counter = [0]
+
+    def counted(node: DOMNode) -> object:
+        counter[0] += node is widget
+        return walk(node)
+
+    original = DOMNode.rich_style
+    DOMNode.rich_style = property(counted)  # type: ignore[method-assign,assignment]
+    try:
+        yield counter
+    finally:
+        DOMNode.rich_style = original  # type: ignore[method-assign]

@@ -111,8 +111,9 @@ async def test_the_lines_below_the_rows_take_the_background_worked_out_once() ->
     """Below its rows a table draws blank lines on its background, whose style walks the
     widget's ancestors: worked out once, not on every line, and again once the theme
     changed."""
-    from textual.dom import DOMNode
     from textual.geometry import Region
+
+    from tests.helpers import style_walks
 
     app = OneTable()
     async with app.run_test(size=(40, 20)) as pilot:
@@ -120,26 +121,13 @@ async def test_the_lines_below_the_rows_take_the_background_worked_out_once() ->
         table.set_columns(["a"])
         table.set_rows([("k", ("x",))])
         await pilot.pause()
-        asked = 0
-        walk = DOMNode.rich_style.fget
-        assert walk is not None
-
-        def counted(node: DOMNode) -> object:
-            nonlocal asked
-            asked += node is table
-            return walk(node)
-
-        original = DOMNode.rich_style
-        DOMNode.rich_style = property(counted)  # type: ignore[method-assign,assignment]
-        try:
+        with style_walks(table) as walks:
             table.refresh()
             blank = table.render_lines(Region(0, 0, 40, 20))[-1]
-            assert asked <= 1 and plain(blank).strip() == ""
-            before = blank.text, list(blank)[0].style
+            assert walks[0] <= 1 and plain(blank).strip() == ""
+            before = list(blank)[0].style
             app.theme = "textual-light" if app.theme != "textual-light" else "nord"
             await pilot.pause()
             table.refresh()
             blank = table.render_lines(Region(0, 0, 40, 20))[-1]
-            assert list(blank)[0].style != before[1]
-        finally:
-            DOMNode.rich_style = original  # type: ignore[method-assign]
+            assert list(blank)[0].style != before

@@ -131,11 +131,10 @@ async def test_the_schema_tree_works_out_its_style_once_per_paint() -> None:
     widget's ancestors: the schema tree works it out once per paint, and anew at the next (a
     theme changed meanwhile shows)."""
     from textual.app import App, ComposeResult
-    from textual.dom import DOMNode
     from textual.geometry import Region
 
     from fink_tui.widgets.schema_tree import SchemaTree
-    from tests.helpers import LSST_ALERTS, read_alerts
+    from tests.helpers import LSST_ALERTS, read_alerts, style_walks
 
     schema, _ = read_alerts(LSST_ALERTS)
 
@@ -148,28 +147,15 @@ async def test_the_schema_tree_works_out_its_style_once_per_paint() -> None:
         tree = app.query_one(SchemaTree)
         tree.show_schema(schema, "lsst")
         await pilot.pause()
-        asked = 0
-        walk = DOMNode.rich_style.fget
-        assert walk is not None
-
-        def counted(node: DOMNode) -> object:
-            nonlocal asked
-            asked += node is tree
-            return walk(node)
-
-        original = DOMNode.rich_style
-        DOMNode.rich_style = property(counted)  # type: ignore[method-assign,assignment]
-        try:
+        with style_walks(tree) as walks:
             tree.refresh()  # every line made again
             lines = tree.render_lines(Region(0, 0, 80, 30))
-            assert asked == 1 and len(lines) == 30
+            assert walks[0] == 1 and len(lines) == 30
             assert "diaSource" in "".join(s.text for line in lines for s in line)
             before = tree.rich_style
             app.theme = "textual-light" if app.theme != "textual-light" else "nord"
             await pilot.pause()
-            asked = 0
+            walks[0] = 0
             tree.refresh()
             tree.render_lines(Region(0, 0, 80, 30))
-            assert asked == 1 and tree.rich_style != before
-        finally:
-            DOMNode.rich_style = original  # type: ignore[method-assign]
+            assert walks[0] == 1 and tree.rich_style != before
