@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -310,6 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Subparsers fill their own copies of the common options; merge the top-level ones in.
     settings: Settings | None = None
+    stream: subprocess.Popen[bytes] | None = None  # started early; None once a source owns it
     try:
         if args.command == "demo":
             from fink_tui.demo.run import run_demo
@@ -320,7 +322,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_offline(args.paths)
         settings = settings_from_args(args)
-        stream = None
         if args.command is None:
             # The stream process starts now: its interpreter and imports overlap the checks
             # below and Textual's import, and it joins the group before the screen is up
@@ -356,6 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             source = ProcessSource(settings, forced=forced)
             source.prepare(stream)
+            stream = None  # the source's now: it stops it
             from fink_tui.app import run_app
 
             return run_app(settings, notify_when=notify_when, source=source)
@@ -387,6 +389,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), settings, EXIT_ERROR)
     except KeyboardInterrupt:
         return 130
+    finally:
+        if stream is not None:  # the dashboard never opened: nothing was read
+            stream.kill()
+            stream.wait()
 
 
 def _fail(text: str, settings: Settings | None, code: int) -> int:

@@ -761,3 +761,27 @@ def test_no_credentials_one_message(capsys: pytest.CaptureFixture[str]) -> None:
         )
         assert "finkctl auth register -survey ztf" in err
         assert "make demo" in err
+
+
+def test_a_dashboard_that_never_opens_leaves_no_stream_process(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The dashboard's stream process starts before the settings are checked; when a check
+    then fails (here --last without --read-only), it is stopped with the command: one line
+    on stderr, exit 2, no process left behind."""
+    from fink_tui.core import pool
+
+    started: list[subprocess.Popen[bytes]] = []
+    real = pool.start_stream_process
+
+    def recorded() -> subprocess.Popen[bytes] | None:
+        process = real()
+        assert process is not None
+        started.append(process)
+        return process
+
+    monkeypatch.setattr(pool, "start_stream_process", recorded)
+    argv = ["--servers", "127.0.0.1:9", "--group-id", "g", "--topics", "t", "--last", "5"]
+    assert main(argv) == 2
+    assert "--last N needs --read-only" in capsys.readouterr().err
+    assert len(started) == 1 and started[0].poll() is not None
