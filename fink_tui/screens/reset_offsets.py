@@ -55,7 +55,10 @@ class ResetOffsetsModal(ModalScreen[ResetTarget | None]):
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one(RadioSet).focus()
+        # Built ahead, out of sight (textual_compat.prepare_screen): an app closing meanwhile
+        # may have taken its widgets already (once in the full suite, on a loaded machine).
+        for radios in self.query(RadioSet):
+            radios.focus()
 
     def ask(self, scope: str) -> ResetOffsetsModal:
         """The dialog again, for ``scope``, as it first opens: it is kept (installed) between
