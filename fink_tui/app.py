@@ -19,8 +19,8 @@ from textual.screen import Screen
 from textual.widget import AwaitMount
 
 from fink_tui import textual_compat
-from fink_tui.config import Directories, Settings, require_connection, search_directories
-from fink_tui.core.decode import Alert, SchemaError, load_schema_file
+from fink_tui.config import Directories, Settings, search_directories
+from fink_tui.core.decode import Alert
 from fink_tui.core.events import (
     AlertBytes,
     AlertsReceived,
@@ -517,22 +517,9 @@ def describe_match(alert: Alert) -> str:
     return " ".join(p for p in parts if p) + f" on {alert.ref.topic}"
 
 
-def run_app(
-    settings: Settings, notify_when: Query | None = None, source: ProcessSource | None = None
-) -> int:
-    """Open the dashboard (on ``source``, one prepared already, or a new one); errors seen
-    during the run are printed on stderr at the end."""
-    if source is None:
-        forced = None
-        if settings.schema_path:
-            try:
-                forced = load_schema_file(settings.schema_path)
-            except SchemaError as exc:
-                print(f"fink-tui: {exc}", file=sys.stderr)
-                return 2
-        require_connection(settings)  # one message that says all that is missing
-        settings.kafka_config()  # raises a clear ConfigError before the screen opens
-        source = ProcessSource(settings, forced=forced)
+def run_app(settings: Settings, source: ProcessSource, notify_when: Query | None = None) -> int:
+    """Open the dashboard on ``source`` (prepared by the command line, its settings checked);
+    errors seen during the run are printed on stderr at the end."""
     app = FinkApp(settings, source, notify_when=notify_when)
     app.run()
     return finish(app)

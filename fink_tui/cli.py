@@ -360,7 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream = None  # the source's now: it stops it
             from fink_tui.app import run_app
 
-            return run_app(settings, notify_when=notify_when, source=source)
+            return run_app(settings, source, notify_when=notify_when)
         handler = {
             "lag": commands.lag,
             "reset": commands.reset,
