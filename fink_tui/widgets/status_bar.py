@@ -25,6 +25,8 @@ class StatusBar(Static):
     StatusBar { height: 1; background: $panel; color: $text; padding: 0 1; }
     """
 
+    _shown: Text | None = None
+
     def show(self, state: StreamState, group: str, rates: bool = True) -> None:
         """Redraw from the model: what matters most first, so a narrow terminal keeps it
         (the state, PAUSED, failures), the long reason of a state last."""
@@ -51,4 +53,7 @@ class StatusBar(Static):
             text.append(f"  {state.alert_count:,} received", "dim")
         if conn.detail and conn.state != Connection.CONNECTED:
             text.append(f"  │  {conn.detail}", "dim")
+        if text == self._shown:
+            return  # the same line (asked every second): no repaint
+        self._shown = text
         self.update(text, layout=False)  # one line, always: no layout of the screen

@@ -10,9 +10,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Label, Sparkline
+from textual.widgets import Label
 
 from fink_tui.core.lag_status import format_duration
+from fink_tui.widgets.rate_sparkline import RateSparkline
 
 
 class TopicSparkline(Horizontal):
@@ -22,7 +23,7 @@ class TopicSparkline(Horizontal):
     TopicSparkline { height: 1; }
     TopicSparkline > Label { width: 40; }
     TopicSparkline > Label.figure { width: 22; text-align: right; padding-right: 1; }
-    TopicSparkline > Sparkline { width: 1fr; }
+    TopicSparkline > RateSparkline { width: 1fr; }
     """
 
     def __init__(self, topic: str, figure: str = "", history: Sequence[float] = ()) -> None:
@@ -34,7 +35,7 @@ class TopicSparkline(Horizontal):
     def compose(self) -> ComposeResult:
         yield Label(self.topic)
         yield Label(self.figure, classes="figure")
-        yield Sparkline(self.history)
+        yield RateSparkline(self.history)
 
     def on_mount(self) -> None:
         # What was shown while the row was still composing.
@@ -42,12 +43,13 @@ class TopicSparkline(Horizontal):
 
     def show(self, figure: str, history: Sequence[float]) -> None:
         """Redraw with the figure text and the values, oldest first."""
+        shown = self.figure
         self.figure, self.history = figure, [float(v) for v in history] or [0.0]
-        self._draw()
+        self._draw(figure != shown)
 
-    def _draw(self) -> None:
-        labels, lines = self.query(".figure").results(Label), self.query(Sparkline)
-        for label in labels:
+    def _draw(self, figure: bool = True) -> None:
+        labels, lines = self.query(".figure").results(Label), self.query(RateSparkline)
+        for label in labels if figure else ():
             label.update(self.figure, layout=False)  # fixed size: no layout of the screen
         for line in lines:
             line.data = self.history
