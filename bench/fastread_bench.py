@@ -38,6 +38,7 @@ except ImportError:
 from fink_tui.core import fastread  # noqa: E402
 from fink_tui.core.decode import AlertDecoder, MessageRef  # noqa: E402
 from fink_tui.core.fastread import BatchDecoder, Verdict  # noqa: E402
+from fink_tui.core.wire import avro_long  # noqa: E402
 from tests.helpers import LSST_ALERTS, ZTF_ALERTS, wire_messages  # noqa: E402
 
 
@@ -51,16 +52,16 @@ def raw_block(decoder: AlertDecoder, messages: list[tuple[MessageRef, bytes, byt
     key = messages[0][1]
     header = (
         b"Obj\x01"
-        + fastread._long(2)
+        + avro_long(2)
         + fastread._bytes(b"avro.schema")
         + fastread._bytes(key)
         + fastread._bytes(b"avro.codec")
         + fastread._bytes(b"null")
-        + fastread._long(0)
+        + avro_long(0)
         + b"S" * 16
     )
     data = b"".join(value for _, _, value in messages)
-    return header + fastread._long(len(messages)) + fastread._long(len(data)) + data + b"S" * 16
+    return header + avro_long(len(messages)) + avro_long(len(data)) + data + b"S" * 16
 
 
 def main() -> None:
@@ -83,9 +84,9 @@ def main() -> None:
         block = raw_block(decoder, messages)
 
         def jetliner_raw(block: bytes = block, columns: list[str] = columns) -> None:
-            with fastread._container_path(block, b"") as file:
+            with fastread._block_file([block]) as (file, length):
                 jetliner.read_avro(
-                    file, columns=columns, glob=False, read_chunk_size=max(1 << 16, len(block))
+                    file, columns=columns, glob=False, read_chunk_size=max(1 << 16, length)
                 )
 
         def polars_avro_raw(block: bytes = block, columns: list[str] = columns) -> None:

@@ -17,7 +17,13 @@ from hypothesis import strategies as st
 
 from fink_tui.core import fastread
 from fink_tui.core.decode import Alert, AlertDecoder, DecodeFailure, MessageRef
-from fink_tui.core.fastread import BatchDecoder, Verdict, decode_messages, summary_difference
+from fink_tui.core.fastread import (
+    VERIFY_COUNT,
+    BatchDecoder,
+    Verdict,
+    decode_messages,
+    summary_difference,
+)
 from fink_tui.core.wire import avro_long, encode
 from tests.helpers import FINK_DATA, LSST_ALERTS, ZTF_ALERTS, wire_messages
 
@@ -65,7 +71,27 @@ def test_real_alerts_take_the_fast_path_with_identical_summaries(path: Path) -> 
     info = batch.decoder.schema_for_key(messages[0][1])
     assert not isinstance(info, str)
     assert batch.verdict(info)[0] is Verdict.FAST, batch.verdict(info)
-    assert batch.fast_reads == len(messages)
+    assert batch.fast_reads == 2 * len(messages) - VERIFY_COUNT  # all but the verified ones
+
+
+def test_only_the_first_messages_of_a_schema_are_read_both_ways() -> None:
+    """A new schema's first VERIFY_COUNT messages go through fastavro as well; the rest of that
+    same batch is read by the Rust reader alone, with the same summaries."""
+    messages = messages_of(wire_messages(LSST_ALERTS), 3 * VERIFY_COUNT)
+    slow = [AlertDecoder().decode(*m) for m in messages]
+    decoder = AlertDecoder()
+    through_fastavro: list[MessageRef] = []
+    original = decoder.decode
+
+    def counted(ref: MessageRef, key: bytes | None, value: bytes | None) -> Any:
+        through_fastavro.append(ref)
+        return original(ref, key, value)
+
+    decoder.decode = counted  # type: ignore[method-assign]
+    batch = BatchDecoder(decoder)
+    assert_same(batch.decode(messages), slow)
+    assert through_fastavro == [ref for ref, _, _ in messages[:VERIFY_COUNT]]
+    assert batch.fast_reads == len(messages) - VERIFY_COUNT
 
 
 # --- random records for the schemas that come without alerts -----------------------------------

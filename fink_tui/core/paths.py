@@ -132,7 +132,7 @@ def path_values(info: SchemaInfo, value: bytes, paths: tuple[str, ...]) -> dict[
 
 class PathBatches:
     """Reads the same Avro paths of many values of one schema at once (a decoding process's
-    batch): with the Rust reader (``core/fastread.py``) once its first batch gave exactly
+    batch): with the Rust reader (``core/fastread.py``) once its first values gave exactly
     fastavro's values, bit for bit; else, and for paths it cannot read exactly (deeper than a
     record in a record, logical types, containers), with fastavro one value at a time."""
 
@@ -155,7 +155,7 @@ class PathBatches:
     def _read(
         self, info: SchemaInfo, values: list[bytes], paths: tuple[str, ...]
     ) -> list[dict[str, Any]]:
-        from fink_tui.core.fastread import column_plan, read_columns, same_values
+        from fink_tui.core.fastread import VERIFY_COUNT, column_plan, read_columns, same_values
 
         key = (id(info), paths)
         entry = self._plans.get(key)
@@ -168,16 +168,18 @@ class PathBatches:
         _, plan, verified = entry
         if plan is None or not values:
             return [path_values(info, value, paths) for value in values]
+        head = values if verified else values[:VERIFY_COUNT]
         try:
-            records = read_columns(plan, info, values)
+            records = read_columns(plan, info, head)
         except Exception:  # a value it refuses: fastavro names nothing, it gives NULLs
             return [path_values(info, value, paths) for value in values]
         fast = [{path: _walk(record, path) for path in paths} for record in records]
         if not verified:
-            slow = [path_values(info, value, paths) for value in values]
+            slow = [path_values(info, value, paths) for value in head]
             same = all(same_values(a, b) for a, b in zip(fast, slow, strict=True))
             self._plans[key] = (info, plan if same else None, same)
-            return slow
+            rest = values[len(head) :]
+            return slow + (self._read(info, rest, paths) if rest else [])
         self.fast_reads += len(values)
         return fast
 
