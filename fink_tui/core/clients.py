@@ -96,9 +96,13 @@ DASHBOARD_DEFAULTS: dict[str, Any] = {
     "socket.timeout.ms": 10_000,
     # Come back within ~2 s of the broker's return (librdkafka's backoff grows to 10 s).
     "reconnect.backoff.max.ms": 2_000,
-    # librdkafka prefetches up to 64 MB by default; the dashboard keeps its own 12 MB of
-    # alerts, and decoding is slower than fetching anyway: 8 MB ahead is plenty.
-    "queued.max.messages.kbytes": 8_192,
+    # librdkafka prefetches up to 64 MB by default (60-70 MB more at the peak). 8 MB ahead
+    # left the stream process's thread waiting in consume() a third of a backlog's ingest:
+    # tansu answers a fetch with one partition's ~5 MB, and the next fetch left only once the
+    # queue was under 8 MB, then 10 ms later. 16 MB, and 1 ms: ingest of 20,000 ZTF alerts
+    # 0.88x -> 0.94x poll, +10 MB at the peak (bench/README.md, thirteenth session).
+    "queued.max.messages.kbytes": 16_384,
+    "fetch.queue.backoff.ms": 1,
 }
 """Consumer settings of the dashboard's worker (``-X`` settings still win, but
 auto-commit: the worker commits)."""
