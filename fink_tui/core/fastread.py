@@ -59,11 +59,11 @@ MARKER_BYTES = 16
 MAX_BLOCK_BYTES = 32 << 20
 """Most value bytes put in one container block (a batch is read in several blocks above it)."""
 SMALLEST_SPLIT = 4
+"""A failing block of at most this many messages is read message by message by fastavro."""
 VERIFY_COUNT = 16
 """Messages of a new schema read both ways before the Rust reader reads the rest alone. Its
 whole first batch was read both ways before: 100 LSST alerts through fastavro held the first
 alerts of a poll back 1.4 s, and each decoding process paid it again (bench/README.md)."""
-"""A failing block of at most this many messages is read message by message by fastavro."""
 VERDICT_CACHE_SIZE = 64
 MAX_REFUSALS = 3
 """Verification batches the Rust reader may refuse before its schema is left to fastavro."""
@@ -79,7 +79,7 @@ class Verdict(Enum):
     """What is known about reading a schema's summaries with the Rust reader."""
 
     UNVERIFIED = "unverified"
-    """Eligible; its next batch is read both ways and compared."""
+    """Eligible; its next messages (up to :data:`VERIFY_COUNT`) are read both ways and compared."""
     FAST = "fast"
     """Its first messages gave identical summaries both ways: read with the Rust reader."""
     SLOW = "slow"

@@ -59,13 +59,15 @@ log = logging.getLogger(__name__)
 STICKY = (SetPaused, ForceSchema, CarryPaths)
 """Commands that set how the stream is read: the last of each kind is sent again to a stream
 process started anew."""
-STREAM_BATCH_BYTES = 2 << 20
 TRIM_SECONDS = 0.25
-"""The stream process's batches weigh half a decoding process's, and it gives its freed memory
-back four times a second: one thread there holds librdkafka's fetch answers, the batch and its
-decoding at once, and glibc kept ~34 MB of it free inside the heap (mallinfo2 at the peak). The
-40,000-alert soak's peak, 3 runs each: 256-259 MB -> 236-245 MB; ingest 0.95x poll with it in
-two quiet runs (bench/README.md, seventh session)."""
+"""The stream process gives its freed memory back four times a second: one thread there holds
+librdkafka's fetch answers, the batch and its decoding at once, and glibc kept ~34 MB of it free
+inside the heap (mallinfo2 at the peak). With batches of 2 MB besides, the 40,000-alert soak's
+peak, 3 runs each: 256-259 MB -> 236-245 MB (bench/README.md, seventh session). Its batches weigh
+a decoding process's again (``pool.BATCH_BYTES``, 4 MB): each read of the Rust reader costs
+~4 ms whatever its size (the schema parsed anew), 40 ZTF alerts 13.9 ms and 80 18.7 ms; ingest
+0.95x -> 1.01x poll (medians of 3), the 200,000-alert soak's peak 243 -> 244 MB (thirteenth
+session)."""
 UP_BACKLOG = 4
 """Messages pickled and waiting for the pipe at most: the worker goes on while the dashboard,
 which reads between two paints, takes the last ones. Ingest of 20,000 ZTF alerts against
@@ -369,8 +371,7 @@ class ProcessSource(KafkaSource):
                 process.wait()
                 return
             self.process = process
-            options = {"batch_bytes": STREAM_BATCH_BYTES, **self.options}
-            self._write((self.settings, self.forced, workers, options))
+            self._write((self.settings, self.forced, workers, dict(self.options)))
             for command in self._sticky.values():
                 self._write(("command", command))
         if self._sink is not None:
