@@ -371,7 +371,7 @@ class ProcessSource(KafkaSource):
                 process.wait()
                 return
             self.process = process
-            self._write((self.settings, self.forced, workers, dict(self.options)))
+            self._write((self.settings, self.forced, workers, self.options))
             for command in self._sticky.values():
                 self._write(("command", command))
         if self._sink is not None:

@@ -40,30 +40,27 @@ class Bars:
         self.data, self.width, self.height = list(data), width, max(height, 1)
         self.low, self.high, self.summary = low, high, summary
 
-    def buckets(self) -> list[Sequence[float]]:
+    def buckets(self, width: int) -> list[Sequence[float]]:
         """The data cut into ``width`` runs (empty runs left out, as Textual does)."""
-        data, width = self.data, self.width
-        n = len(data)
+        data, n = self.data, len(self.data)
         runs = (data[n * b // width : n * (b + 1) // width] for b in range(width))
         return [run for run in runs if run]
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Segment]:
         width, height = self.width or options.max_width, self.height
-        self.width = width
-        if len(self.data) < 2:
-            bar, colour = ("█", self.high) if self.data else ("▁", self.low)
-            rows = height if self.data else 1
-            if not self.data:
-                yield from (Segment.line() for _ in range(height - 1))
-            for i in range(rows):
-                yield Segment(bar * width, Style.from_color(colour))
-                if i < rows - 1:
-                    yield Segment.line()
+        if not self.data:  # a flat line at the bottom
+            yield from (Segment.line() for _ in range(height - 1))
+            yield Segment("▁" * width, Style.from_color(self.low))
+            return
+        if len(self.data) == 1:  # full bars
+            full = Segment("█" * width, Style.from_color(self.high))
+            yield full
+            yield from (part for _ in range(height - 1) for part in (Segment.line(), full))
             return
         low, top = min(self.data), max(self.data)
         extent = top - low or 1
         levels = len(BARS) * height - 1
-        buckets = self.buckets()
+        buckets = self.buckets(width)
         step = len(buckets) / width
         ratios: list[float] = []
         index = 0.0
