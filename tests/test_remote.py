@@ -31,6 +31,7 @@ from fink_tui.core.remote import VALUE_BYTES, ProcessSource, _EventUnpickler, _U
 from fink_tui.demo.broker import EmbeddedBroker
 from fink_tui.model import MAX_ALERT_BYTES, StreamState
 from fink_tui.screens.alert import AlertScreen
+from fink_tui.widgets.alert_table import AlertTable
 from tests.app_child import RecordingApp
 from tests.helpers import ZTF_ALERTS, events_of, produce, settings_for, unique, wire_messages
 from tests.test_snapshots import snapshot_app
@@ -203,6 +204,10 @@ async def test_the_newest_alerts_get_their_bytes_after_a_burst(broker: EmbeddedB
         assert state.kept_bytes == sum(len(a.value or b"") for a in held)
         assert all(a.value == sent[a.ref.offset][1] for a in held)
         print(f"\n[{total} alerts flat out] {len(held)} newest hold their bytes")
+        # Enter opens the row under the cursor: pressed once the table shows the newest
+        # alert there (the table is drawn twice a second; a fast burst may still be unseen).
+        table = app.screen.query_one(AlertTable)
+        assert await until(pilot, lambda: table.selected_alert() is newest)
         await pilot.press("enter")
         assert await until(pilot, lambda: isinstance(app.screen, AlertScreen))
         screen = app.screen
