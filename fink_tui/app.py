@@ -15,7 +15,9 @@ from typing import assert_never
 from textual import events
 from textual.app import ScreenStackError, SystemCommand, UnknownModeError
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widget import AwaitMount
 
 from fink_tui import textual_compat
@@ -57,6 +59,7 @@ from fink_tui.textual_compat import (
     free_strips_at_once,
     load_default_css,
     mode_screen,
+    note_input,
     prepare_mode,
     prepare_screen,
     stacked_screens,
@@ -76,6 +79,17 @@ CATCH_UP_AFTER = 1.0
 """Seconds without a new alert and without a key after which the screens out of sight are
 brought up to date, one a tick (see :meth:`FinkApp._catch_up_out_of_sight`)."""
 INTERACTIONS = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)
+KEY_FIRST = 0.1
+"""Seconds after a key or a click during which the stream's events wait, and the timer
+redraws nothing: the key's own work and its paint come first. A batch of alerts costs the
+interface ~10 ms, and one or two were handled between a key and its paint, in the queue
+ahead of it or behind it (bench/README.md, fourteenth session)."""
+DEFER_MOST = 0.5
+"""Seconds an event waits for keys at most (keys held down, a wheel turning), and the timer's
+redraw too."""
+KEY_WAITS = (AlertsReceived, AlertBytes, LagUpdated)
+"""The events that wait for a key (the others, answers to what the person asked, wait only
+behind these, to keep the order)."""
 NOTIFY_EVERY = 5.0
 """Seconds between two desktop notifications: matches meanwhile are told together."""
 
@@ -165,6 +179,19 @@ class FinkApp(QuietCrashApp):
         """The terminal's descriptor, watched for a hang-up (None: headless, or no terminal)."""
         self._held_batches: list[AlertsReceived | AlertBytes] = []
         """Batches that arrived after the person paused: shown (and committed) on resume."""
+        self._waiting: list[Event] = []
+        """Events that came while a key was being handled, in order (see :data:`KEY_FIRST`)."""
+        self._waiting_since = 0.0
+        self._keys_sent = 0
+        """Keys and clicks the terminal sent (counted on the driver's input thread)."""
+        self._keys_handled = 0
+        """Of those, the ones the app has handled (the others wait in its queue)."""
+        self._key_sent_at = 0.0
+        self._key_until = 0.0
+        """Until then a key handled is being painted (``time.monotonic``)."""
+        self._drain_timer: Timer | None = None
+        self._steady_at = 0.0
+        """When the timer last redrew the screen."""
         self._carried: dict[str, tuple[str, ...]] = {}
         self._carrying: tuple[str, ...] = ()
         self.state.set_notify(notify_when)
@@ -176,6 +203,7 @@ class FinkApp(QuietCrashApp):
 
     async def on_mount(self) -> None:
         self._ui_thread = threading.get_ident()
+        note_input(self, self._input_sent)
         self.collections.take_over()
         if not self.is_headless:
             self._terminal = terminal_fd()
@@ -232,11 +260,29 @@ class FinkApp(QuietCrashApp):
         self.source.stop()
         self.collections.hand_back()
 
+    def _input_sent(self, message: Message) -> None:
+        """On the driver's input thread: a key or a click is on its way to the queue, where
+        the stream's events queued ahead of it will wait for it (:data:`KEY_FIRST`)."""
+        if isinstance(message, INTERACTIONS):
+            self._key_sent_at = time.monotonic()
+            self._keys_sent += 1
+
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, INTERACTIONS) and not event.is_forwarded:
+            self._keys_handled = min(self._keys_handled + 1, self._keys_sent)
+            self._key_until = time.monotonic() + KEY_FIRST
             self.source.make_way(MAKE_WAY)
             self.collections.interaction()
         await super().on_event(event)
+
+    def key_first(self) -> bool:
+        """Whether a key or a click is queued or being painted: the stream's events and the
+        timer's redraw wait (:data:`KEY_FIRST`). A key sent but never handled (the app was
+        closing) is let go after :data:`DEFER_MOST`."""
+        now = time.monotonic()
+        if self._keys_handled != self._keys_sent and now - self._key_sent_at >= DEFER_MOST:
+            self._keys_handled = self._keys_sent  # one never came through (the app closing)
+        return self._keys_handled != self._keys_sent or now < self._key_until
 
     def _post_event(self, event: Event) -> bool:
         """The source's sink. From another thread the event is posted (post_message is
@@ -273,7 +319,26 @@ class FinkApp(QuietCrashApp):
         self.notify(text, title="Error", severity="error", timeout=8, markup=False)
 
     def on_stream_event_posted(self, message: StreamEventPosted) -> None:
-        self.handle_event(message.event)
+        event = message.event
+        if not self._waiting and not (isinstance(event, KEY_WAITS) and self.key_first()):
+            self.handle_event(event)
+            return
+        if not self._waiting:
+            self._waiting_since = time.monotonic()
+        self._waiting.append(event)  # after the key, in the order they came
+        if self._drain_timer is None:
+            self._drain_timer = self.set_timer(KEY_FIRST, self._handle_waiting)
+
+    def _handle_waiting(self) -> None:
+        """Handle the events that waited for a key, once it is painted (or they waited
+        :data:`DEFER_MOST`)."""
+        self._drain_timer = None
+        if self.key_first() and time.monotonic() - self._waiting_since < DEFER_MOST:
+            self._drain_timer = self.set_timer(KEY_FIRST, self._handle_waiting)
+            return
+        waiting, self._waiting = self._waiting, []
+        for event in waiting:
+            self.handle_event(event)
 
     def set_paused(self, paused: bool) -> None:
         """Pause or resume, shown at once: what arrives until the source has stopped is held
@@ -366,7 +431,10 @@ class FinkApp(QuietCrashApp):
         if self._terminal is not None and hung_up(self._terminal):
             self.exit(return_code=1)  # as a SIGHUP would, once the alerts shown are committed
             return
-        self.refresh_views(steady=True)
+        now = time.monotonic()
+        if not self.key_first() or now - self._steady_at >= DEFER_MOST:
+            self._steady_at = now  # (a key being painted: this redraw would delay it)
+            self.refresh_views(steady=True)
         if self.state.new_matches:
             self._announce()
         if not self.collections.tick():
@@ -395,6 +463,10 @@ class FinkApp(QuietCrashApp):
                 and screen.catch_up(self.state)
             ):
                 return
+        if self.state.alerts:
+            from fink_tui.screens.alert import prepare_alert_screen
+
+            prepare_alert_screen(self, self.state.alerts[-1])
 
     def _announce(self) -> None:
         """Bell, desktop notification and a toast for the new matches (at most one every

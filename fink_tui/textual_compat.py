@@ -18,6 +18,8 @@ as soon as a Textual release changes any of it.
   ``_css_bases``, the stylesheet's ``add_source`` and ``rules_map``).
 - A screen's toast rack hidden ahead: :func:`hide_toast_rack` (the rack's id,
   ``textual-toastrack``, and ``App._notifications``).
+- Keys seen as soon as the terminal sends them: :func:`note_input` wraps the driver's
+  ``send_message`` (the private ``App._driver``), on its input thread.
 - Lines of the screen freed as soon as they are dropped: :func:`free_strips_at_once` replaces
   ``Strip.divide`` (public), which otherwise keeps ``[self]`` in the strip's own cache.
 """
@@ -25,13 +27,14 @@ as soon as a Textual release changes any of it.
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import SimpleNamespace
 from typing import Any
 
 from textual.app import App
 from textual.css.query import NoMatches
 from textual.dom import DOMNode
+from textual.message import Message
 from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
@@ -183,3 +186,20 @@ def hide_toast_rack(screen: Screen[Any]) -> None:
         screen.get_child_by_id("textual-toastrack").display = False
     except NoMatches:
         pass
+
+
+def note_input(app: App[Any], note: Callable[[Message], None]) -> None:
+    """Call ``note`` with each message the driver sends the app (keys, clicks, resizes), on
+    the driver's input thread, before it joins the app's queue: a key waits there behind
+    what is queued ahead of it, and the app can make those wait instead (``FinkApp``'s
+    ``KEY_FIRST``). Nothing without a driver."""
+    driver = getattr(app, "_driver", None)
+    if driver is None:
+        return
+    send = driver.send_message
+
+    def noted(message: Message) -> None:
+        note(message)
+        send(message)
+
+    driver.send_message = noted

@@ -270,3 +270,34 @@ async def test_the_fields_tree_opens_and_closes_containers() -> None:
         assert tree.is_open("candidate")
         tree.clear()
         assert tree.row_keys == [] and tree.record is None
+
+
+async def test_the_alert_screen_is_built_ahead_and_read_only_when_opened() -> None:
+    """Once the stream is quiet, the alert screen is built out of sight (the first Enter
+    only fills it): nothing of an alert is read then. Enter shows the alert under the cursor,
+    the newest, read in full."""
+    decoder, messages = AlertDecoder(), wire_messages(ZTF_ALERTS)
+    alerts = []
+    for i in range(3):
+        alert = decoder.decode(MessageRef(TOPIC, 0, i), *messages[i])
+        assert isinstance(alert, Alert)
+        alerts.append(alert)
+    settings = Settings(servers="127.0.0.1:9", group_id="g", topics=(TOPIC,))
+    app = FinkApp(settings, ReplaySource([AlertsReceived(tuple(alerts), ())]))
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(200):
+            if app.is_screen_installed("alert"):
+                break
+            await pilot.pause(0.05)
+        built = app.get_screen("alert")
+        assert isinstance(built, AlertScreen) and not built.is_current
+        await pilot.pause(0.5)
+        assert built.is_mounted and built.record is None and built.alert._record is None
+        await pilot.press("enter")
+        assert app.screen is built and built.alert.ref == alerts[-1].ref
+        for _ in range(200):
+            if built.record is not None:
+                break
+            await pilot.pause(0.05)
+        assert built.record is not None
+        assert built.record["objectId"] == alerts[-1].summary.object_id

@@ -7,11 +7,12 @@ import gc
 import inspect
 
 import pytest
+from textual import events
 from textual.app import App
 from textual.screen import Screen
 from textual.widgets import RadioButton, RadioSet
 
-from fink_tui.textual_compat import QuietCrashApp, highlight, highlighted_index
+from fink_tui.textual_compat import QuietCrashApp, highlight, highlighted_index, note_input
 
 
 def two_modes(other: type[Screen[None]] = Screen) -> App[None]:
@@ -263,3 +264,20 @@ async def test_an_installed_screen_is_built_before_it_is_first_pushed() -> None:
         await app.push_screen(dialog)
         await pilot.pause()
         assert app.screen is dialog and composed == [1]
+
+
+async def test_keys_are_noted_as_the_driver_sends_them() -> None:
+    """note_input sees each key the driver sends (Pilot's keys go the same way) before the
+    app handles it, and the key still reaches the app."""
+    noted: list[str] = []
+    handled: list[str] = []
+
+    class Keys(App[None]):
+        def on_key(self, event: events.Key) -> None:
+            handled.append(event.key)
+
+    app = Keys()
+    async with app.run_test() as pilot:
+        note_input(app, lambda m: noted.append(m.key) if isinstance(m, events.Key) else None)
+        await pilot.press("x", "2")
+        assert noted == ["x", "2"] and handled == ["x", "2"]
