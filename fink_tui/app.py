@@ -192,6 +192,7 @@ class FinkApp(QuietCrashApp):
         self._drain_timer: Timer | None = None
         self._steady_at = 0.0
         """When the timer last redrew the screen."""
+        self._alert_screen_asked = False
         self._carried: dict[str, tuple[str, ...]] = {}
         self._carrying: tuple[str, ...] = ()
         self.state.set_notify(notify_when)
@@ -366,6 +367,9 @@ class FinkApp(QuietCrashApp):
         match event:
             case AlertsReceived(offsets=offsets, epoch=epoch):
                 self._alerts_at = time.monotonic()
+                if not self._alert_screen_asked and self.state.alerts:
+                    self._alert_screen_asked = True
+                    self.call_later(self._prepare_alert_screen)
                 # In the model the screens draw from: now the source may commit them.
                 if offsets:
                     self.source.send(AlertsShown(offsets, epoch))
@@ -441,6 +445,14 @@ class FinkApp(QuietCrashApp):
             self._catch_up_out_of_sight()
         give_back()  # what passing alerts freed (at most every 2 s)
 
+    def _prepare_alert_screen(self) -> None:
+        """Build the alert screen out of sight once there is an alert to build it for (once,
+        while the first alerts come: not in a quiet moment, where it cost the idle app)."""
+        if self.state.alerts:
+            from fink_tui.screens.alert import prepare_alert_screen
+
+            prepare_alert_screen(self, self.state.alerts[-1])
+
     def _catch_up_out_of_sight(self) -> None:
         """When no alert and no key came for :data:`CATCH_UP_AFTER` seconds, redraw one screen
         out of sight (another mode's, or the feed under an alert) whose part of the model
@@ -463,10 +475,6 @@ class FinkApp(QuietCrashApp):
                 and screen.catch_up(self.state)
             ):
                 return
-        if self.state.alerts:
-            from fink_tui.screens.alert import prepare_alert_screen
-
-            prepare_alert_screen(self, self.state.alerts[-1])
 
     def _announce(self) -> None:
         """Bell, desktop notification and a toast for the new matches (at most one every

@@ -273,8 +273,8 @@ async def test_the_fields_tree_opens_and_closes_containers() -> None:
 
 
 async def test_the_alert_screen_is_built_ahead_and_read_only_when_opened() -> None:
-    """Once the stream is quiet, the alert screen is built out of sight (the first Enter
-    only fills it): nothing of an alert is read then. Enter shows the alert under the cursor,
+    """With the first alerts, the alert screen is built out of sight (the first Enter only
+    fills it): nothing of an alert is read then. Enter shows the alert under the cursor,
     the newest, read in full."""
     decoder, messages = AlertDecoder(), wire_messages(ZTF_ALERTS)
     alerts = []

@@ -81,7 +81,7 @@ def open_alert(app: App[object], alert: Alert) -> None:
 def prepare_alert_screen(app: App[Any], alert: Alert) -> bool:
     """Build the kept alert screen out of sight, showing ``alert`` (not read until it is
     opened): the first Enter then only fills and paints it, where composing it took ~35 ms
-    of that key (bench/README.md, fourteenth session). False if it is built already."""
+    of that key (bench/README.md, fourteenth session). False if it is installed already."""
     if app.is_screen_installed(SCREEN_NAME):
         return False
     screen = AlertScreen(alert)
