@@ -5,7 +5,6 @@ not hold them back for ever."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from textual import events
 
@@ -23,6 +22,7 @@ from fink_tui.core.source import ReplaySource
 from fink_tui.messages import StreamEventPosted
 from fink_tui.screens.lag import LagScreen
 from tests.helpers import ZTF_ALERTS, wire_messages
+from tests.test_remote import until
 
 TOPIC = "fink_key_first_ztf"
 SIZE = (120, 36)
@@ -77,14 +77,6 @@ def send_key(app: FinkApp, key: str, character: str | None) -> None:
     driver = app._driver
     assert driver is not None
     driver.send_message(events.Key(key, character))
-
-
-async def until(pilot: Any, predicate: Any, seconds: float = 10.0) -> bool:
-    for _ in range(int(seconds / 0.02)):
-        if predicate():
-            return True
-        await pilot.pause(0.02)
-    return bool(predicate())
 
 
 async def test_a_batch_queued_with_a_key_waits_for_the_key() -> None:
