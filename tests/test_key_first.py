@@ -128,8 +128,8 @@ def order(app: NotingApp) -> list[Event]:
 
 async def test_keys_held_down_hold_the_events_back_at_most_defer_most() -> None:
     """A key every 30 ms for 1.5 s and a batch every 100 ms meanwhile: the batches are
-    handled while the keys still come (each within DEFER_MOST and a redraw of being
-    posted), every one of them, in order."""
+    handled while the keys still come (each within about DEFER_MOST of being posted, where
+    without the bound the first would wait the whole 1.5 s), every one of them, in order."""
     app, _ = app_with_replay()
     sent = batches(15, 2)
     posted: dict[int, float] = {}
@@ -151,5 +151,5 @@ async def test_keys_held_down_hold_the_events_back_at_most_defer_most() -> None:
         before_the_end = [e for at, e in handled if at < keys_ended]
         assert len(before_the_end) >= len(sent) // 2, (len(before_the_end), len(sent))
         waits = [at - posted[id(e)] for at, e in handled if at < keys_ended]
-        assert max(waits) < DEFER_MOST + 2 * KEY_FIRST + 0.3, waits
+        assert max(waits) < DEFER_MOST + 0.6, waits  # 0.6: timers late on a loaded machine
         await pilot.press("q")
