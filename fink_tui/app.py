@@ -187,8 +187,6 @@ class FinkApp(QuietCrashApp):
         self._keys_handled = 0
         """Of those, the ones the app has handled (the others wait in its queue)."""
         self._key_sent_at = 0.0
-        self._key_until = 0.0
-        """Until then a key handled is being painted (``time.monotonic``)."""
         self._drain_timer: Timer | None = None
         self._steady_at = 0.0
         """When the timer last redrew the screen."""
@@ -271,7 +269,6 @@ class FinkApp(QuietCrashApp):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, INTERACTIONS) and not event.is_forwarded:
             self._keys_handled = min(self._keys_handled + 1, self._keys_sent)
-            self._key_until = time.monotonic() + KEY_FIRST
             self.source.make_way(MAKE_WAY)
             self.collections.interaction()
         await super().on_event(event)
@@ -283,7 +280,8 @@ class FinkApp(QuietCrashApp):
         now = time.monotonic()
         if self._keys_handled != self._keys_sent and now - self._key_sent_at >= DEFER_MOST:
             self._keys_handled = self._keys_sent  # one never came through (the app closing)
-        return self._keys_handled != self._keys_sent or now < self._key_until
+        painting = now - self.collections.last_key < KEY_FIRST  # (the last key handled)
+        return self._keys_handled != self._keys_sent or painting
 
     def _post_event(self, event: Event) -> bool:
         """The source's sink. From another thread the event is posted (post_message is

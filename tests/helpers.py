@@ -15,6 +15,7 @@ import fastavro
 from confluent_kafka import Producer
 
 from fink_tui.config import Settings
+from fink_tui.core.decode import Alert, AlertDecoder, MessageRef
 from fink_tui.core.wire import encode
 from fink_tui.demo.broker import FAST_JOIN, producer_config
 
@@ -46,6 +47,18 @@ def wire_messages(path: Path) -> tuple[tuple[bytes, bytes], ...]:
     """The alerts of ``path`` as Fink sends them: (schema JSON key, schemaless Avro value)."""
     schema, records = read_alerts(path)
     return tuple(encode(record, schema) for record in records)
+
+
+def decoded_ztf(topic: str, start: int, n: int) -> list[Alert]:
+    """``n`` real ZTF alerts decoded as the stream would, at offsets ``start``.. of partition 0
+    of ``topic`` (the file's alerts cycled)."""
+    decoder, messages = AlertDecoder(), wire_messages(ZTF_ALERTS)
+    alerts = []
+    for offset in range(start, start + n):
+        alert = decoder.decode(MessageRef(topic, 0, offset), *messages[offset % len(messages)])
+        assert isinstance(alert, Alert)
+        alerts.append(alert)
+    return alerts
 
 
 def producer(bootstrap: str) -> Producer:

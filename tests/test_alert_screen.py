@@ -14,7 +14,7 @@ from fink_tui.core.decode import Alert, AlertDecoder, MessageRef
 from fink_tui.core.events import AlertsReceived
 from fink_tui.core.source import ReplaySource
 from fink_tui.screens.alert import AlertScreen
-from tests.helpers import ZTF_ALERTS, wire_messages
+from tests.helpers import ZTF_ALERTS, decoded_ztf, wire_messages
 
 SIZE = (130, 36)
 TOPIC = "fink_early_sn_candidates_ztf"
@@ -276,12 +276,7 @@ async def test_the_alert_screen_is_built_ahead_and_read_only_when_opened() -> No
     """With the first alerts, the alert screen is built out of sight (the first Enter only
     fills it): nothing of an alert is read then. Enter shows the alert under the cursor,
     the newest, read in full."""
-    decoder, messages = AlertDecoder(), wire_messages(ZTF_ALERTS)
-    alerts = []
-    for i in range(3):
-        alert = decoder.decode(MessageRef(TOPIC, 0, i), *messages[i])
-        assert isinstance(alert, Alert)
-        alerts.append(alert)
+    alerts = decoded_ztf(TOPIC, 0, 3)
     settings = Settings(servers="127.0.0.1:9", group_id="g", topics=(TOPIC,))
     app = FinkApp(settings, ReplaySource([AlertsReceived(tuple(alerts), ())]))
     async with app.run_test(size=SIZE) as pilot:

@@ -10,7 +10,6 @@ from textual import events
 
 from fink_tui.app import DEFER_MOST, KEY_FIRST, FinkApp
 from fink_tui.config import Settings
-from fink_tui.core.decode import Alert, AlertDecoder, MessageRef
 from fink_tui.core.events import (
     AlertsReceived,
     AlertsShown,
@@ -21,7 +20,7 @@ from fink_tui.core.events import (
 from fink_tui.core.source import ReplaySource
 from fink_tui.messages import StreamEventPosted
 from fink_tui.screens.lag import LagScreen
-from tests.helpers import ZTF_ALERTS, wire_messages
+from tests.helpers import decoded_ztf
 from tests.test_remote import until
 
 TOPIC = "fink_key_first_ztf"
@@ -52,18 +51,12 @@ class NotingApp(FinkApp):
 
 def batches(n: int, size: int) -> list[AlertsReceived]:
     """``n`` batches of ``size`` real ZTF alerts, at consecutive offsets of one partition."""
-    decoder = AlertDecoder()
-    messages = wire_messages(ZTF_ALERTS)
-    out = []
-    for b in range(n):
-        alerts: list[Alert] = []
-        for i in range(b * size, (b + 1) * size):
-            alert = decoder.decode(MessageRef(TOPIC, 0, i), *messages[i % len(messages)])
-            assert isinstance(alert, Alert)
-            alerts.append(alert)
-        offsets = ((TOPIC, 0, (b + 1) * size),)
-        out.append(AlertsReceived(tuple(alerts), (), offsets=offsets))
-    return out
+    return [
+        AlertsReceived(
+            tuple(decoded_ztf(TOPIC, b * size, size)), (), offsets=((TOPIC, 0, (b + 1) * size),)
+        )
+        for b in range(n)
+    ]
 
 
 def app_with_replay() -> tuple[NotingApp, ReplaySource]:
