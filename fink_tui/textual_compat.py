@@ -13,7 +13,10 @@ as soon as a Textual release changes any of it.
 - Screens built ahead, out of sight: :func:`prepare_mode` (``App._init_mode``, and the screen's
   ``_css_update_count``), :func:`prepare_screen` (``App._get_screen``, ``_load_screen_css``),
   :func:`in_a_stack` and :func:`stacked_screens` (``App._screen_stacks``),
-  :func:`lay_out_unseen` (``Screen._refresh_layout``, ``_layout_required``).
+  :func:`lay_out_unseen` (``Screen._refresh_layout``, ``_layout_required``), and
+  :func:`render_unseen` (``_layout_required``, and a widget's lines drawn into Textual's cache
+  of them before the compositor asks: ``Widget.render_lines`` is public, calling it out of
+  sight is not).
 - Default CSS parsed ahead: :func:`load_default_css` (``DOMNode._get_default_css`` and
   ``_css_bases``, the stylesheet's ``add_source`` and ``rules_map``).
 - A screen's toast rack hidden ahead: :func:`hide_toast_rack` (the rack's id,
@@ -152,6 +155,24 @@ def lay_out_unseen(screen: Screen[Any]) -> None:
     if not screen.is_current and screen._layout_required:
         screen._refresh_layout(screen.app.size)
         screen._layout_required = False  # as Textual does after a layout: it is done
+
+
+def render_unseen(screen: Screen[Any], widgets: Iterable[Widget]) -> bool:
+    """Draw these widgets of a screen out of sight, as the compositor would once the screen is
+    shown: their lines are then cached, and the key that shows the screen only puts them
+    together. If a layout of the screen was asked for, it is laid out instead and nothing is
+    drawn: False (a layout can ask for another, a scrollbar shown or hidden: call again a
+    moment later). Nothing for a screen shown."""
+    if screen.is_current:
+        return True
+    if screen._layout_required:
+        lay_out_unseen(screen)
+        return False
+    for widget in widgets:
+        size = widget.region.size
+        if size:
+            widget.render_lines(size.region)
+    return True
 
 
 def free_strips_at_once() -> None:

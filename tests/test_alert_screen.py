@@ -296,3 +296,62 @@ async def test_the_alert_screen_is_built_ahead_and_read_only_when_opened() -> No
             await pilot.pause(0.05)
         assert built.record is not None
         assert built.record["objectId"] == alerts[-1].summary.object_id
+
+
+async def test_a_left_alert_screen_is_blanked_and_drawn_ahead(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Left, the alert screen shows nothing of its alert any more (no fields, curve or
+    cutouts), and those blank parts are drawn out of sight: the next Enter paints the screen
+    without drawing a line of them, and the alert is read only after that paint."""
+    from fink_tui.widgets.cutout import CutoutView
+    from fink_tui.widgets.fields_tree import FieldsTree
+    from fink_tui.widgets.light_curve import LightCurvePlot
+
+    alerts = decoded_ztf(TOPIC, 0, 3)
+    settings = Settings(servers="127.0.0.1:9", group_id="g", topics=(TOPIC,))
+    app = FinkApp(settings, ReplaySource([AlertsReceived(tuple(alerts), ())]))
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(200):
+            if app.is_screen_installed("alert"):
+                break
+            await pilot.pause(0.05)
+        screen = app.get_screen("alert")
+        assert isinstance(screen, AlertScreen)
+        await pilot.pause(0.6)  # the feed table shows its rows
+        await pilot.press("enter")
+        for _ in range(200):
+            if screen.record is not None:
+                break
+            await pilot.pause(0.05)
+        curve = screen.query_one("#curve", LightCurvePlot)
+        assert curve.points and screen.query_one(FieldsTree).row_count
+        await pilot.press("escape")
+        assert app.screen is not screen
+        assert not screen.query_one(FieldsTree).row_count and curve.points is None
+        assert all(view.picture is None for view in screen.query(CutoutView))
+        await pilot.pause(0.3)  # drawn out of sight meanwhile
+
+        drawn: list[str] = []
+        for cls in (FieldsTree, LightCurvePlot, CutoutView):
+            draw = cls.render_line
+
+            def noting(self, y, draw=draw):  # type: ignore[no-untyped-def]
+                drawn.append(type(self).__name__)
+                return draw(self, y)
+
+            monkeypatch.setattr(cls, "render_line", noting)
+        at_load: list[list[str]] = []
+        start_load = AlertScreen._start_load
+
+        def starting(self: AlertScreen) -> None:
+            at_load.append(list(drawn))
+            start_load(self)
+
+        monkeypatch.setattr(AlertScreen, "_start_load", starting)
+        await pilot.press("down", "enter")
+        for _ in range(200):
+            if screen.record is not None:
+                break
+            await pilot.pause(0.05)
+        assert app.screen is screen and screen.alert.ref == alerts[-2].ref
+        assert at_load == [[]]  # painted from the lines drawn ahead, then read
+        assert screen.record is not None and drawn  # and filled

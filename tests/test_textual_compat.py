@@ -238,6 +238,44 @@ async def test_a_screen_out_of_sight_is_laid_out_and_listed_with_its_mode() -> N
         lay_out_unseen(app.screen)  # the shown screen is Textual's to lay out: nothing here
 
 
+async def test_a_screen_out_of_sight_is_drawn_ahead_and_shown_from_its_lines() -> None:
+    """``render_unseen`` lays a screen out of sight out first when a layout was asked for
+    (False: call again), then draws its widgets' lines into Textual's cache of them; showing
+    the screen then draws none of those lines again, and shows them."""
+    from textual.strip import Strip
+    from textual.widget import Widget
+
+    from fink_tui.textual_compat import prepare_mode, render_unseen
+
+    drawn: list[int] = []
+
+    class Lines(Widget):
+        def render_line(self, y: int) -> Strip:
+            drawn.append(y)
+            return Strip.blank(self.size.width)
+
+    class Other(Screen[None]):
+        def compose(self):  # type: ignore[no-untyped-def]
+            yield Lines(id="lines")
+
+    app = two_modes(Other)
+    async with app.run_test(size=(40, 10)) as pilot:
+        assert prepare_mode(app, "other")
+        await pilot.pause()
+        other = app._screen_stacks["other"][-1]
+        lines = other.query_one("#lines", Lines)
+        other._layout_required = True  # as a widget's new size asks
+        assert not render_unseen(other, [lines]) and not other._layout_required
+        assert drawn == [] and lines.size == (40, 10)  # laid out, nothing drawn yet
+        assert render_unseen(other, [lines])
+        assert sorted(drawn) == list(range(10))
+        drawn.clear()
+        app.switch_mode("other")
+        await pilot.pause()
+        assert app.screen is other and drawn == []  # shown from the lines drawn ahead
+        assert render_unseen(other, [lines]) and drawn == []  # shown: Textual's to draw
+
+
 async def test_an_installed_screen_is_built_before_it_is_first_pushed() -> None:
     """``prepare_screen`` (``App._get_screen``, ``_load_screen_css``): the screen's widgets are
     there before it is shown, and pushing it composes nothing again."""

@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.geometry import Size
 from textual.screen import Screen
 from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import Static
 
 from fink_tui.core.decode import Alert, RecordError
@@ -19,7 +20,7 @@ from fink_tui.core.errors import StreamError
 from fink_tui.core.files import alert_file_name, save_alert
 from fink_tui.core.survey import CUTOUT_FIELDS, LightCurvePoint, cutout_bytes, light_curve
 from fink_tui.screens.links import COPY, LINKS, LinksModal, copy_id
-from fink_tui.textual_compat import in_a_stack, prepare_screen
+from fink_tui.textual_compat import in_a_stack, prepare_screen, render_unseen
 from fink_tui.widgets.cutout import CutoutPicture, CutoutView, cutout_lines, prepare_cutout
 from fink_tui.widgets.fields_tree import FieldsTree
 from fink_tui.widgets.key_bar import KeyBar
@@ -91,6 +92,13 @@ def prepare_alert_screen(app: App[Any], alert: Alert) -> bool:
 
 
 SCREEN_NAME = "alert"
+DRAW_UNSEEN_AFTER = 0.05
+"""Seconds after the screen is built or left until its blank parts are drawn out of sight
+(the screen shown meanwhile painted first)."""
+LOAD_AFTER = 0.03
+"""Seconds from the screen's first paint until the alert is read."""
+DRAW_AGAIN_AFTER = 0.02
+"""Seconds until it tries again, after a layout or while a key is being handled."""
 
 
 class AlertScreen(Screen[None]):
@@ -115,6 +123,8 @@ class AlertScreen(Screen[None]):
         self.alert = own(alert)
         self.record: dict[str, Any] | None = None
         """The whole alert, once decoded (off the UI thread)."""
+        self._legend: str | Text = loading(self.alert)
+        """What the legend says."""
         self._theme_drawn = ""
 
     def compose(self) -> ComposeResult:
@@ -125,7 +135,7 @@ class AlertScreen(Screen[None]):
         with Horizontal(id="body"):
             yield FieldsTree(None, id="fields")
             with Vertical():
-                yield Static(loading(self.alert), id="legend")
+                yield Static(self._legend, id="legend")
                 yield LightCurvePlot(None, self.alert.summary.survey, id="curve")
                 with Horizontal(id="cutouts"):
                     for name in CUTOUT_FIELDS:
@@ -138,13 +148,32 @@ class AlertScreen(Screen[None]):
         self.alert, self.record = own(alert), None
         if self.is_mounted:
             self.query_one("#title", Static).update(title_of(alert), layout=False)
-            self.query_one("#fields", FieldsTree).clear()
-            self.query_one("#legend", Static).update(loading(alert), layout=False)
-            self.query_one("#curve", LightCurvePlot).show(None, alert.summary.survey)
-            for view in self.query(CutoutView):
-                view.show(None)
-            self.call_after_refresh(self._start_load)
+            self._blank()
+            self.call_after_refresh(self._load_soon)
         return self
+
+    def _blank(self) -> None:
+        """Show nothing of an alert yet: no fields, curve or cutouts, the legend saying it is
+        being read. Parts blank already are left as they are, with the lines they drew."""
+        self.query_one("#fields", FieldsTree).clear()
+        if self._legend != (waiting := loading(self.alert)):
+            self.query_one("#legend", Static).update(waiting, layout=False)
+            self._legend = waiting
+        self.query_one("#curve", LightCurvePlot).show(None, self.alert.summary.survey)
+        for view in self.query(CutoutView):
+            view.show(None)
+
+    def _draw_unseen(self, tries: int = 5) -> None:
+        """Draw the blank parts out of sight (laid out first if need be), so that the Enter
+        that shows the screen paints its title and little else: drawing the empty fields,
+        curve and three cutouts was half of that key's ~37 ms of the interface
+        (bench/README.md, fifteenth session). Put off while a key is being handled; nothing
+        once shown."""
+        if in_a_stack(self.app, self) or not self.is_attached or not tries:
+            return
+        parts = self.query("#body *").results(Widget)
+        if cast("FinkApp", self.app).key_first() or not render_unseen(self, parts):
+            self.set_timer(DRAW_AGAIN_AFTER, lambda: self._draw_unseen(tries - 1))
 
     def on_mount(self) -> None:
         # Decoding an LSST alert in full and reading its FITS cutouts takes tens of ms: the
@@ -153,7 +182,10 @@ class AlertScreen(Screen[None]):
         # parts have their sizes: the thread draws the curve and the cutouts for them).
         # Built ahead, out of sight (prepare_alert_screen): read once it is opened.
         if in_a_stack(self.app, self):
-            self.call_after_refresh(self._start_load)
+            self.call_after_refresh(self._load_soon)
+        else:  # styled as it was mounted: no restyle when first shown, unless the theme changed
+            self._theme_drawn = self.app.theme
+            self.set_timer(DRAW_UNSEEN_AFTER, self._draw_unseen)
 
     def on_screen_resume(self, event: events.ScreenResume) -> None:
         # As for the dashboard screens: no restyle of every widget unless the theme changed.
@@ -165,8 +197,19 @@ class AlertScreen(Screen[None]):
         # The feed keeps the raw bytes only: a decoded LSST alert weighs megabytes.
         self.alert.forget_record()
         self.record = None
+        self._blank()  # drawn out of sight once the screen the key showed is painted
+        self.set_timer(DRAW_UNSEEN_AFTER, self._draw_unseen)
+
+    def _load_soon(self) -> None:
+        """Start reading the alert :data:`LOAD_AFTER` seconds after the screen was painted:
+        started at once, the thread took the interpreter from the one that writes the paint to
+        the terminal, and the screen showed up to 50 ms later (bench/README.md, fifteenth
+        session)."""
+        self.set_timer(LOAD_AFTER, self._start_load)
 
     def _start_load(self) -> None:
+        if not in_a_stack(self.app, self):
+            return  # left meanwhile
         curve = self.query_one("#curve", LightCurvePlot)
         sizes = [view.size for view in self.query(CutoutView)]
         self._load(self.alert, curve.drawing_key(), sizes)
@@ -207,7 +250,8 @@ class AlertScreen(Screen[None]):
         self.record = record
         survey = self.alert.summary.survey
         self.query_one("#fields", FieldsTree).show(record)
-        self.query_one("#legend", Static).update(legend(points, survey), layout=False)
+        self._legend = legend(points, survey)
+        self.query_one("#legend", Static).update(self._legend, layout=False)
         self.query_one("#curve", LightCurvePlot).show(points, survey, curve)
         for view, (picture, lines) in zip(self.query(CutoutView), cutouts, strict=True):
             view.show(picture, lines)
@@ -215,7 +259,8 @@ class AlertScreen(Screen[None]):
     def _failed(self, alert: Alert, reason: str) -> None:
         if alert is not self.alert or not in_a_stack(self.app, self):
             return
-        self.query_one("#legend", Static).update(Text(reason, style="bold red"), layout=False)
+        self._legend = Text(reason, style="bold red")
+        self.query_one("#legend", Static).update(self._legend, layout=False)
         cast("FinkApp", self.app).report_error(reason)
 
     def action_copy_id(self) -> None:

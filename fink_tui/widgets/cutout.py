@@ -142,6 +142,8 @@ class CutoutView(Widget):
         self, picture: CutoutPicture | None, lines: tuple[Size, list[Strip]] | None = None
     ) -> None:
         """Draw ``picture`` (with its lines, when made already for a size; None: nothing)."""
+        if picture is None and self.picture is None:
+            return  # blank already: its lines drawn stay (AlertScreen renders them ahead)
         self.picture, self._lines = picture, lines
         self.refresh()
 

@@ -140,6 +140,9 @@ class LightCurvePlot(PlotextPlot):
     ) -> None:
         """Draw these points (``drawn``: made already for a size, by :func:`light_curve_lines`;
         None: nothing yet)."""
+        if points is None and self.points is None:
+            self.survey = survey
+            return  # blank already: its lines drawn stay (AlertScreen renders them ahead)
         self.points, self.survey, self._drawn = points, survey, drawn
         if points is not None:
             draw(self.plt, points, survey)
