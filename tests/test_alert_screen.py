@@ -300,7 +300,7 @@ async def test_the_alert_screen_is_built_ahead_and_read_only_when_opened() -> No
 
 async def test_a_left_alert_screen_is_blanked_and_drawn_ahead(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Left, the alert screen shows nothing of its alert any more (no fields, curve or
-    cutouts), and those blank parts are drawn out of sight: the next Enter paints the screen
+    cutouts; under a dialog it still shows all), and those blank parts are drawn out of sight: the next Enter paints the screen
     without drawing a line of them, and the alert is read only after that paint."""
     from fink_tui.widgets.cutout import CutoutView
     from fink_tui.widgets.fields_tree import FieldsTree
@@ -324,6 +324,12 @@ async def test_a_left_alert_screen_is_blanked_and_drawn_ahead(monkeypatch) -> No
             await pilot.pause(0.05)
         curve = screen.query_one("#curve", LightCurvePlot)
         assert curve.points and screen.query_one(FieldsTree).row_count
+        await pilot.press("o")  # a dialog over the alert: it still shows its alert
+        await pilot.pause(0.2)
+        assert app.screen is not screen
+        assert curve.points and screen.query_one(FieldsTree).row_count
+        await pilot.press("escape")
+        assert app.screen is screen
         await pilot.press("escape")
         assert app.screen is not screen
         assert not screen.query_one(FieldsTree).row_count and curve.points is None

@@ -171,8 +171,9 @@ class AlertScreen(Screen[None]):
         once shown."""
         if in_a_stack(self.app, self) or not self.is_attached or not tries:
             return
-        parts = self.query("#body *").results(Widget)
-        if cast("FinkApp", self.app).key_first() or not render_unseen(self, parts):
+        if cast("FinkApp", self.app).key_first():
+            self.set_timer(DRAW_AGAIN_AFTER, lambda: self._draw_unseen(tries))
+        elif not render_unseen(self, self.query("#body *").results(Widget)):  # laid out
             self.set_timer(DRAW_AGAIN_AFTER, lambda: self._draw_unseen(tries - 1))
 
     def on_mount(self) -> None:
@@ -197,8 +198,9 @@ class AlertScreen(Screen[None]):
         # The feed keeps the raw bytes only: a decoded LSST alert weighs megabytes.
         self.alert.forget_record()
         self.record = None
-        self._blank()  # drawn out of sight once the screen the key showed is painted
-        self.set_timer(DRAW_UNSEEN_AFTER, self._draw_unseen)
+        if not in_a_stack(self.app, self):  # left (not covered by a dialog, nor another mode's)
+            self._blank()  # drawn out of sight once the screen the key showed is painted
+            self.set_timer(DRAW_UNSEEN_AFTER, self._draw_unseen)
 
     def _load_soon(self) -> None:
         """Start reading the alert :data:`LOAD_AFTER` seconds after the screen was painted:
