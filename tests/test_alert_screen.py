@@ -300,8 +300,9 @@ async def test_the_alert_screen_is_built_ahead_and_read_only_when_opened() -> No
 
 async def test_a_left_alert_screen_is_blanked_and_drawn_ahead(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Left, the alert screen shows nothing of its alert any more (no fields, curve or
-    cutouts; under a dialog it still shows all), and those blank parts are drawn out of sight: the next Enter paints the screen
-    without drawing a line of them, and the alert is read only after that paint."""
+    cutouts; under a dialog it still shows all), and those blank parts are drawn out of
+    sight: the next Enter paints the screen without drawing a line of them, and the alert
+    is read only after that paint."""
     from fink_tui.widgets.cutout import CutoutView
     from fink_tui.widgets.fields_tree import FieldsTree
     from fink_tui.widgets.light_curve import LightCurvePlot
