@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 
 from fink_tui.app import FinkApp
 from fink_tui.config import Settings
@@ -272,28 +274,45 @@ async def test_the_fields_tree_opens_and_closes_containers() -> None:
         assert tree.row_keys == [] and tree.record is None
 
 
+def three_alerts() -> tuple[list[Alert], FinkApp]:
+    """Three real ZTF alerts, and an app replaying them."""
+    alerts = decoded_ztf(TOPIC, 0, 3)
+    settings = Settings(servers="127.0.0.1:9", group_id="g", topics=(TOPIC,))
+    return alerts, FinkApp(settings, ReplaySource([AlertsReceived(tuple(alerts), ())]))
+
+
+async def kept_screen(pilot: Pilot[Any]) -> AlertScreen:
+    """The alert screen the app builds out of sight with its first alerts."""
+    for _ in range(200):
+        if pilot.app.is_screen_installed("alert"):
+            break
+        await pilot.pause(0.05)
+    screen = pilot.app.get_screen("alert")
+    assert isinstance(screen, AlertScreen)
+    return screen
+
+
+async def read_in_full(screen: AlertScreen, pilot: Pilot[Any]) -> None:
+    """Until the screen's alert is read and shown (10 s at most)."""
+    for _ in range(200):
+        if screen.record is not None:
+            return
+        await pilot.pause(0.05)
+
+
 async def test_the_alert_screen_is_built_ahead_and_read_only_when_opened() -> None:
     """With the first alerts, the alert screen is built out of sight (the first Enter only
     fills it): nothing of an alert is read then. Enter shows the alert under the cursor,
     the newest, read in full."""
-    alerts = decoded_ztf(TOPIC, 0, 3)
-    settings = Settings(servers="127.0.0.1:9", group_id="g", topics=(TOPIC,))
-    app = FinkApp(settings, ReplaySource([AlertsReceived(tuple(alerts), ())]))
+    alerts, app = three_alerts()
     async with app.run_test(size=SIZE) as pilot:
-        for _ in range(200):
-            if app.is_screen_installed("alert"):
-                break
-            await pilot.pause(0.05)
-        built = app.get_screen("alert")
-        assert isinstance(built, AlertScreen) and not built.is_current
+        built = await kept_screen(pilot)
+        assert not built.is_current
         await pilot.pause(0.5)
         assert built.is_mounted and built.record is None and built.alert._record is None
         await pilot.press("enter")
         assert app.screen is built and built.alert.ref == alerts[-1].ref
-        for _ in range(200):
-            if built.record is not None:
-                break
-            await pilot.pause(0.05)
+        await read_in_full(built, pilot)
         assert built.record is not None
         assert built.record["objectId"] == alerts[-1].summary.object_id
 
@@ -307,22 +326,12 @@ async def test_a_left_alert_screen_is_blanked_and_drawn_ahead(monkeypatch) -> No
     from fink_tui.widgets.fields_tree import FieldsTree
     from fink_tui.widgets.light_curve import LightCurvePlot
 
-    alerts = decoded_ztf(TOPIC, 0, 3)
-    settings = Settings(servers="127.0.0.1:9", group_id="g", topics=(TOPIC,))
-    app = FinkApp(settings, ReplaySource([AlertsReceived(tuple(alerts), ())]))
+    alerts, app = three_alerts()
     async with app.run_test(size=SIZE) as pilot:
-        for _ in range(200):
-            if app.is_screen_installed("alert"):
-                break
-            await pilot.pause(0.05)
-        screen = app.get_screen("alert")
-        assert isinstance(screen, AlertScreen)
+        screen = await kept_screen(pilot)
         await pilot.pause(0.6)  # the feed table shows its rows
         await pilot.press("enter")
-        for _ in range(200):
-            if screen.record is not None:
-                break
-            await pilot.pause(0.05)
+        await read_in_full(screen, pilot)
         curve = screen.query_one("#curve", LightCurvePlot)
         assert curve.points and screen.query_one(FieldsTree).row_count
         await pilot.press("o")  # a dialog over the alert: it still shows its alert
@@ -355,10 +364,7 @@ async def test_a_left_alert_screen_is_blanked_and_drawn_ahead(monkeypatch) -> No
 
         monkeypatch.setattr(AlertScreen, "_start_load", starting)
         await pilot.press("down", "enter")
-        for _ in range(200):
-            if screen.record is not None:
-                break
-            await pilot.pause(0.05)
+        await read_in_full(screen, pilot)
         assert app.screen is screen and screen.alert.ref == alerts[-2].ref
         assert at_load == [[]]  # painted from the lines drawn ahead, then read
         assert screen.record is not None and drawn  # and filled
