@@ -233,7 +233,11 @@ class FinkApp(QuietCrashApp):
 
     def _prepare_modes(self) -> None:
         """Build the other screens, one per call, while the person reads the first one; then
-        set what was built so far aside from the garbage collector."""
+        set what was built so far aside from the garbage collector. Nothing once the app is
+        closing: a mode built while Textual closed every mode's screens stopped the closing
+        (RuntimeError, the garbage collector left as the app had set it)."""
+        if not self.is_running:
+            return
         for mode in self.MODES:
             if prepare_mode(self, mode):
                 self.set_timer(PREPARE_AFTER / 2, self._prepare_modes)
@@ -446,7 +450,7 @@ class FinkApp(QuietCrashApp):
     def _prepare_alert_screen(self) -> None:
         """Build the alert screen out of sight once there is an alert to build it for (once,
         while the first alerts come: not in a quiet moment, where it cost the idle app)."""
-        if self.state.alerts:
+        if self.state.alerts and self.is_running:
             from fink_tui.screens.alert import prepare_alert_screen
 
             prepare_alert_screen(self, self.state.alerts[-1])

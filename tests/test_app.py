@@ -562,3 +562,33 @@ async def test_an_alert_let_go_is_read_again_from_the_broker(stream, isolated_en
         (saved,) = (isolated_env / "data_dir" / "alerts").glob("*.avro")
         with saved.open("rb") as fh:
             assert [r["objectId"] for r in fastavro.reader(fh)] == [obj.object_id]
+
+
+async def test_no_screen_is_built_while_the_app_closes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The timer that builds the other modes' screens may fire while Textual closes every
+    mode's screens (between two of them): it builds nothing then, and the app closes
+    cleanly, handing Python's full garbage collections back (once, a mode built there
+    stopped the closing with a RuntimeError and left them off for the rest of the process)."""
+    import gc
+
+    from fink_tui.config import Settings
+
+    before = gc.get_threshold()
+    app = FinkApp(Settings(servers="127.0.0.1:9", group_id="g", topics=("t",)), ReplaySource([]))
+    prune = FinkApp._prune
+    fired: list[int] = []
+
+    async def pruning(self: FinkApp, *args: object, **kwargs: object) -> None:
+        if not fired:  # as the timer would, in the middle of the closing
+            fired.append(len(self._screen_stacks))
+            self._prepare_modes()
+            self._prepare_alert_screen()
+        await prune(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(FinkApp, "_prune", pruning)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "lag" not in app._screen_stacks  # the other modes not built yet
+        shown = len(app._screen_stacks)
+    assert fired == [shown] and app.return_code in (0, None)
+    assert gc.get_threshold() == before

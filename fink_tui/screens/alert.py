@@ -169,7 +169,7 @@ class AlertScreen(Screen[None]):
         curve and three cutouts was half of that key's ~37 ms of the interface
         (bench/README.md, fifteenth session). Put off while a key is being handled; nothing
         once shown."""
-        if in_a_stack(self.app, self) or not self.is_attached or not tries:
+        if not (self.app.is_running and self.is_attached and tries) or in_a_stack(self.app, self):
             return
         if cast("FinkApp", self.app).key_first():
             self.set_timer(DRAW_AGAIN_AFTER, lambda: self._draw_unseen(tries))
