@@ -134,6 +134,9 @@ async def test_the_alert_screen_is_kept_and_each_mode_keeps_its_alert() -> None:
         open_alert(app, third)
         other = await filled(third)
         assert other is not kept and kept.alert.ref == second.ref
+        await pilot.press("escape")  # that screen of its own is let go
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, AlertScreen) and not other.is_attached
         await pilot.press("1")
         await pilot.pause()
         assert app.screen is kept and kept.alert.ref == second.ref

@@ -198,7 +198,9 @@ class AlertScreen(Screen[None]):
         # The feed keeps the raw bytes only: a decoded LSST alert weighs megabytes.
         self.alert.forget_record()
         self.record = None
-        if not in_a_stack(self.app, self):  # left (not covered by a dialog, nor another mode's)
+        # Left (not covered by a dialog, nor another mode's), and kept for the next alert (a
+        # second screen, opened while this one was open in another mode, is being removed).
+        if not in_a_stack(self.app, self) and self.app.is_screen_installed(self):
             self._blank()  # drawn out of sight once the screen the key showed is painted
             self.set_timer(DRAW_UNSEEN_AFTER, self._draw_unseen)
 
