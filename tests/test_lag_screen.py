@@ -78,13 +78,15 @@ async def test_no_loss_no_recover_and_narrow_columns() -> None:
 
 async def test_refresh_says_it_asks_until_the_snapshot_comes() -> None:
     """`r` says "asking the broker…" in the summary line until the next snapshot arrives
-    (a toast lingered 2 s after the answer)."""
+    (a toast lingered 2 s after the answer), the line redrawn meanwhile or not (the broker
+    stopping and starting to answer: it once lost the words on a busy machine)."""
     from dataclasses import replace
 
     from textual.widgets import Static
 
-    from fink_tui.core.events import LagUpdated
+    from fink_tui.core.events import Connection, ConnectionChanged, LagUpdated
     from fink_tui.core.source import ReplaySource
+    from tests.test_remote import until
     from tests.test_snapshots import snapshot_app
 
     app = snapshot_app("lag")
@@ -92,10 +94,15 @@ async def test_refresh_says_it_asks_until_the_snapshot_comes() -> None:
     assert isinstance(source, ReplaySource)
     source.send = lambda command: source.sent.append(command)  # type: ignore[method-assign]
     async with app.run_test(size=(130, 36)) as pilot:
-        await pilot.pause()
-        await pilot.press("r")
         summary = app.screen.query_one("#lag-summary", Static)
+        assert await until(pilot, lambda: "lag" in str(summary.render()))  # the snapshot shown
+        await pilot.press("r")
         assert "asking the broker" in str(summary.render())
+        for state in (Connection.UNREACHABLE, Connection.CONNECTED):
+            source.play([ConnectionChanged(state, "127.0.0.1:9")])
+            app.refresh_views()
+            await pilot.pause()
+            assert "asking the broker" in str(summary.render())
         assert app.state.lag is not None
         source.play([LagUpdated(replace(app.state.lag, taken_at=app.state.lag.taken_at + 5))])
         app.refresh_views()

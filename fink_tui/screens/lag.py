@@ -42,6 +42,10 @@ def trend_text(history: list[int]) -> str:
     return "draining" if history[-1] < history[0] else "growing"
 
 
+ASKING = ("  · asking the broker…", "italic")
+"""What the summary line adds between `r` and the snapshot that answers it."""
+
+
 def summary_text(snapshot: LagSnapshot, live: bool) -> Text:
     """The line over the table: group, total lag in alerts and in time, status, freshness;
     alerts expired unread in red on a second line."""
@@ -142,6 +146,8 @@ class LagScreen(DashboardScreen):
         super().__init__()
         self._row_kind: bool | None = None
         self._reset_modal: ResetOffsetsModal | None = None
+        self._asked: tuple[int, ...] | None = None
+        """The lag snapshots' revision when `r` asked for one (None: not asking)."""
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -164,10 +170,14 @@ class LagScreen(DashboardScreen):
             return
         table.show(state.lag)
         snapshot = state.lag
+        if self._asked is not None and state.revision(Section.LAG) != self._asked:
+            self._asked = None  # answered
         if snapshot is not None:
             summary = summary_text(snapshot, live)
             if self.fink.settings.read_only:
                 summary.append(*READ_ONLY_NOTE)
+            if self._asked is not None:  # redrawn (the broker's answering changed) meanwhile
+                summary.append(*ASKING)
             update_static(self.query_one("#lag-summary", Static), summary)
             update_static(self.query_one("#lag-members", Static), members_text(snapshot))
             update_static(self.query_one("#lag-legend", Static), legend_text(snapshot))
@@ -216,11 +226,12 @@ class LagScreen(DashboardScreen):
     def action_refresh_lag(self) -> None:
         """Take a lag snapshot now (the summary says so until the next one replaces it)."""
         self.fink.send_command(RefreshLag())
+        state = self.fink.state
+        self._asked = state.revision(Section.LAG)
         summary = self.query_one("#lag-summary", Static)
-        snapshot = self.fink.state.lag
-        live = self.fink.state.connection.state == Connection.CONNECTED
-        text = summary_text(snapshot, live) if snapshot is not None else Text()
-        update_static(summary, text.append("  · asking the broker…", "italic"))
+        live = state.connection.state == Connection.CONNECTED
+        text = summary_text(state.lag, live) if state.lag is not None else Text()
+        update_static(summary, text.append(*ASKING))
 
     def action_toggle_empty(self) -> None:
         """Show or hide partitions with nothing committed and nothing to read."""
