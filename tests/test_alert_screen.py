@@ -17,6 +17,7 @@ from fink_tui.core.events import AlertsReceived
 from fink_tui.core.source import ReplaySource
 from fink_tui.screens.alert import AlertScreen
 from tests.helpers import ZTF_ALERTS, decoded_ztf, wire_messages
+from tests.test_remote import until
 
 SIZE = (130, 36)
 TOPIC = "fink_early_sn_candidates_ztf"
@@ -286,10 +287,7 @@ def three_alerts() -> tuple[list[Alert], FinkApp]:
 
 async def kept_screen(pilot: Pilot[Any]) -> AlertScreen:
     """The alert screen the app builds out of sight with its first alerts."""
-    for _ in range(200):
-        if pilot.app.is_screen_installed("alert"):
-            break
-        await pilot.pause(0.05)
+    await until(pilot, lambda: pilot.app.is_screen_installed("alert"), 10)
     screen = pilot.app.get_screen("alert")
     assert isinstance(screen, AlertScreen)
     return screen
@@ -297,10 +295,7 @@ async def kept_screen(pilot: Pilot[Any]) -> AlertScreen:
 
 async def read_in_full(screen: AlertScreen, pilot: Pilot[Any]) -> None:
     """Until the screen's alert is read and shown (10 s at most)."""
-    for _ in range(200):
-        if screen.record is not None:
-            return
-        await pilot.pause(0.05)
+    await until(pilot, lambda: screen.record is not None, 10)
 
 
 async def test_the_alert_screen_is_built_ahead_and_read_only_when_opened() -> None:
