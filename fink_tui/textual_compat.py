@@ -25,6 +25,9 @@ as soon as a Textual release changes any of it.
   ``send_message`` (the private ``App._driver``), on its input thread.
 - Lines of the screen freed as soon as they are dropped: :func:`free_strips_at_once` replaces
   ``Strip.divide`` (public), which otherwise keeps ``[self]`` in the strip's own cache.
+- Lines kept across a screen switch: :class:`SteadyScrollbars` overrides
+  ``ScrollView._size_updated``; :class:`SteadyBackground` overrides ``Widget._set_dirty`` and
+  reads the screen's ``_styles_cache`` (its ``_cache`` and ``_dirty_lines``).
 """
 
 from __future__ import annotations
@@ -37,8 +40,10 @@ from typing import Any
 from textual.app import App
 from textual.css.query import NoMatches
 from textual.dom import DOMNode
+from textual.geometry import Region, Size
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import Screen, ScreenResultType
+from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import RadioSet
@@ -194,6 +199,51 @@ def free_strips_at_once() -> None:
 
     divide_without_cycle.frees_at_once = True  # type: ignore[attr-defined]
     Strip.divide = divide_without_cycle  # type: ignore[method-assign]
+
+
+class SteadyScrollbars(ScrollView):
+    """A scroll view whose scroll bars are drawn again only when its sizes change. Textual's
+    ``ScrollView._size_updated`` compares the virtual size the layout gives (the region's)
+    with the view's own (its content's), which always differ: every layout of a screen, each
+    mode switch among them, drew the scroll bars of every such view anew (40 lines of the
+    alert table's, 40 of the schema tree's; bench/README.md, sixteenth session)."""
+
+    _sizes_seen: tuple[Size, Size, Size, Size] | None = None
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        seen = (size, virtual_size, container_size, self.virtual_size)
+        if seen == self._sizes_seen:
+            return False  # as the first call with these sizes left it
+        self._sizes_seen = seen
+        return super()._size_updated(size, virtual_size, container_size, layout)
+
+
+class SteadyBackground(Screen[ScreenResultType]):
+    """A screen that keeps the lines of its own background when it is repainted whole with
+    the same look. Textual repaints a screen whole when it is left and when it is shown again
+    (a mode switch, a dialog closed), and empties its cache of lines each time: its 45 blank
+    lines were drawn anew at every switch (bench/README.md, sixteenth session). The lines
+    are kept only while the screen's size, background and theme are those they were drawn
+    with, and never for a screen with a border or padding (lines that depend on its size);
+    the repaint still covers the whole terminal."""
+
+    _lines_look: tuple[object, ...] | None = None
+
+    def _set_dirty(self, *regions: Region) -> None:
+        if regions:
+            super()._set_dirty(*regions)
+            return
+        look = (self.size, self.background_colors, self.app.theme, self.styles.gutter)
+        cache = self._styles_cache
+        steady = look == self._lines_look and not self.styles.gutter
+        kept = dict(cache._cache) if steady else {}
+        self._lines_look = look
+        super()._set_dirty()
+        if kept:
+            cache._cache.update(kept)
+            cache._dirty_lines.clear()
 
 
 def hide_toast_rack(screen: Screen[Any]) -> None:

@@ -319,3 +319,82 @@ async def test_keys_are_noted_as_the_driver_sends_them() -> None:
         note_input(app, lambda m: noted.append(m.key) if isinstance(m, events.Key) else None)
         await pilot.press("x", "2")
         assert noted == ["x", "2"] and handled == ["x", "2"]
+
+
+async def test_a_switch_keeps_the_lines_of_steady_screens_and_scroll_bars() -> None:
+    """Textual draws a screen's background and the scroll bars of its scroll views anew at
+    every mode switch (it empties the screen's cache of lines, and ``ScrollView._size_updated``
+    refreshes the bars at every layout). ``SteadyBackground`` and ``SteadyScrollbars`` keep
+    those lines while their look and sizes stay; a new theme or terminal size draws them
+    again."""
+    from textual.geometry import Size
+    from textual.scroll_view import ScrollView
+    from textual.strip import Strip
+
+    from fink_tui.textual_compat import SteadyBackground, SteadyScrollbars
+
+    def tall(base: type[ScrollView]) -> type[ScrollView]:
+        class Tall(base, can_focus=False):  # type: ignore[valid-type,misc]
+            # (not focusable: a scroll bar's look follows the focus, drawn again with it)
+            def on_mount(self) -> None:
+                self.virtual_size = Size(10, 100)  # taller than the terminal: a scroll bar
+
+            def render_line(self, y: int) -> Strip:
+                return Strip.blank(self.size.width)
+
+        return Tall
+
+    steady_view, plain_view = tall(SteadyScrollbars), tall(ScrollView)
+
+    class Steady(SteadyBackground[None]):
+        def compose(self):  # type: ignore[no-untyped-def]
+            yield steady_view()
+
+        def on_screen_resume(self, event: events.ScreenResume) -> None:
+            event.refresh_styles = False  # as the dashboard's screens do with the same theme
+
+    class Plain(Screen[None]):
+        def compose(self):  # type: ignore[no-untyped-def]
+            yield plain_view()
+
+    def lines(screen: Screen[None]) -> tuple[list[Strip], list[Strip]]:
+        """The lines cached for the screen's background and for its view's scroll bar."""
+        bar = screen.query_one(ScrollView).vertical_scrollbar
+        return list(screen._styles_cache._cache.values()), list(bar._styles_cache._cache.values())
+
+    def same(now: list[Strip], before: list[Strip]) -> bool:
+        return len(now) == len(before) and all(a is b for a, b in zip(now, before, strict=True))
+
+    def none_of(now: list[Strip], before: list[Strip]) -> bool:
+        return not any(a is b for a in now for b in before)
+
+    class Modes(App[None]):
+        MODES = {"steady": Steady, "plain": Plain}
+
+        def on_mount(self) -> None:
+            self.switch_mode("steady")
+
+    app = Modes()
+    async with app.run_test(size=(40, 10)) as pilot:
+        for mode in ("plain", "steady", "plain"):  # (building a mode restyles every screen)
+            app.switch_mode(mode)
+            await pilot.pause(0.1)  # painted
+        steady, plain = app._screen_stacks["steady"][-1], app._screen_stacks["plain"][-1]
+        before = {screen: lines(screen) for screen in (steady, plain)}
+        assert all(len(ids) == 10 for pair in before.values() for ids in pair)
+        for mode in ("steady", "plain", "steady"):
+            app.switch_mode(mode)
+            await pilot.pause(0.1)  # painted
+        background, bar = lines(steady)
+        assert same(background, before[steady][0]) and same(bar, before[steady][1])  # kept
+        background, bar = lines(plain)
+        assert none_of(background, before[plain][0])  # Textual's way: both drawn anew
+        assert none_of(bar, before[plain][1])
+
+        app.theme = "textual-light" if app.theme != "textual-light" else "textual-dark"
+        await pilot.pause(0.1)  # painted
+        assert none_of(lines(steady)[0], before[steady][0])  # another look: drawn again
+        await pilot.resize_terminal(40, 12)
+        await pilot.pause(0.1)  # painted
+        assert steady.query_one(ScrollView).vertical_scrollbar.window_size == 12
+        assert len(lines(steady)[1]) == 12

@@ -10,7 +10,6 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.geometry import Size
-from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
@@ -20,7 +19,12 @@ from fink_tui.core.errors import StreamError
 from fink_tui.core.files import alert_file_name, save_alert
 from fink_tui.core.survey import CUTOUT_FIELDS, LightCurvePoint, cutout_bytes, light_curve
 from fink_tui.screens.links import COPY, LINKS, LinksModal, copy_id
-from fink_tui.textual_compat import in_a_stack, prepare_screen, render_unseen
+from fink_tui.textual_compat import (
+    SteadyBackground,
+    in_a_stack,
+    prepare_screen,
+    render_unseen,
+)
 from fink_tui.widgets.cutout import CutoutPicture, CutoutView, cutout_lines, prepare_cutout
 from fink_tui.widgets.fields_tree import FieldsTree
 from fink_tui.widgets.key_bar import KeyBar
@@ -101,7 +105,7 @@ DRAW_AGAIN_AFTER = 0.02
 """Seconds until it tries again, after a layout or while a key is being handled."""
 
 
-class AlertScreen(Screen[None]):
+class AlertScreen(SteadyBackground[None]):
     """The detail of an alert opened from the feed."""
 
     BINDINGS = [

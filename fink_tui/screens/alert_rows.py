@@ -3,18 +3,17 @@ cursor: open it, copy its object's id, list its object's pages."""
 
 from __future__ import annotations
 
-from textual.screen import Screen
-
 from fink_tui.core.decode import Alert
 from fink_tui.screens.base import DashboardScreen
 from fink_tui.screens.links import LinksModal, copy_id
+from fink_tui.textual_compat import SteadyBackground
 from fink_tui.widgets.alert_table import AlertTable
 
 ROW_ACTIONS = ("open_alert", "copy_id", "links")
 """The actions that need a row under the cursor."""
 
 
-class AlertRows(Screen[None]):
+class AlertRows(SteadyBackground[None]):
     """A screen with an :class:`AlertTable`: Enter (or a click) opens the alert under the
     cursor; ``copy_id`` and ``links`` act on its object where bound."""
 

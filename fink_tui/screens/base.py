@@ -6,12 +6,11 @@ from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import events
 from textual.css.query import NoMatches
-from textual.screen import Screen
 from textual.visual import VisualType
 from textual.widgets import Static
 
 from fink_tui.model import Section, StreamState
-from fink_tui.textual_compat import hide_toast_rack, lay_out_unseen
+from fink_tui.textual_compat import SteadyBackground, hide_toast_rack, lay_out_unseen
 from fink_tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
@@ -33,7 +32,7 @@ def update_static(static: Static, content: VisualType) -> None:
         static.refresh(layout=True)
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(SteadyBackground[None]):
     """A screen drawn from the app's :class:`StreamState`, part by part, each part only when
     the sections of the model it shows have changed since it was drawn."""
 

@@ -9,11 +9,12 @@ from typing import Any, ClassVar
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from fink_tui.textual_compat import SteadyScrollbars
 
-class RowCursor(ScrollView, can_focus=True):
+
+class RowCursor(SteadyScrollbars, can_focus=True):
     """Rows (their keys in :attr:`row_keys` order) under a cursor; line 0 is the header.
     Subclasses draw the lines (keeping each in :attr:`_strips` by row key and look: header,
     row, even-row, cursor; :meth:`look`), and say what a move or a selection means

@@ -12,9 +12,10 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from fink_tui.core.schema_diff import records_in, type_name
+from fink_tui.textual_compat import SteadyScrollbars
 
 
-class SchemaTree(Tree[Any]):
+class SchemaTree(Tree[Any], SteadyScrollbars):
     """Fields of a record schema, nested records as branches."""
 
     _painting: Style | None = None
