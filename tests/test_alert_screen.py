@@ -16,6 +16,7 @@ from fink_tui.core.decode import Alert, AlertDecoder, MessageRef
 from fink_tui.core.events import AlertsReceived
 from fink_tui.core.source import ReplaySource
 from fink_tui.screens.alert import AlertScreen
+from fink_tui.widgets.alert_table import AlertTable
 from tests.helpers import ZTF_ALERTS, decoded_ztf, wire_messages
 from tests.test_remote import until
 
@@ -295,7 +296,20 @@ async def kept_screen(pilot: Pilot[Any]) -> AlertScreen:
 
 async def read_in_full(screen: AlertScreen, pilot: Pilot[Any]) -> None:
     """Until the screen's alert is read and shown (10 s at most)."""
-    await until(pilot, lambda: screen.record is not None, 10)
+    assert await until(pilot, lambda: screen.record is not None, 10), "never read"
+
+
+async def under_the_cursor(pilot: Pilot[Any], alert: Alert) -> None:
+    """Until the feed's table shows ``alert`` under its cursor, as a person sees it before
+    pressing Enter: the table is drawn at most twice a second, and an Enter before that
+    opened nothing (a fixed pause of 0.6 s was too short after a long run of tests)."""
+    table = pilot.app.screen.query_one(AlertTable)
+
+    def shown() -> bool:
+        selected = table.selected_alert()
+        return selected is not None and selected.ref == alert.ref
+
+    assert await until(pilot, shown, 10), "the row never showed"
 
 
 async def test_the_alert_screen_is_built_ahead_and_read_only_when_opened() -> None:
@@ -308,6 +322,7 @@ async def test_the_alert_screen_is_built_ahead_and_read_only_when_opened() -> No
         assert not built.is_current
         await pilot.pause(0.5)
         assert built.is_mounted and built.record is None and built.alert._record is None
+        await under_the_cursor(pilot, alerts[-1])
         await pilot.press("enter")
         assert app.screen is built and built.alert.ref == alerts[-1].ref
         await read_in_full(built, pilot)
@@ -327,7 +342,7 @@ async def test_a_left_alert_screen_is_blanked_and_drawn_ahead(monkeypatch) -> No
     alerts, app = three_alerts()
     async with app.run_test(size=SIZE) as pilot:
         screen = await kept_screen(pilot)
-        await pilot.pause(0.6)  # the feed table shows its rows
+        await under_the_cursor(pilot, alerts[-1])
         await pilot.press("enter")
         await read_in_full(screen, pilot)
         curve = screen.query_one("#curve", LightCurvePlot)
