@@ -28,6 +28,9 @@ as soon as a Textual release changes any of it.
 - Lines kept across a screen switch: :class:`SteadyScrollbars` overrides
   ``ScrollView._size_updated``; :class:`SteadyBackground` overrides ``Widget._set_dirty`` and
   reads the screen's ``_styles_cache`` (its ``_cache`` and ``_dirty_lines``).
+- Lines kept across a focus move: :class:`SteadyFocus` replaces Textual's ``Widget._on_focus``
+  and ``_on_blur`` handlers (their work done again without their redraw), and reads the
+  private ``_component_styles``.
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar, Self
 
+from textual import events
 from textual.app import App
 from textual.css.query import NoMatches
 from textual.dom import DOMNode
@@ -244,6 +248,117 @@ class SteadyBackground(Screen[ScreenResultType]):
         if kept:
             cache._cache.update(kept)
             cache._dirty_lines.clear()
+
+
+class SteadyFocus(Widget):
+    """A widget whose look changes with the focus only on the lines its own ``on_focus`` and
+    ``on_blur`` redraw (a row cursor's line). Textual redraws a widget whole when it gains or
+    loses the focus (``Widget._on_focus``, ``_on_blur``), again when the styles of its
+    component classes change with it, and redraws its scroll bars, whose colours the
+    stylesheet sets again unchanged (a scroll view's ``layout`` rule never equals itself, so
+    each restyle counts as a change): ``/`` drew the 40 lines of the alert table and the 40
+    of its scroll bar, and Escape them again (bench/README.md, seventeenth session). Here the
+    focus moves as Textual moves it (``has_focus``, the restyle, the message to the parent)
+    and those whole redraws are left out, unless the focus changed more of the widget's look
+    than :attr:`FOCUS_COMPONENTS` (its styles, another component's, a scroll bar's colours).
+
+    Put it after the widget's Textual base (``class T(ScrollView, SteadyFocus)``): Textual's
+    CSS follows the first base."""
+
+    FOCUS_COMPONENTS: ClassVar[frozenset[str]] = frozenset()
+    """The component classes whose change with the focus the subclass redraws itself."""
+
+    _focus_moving = False
+
+    def _on_focus(self, event: events.Focus) -> None:
+        self._move_focus(event, True)
+
+    def _on_blur(self, event: events.Blur) -> None:
+        self._move_focus(event, False)
+
+    def focus(self, scroll_visible: bool = True) -> Self:
+        self._focus_moving = True  # Textual's focus() redraws the widget whole, for nothing
+        try:
+            return super().focus(scroll_visible)
+        finally:
+            self._focus_moving = False
+
+    def refresh(
+        self,
+        *regions: Region,
+        repaint: bool = True,
+        layout: bool = False,
+        recompose: bool = False,
+    ) -> Self:
+        if self._focus_moving and not (regions or layout or recompose):
+            return self  # a whole redraw asked by the restyle: _move_focus decides
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def _move_focus(self, event: events.Focus | events.Blur, focused: bool) -> None:
+        event.prevent_default()  # Textual's Widget._on_focus / _on_blur: done here instead
+        bars = self._bars_shown()
+        before = self._focus_look(bars)
+        self._focus_moving = True
+        for bar in bars:
+            bar.refresh = _no_refresh  # type: ignore[method-assign,assignment]
+        try:
+            self.has_focus = focused  # the restyle (the :focus rules)
+        finally:
+            self._focus_moving = False
+            for bar in bars:
+                del bar.refresh
+        if self._focus_look(bars) != before:
+            self.refresh()
+            for bar in bars:
+                bar.refresh()
+        if self.parent is not None:
+            moved = events.DescendantFocus if focused else events.DescendantBlur
+            self.parent.post_message(moved(self))
+
+    def _bars_shown(self) -> list[Widget]:
+        bars: list[Widget] = []
+        if self.show_vertical_scrollbar:
+            bars.append(self.vertical_scrollbar)
+        if self.show_horizontal_scrollbar:
+            bars.append(self.horizontal_scrollbar)
+        return bars
+
+    def _focus_look(self, bars: Sequence[Widget]) -> tuple[object, ...]:
+        """What the focus may change of the widget's look, but the components it redraws."""
+        styles = self.styles
+        own = (
+            styles.background,
+            styles.color,
+            styles.text_style,
+            styles.tint,
+            styles.background_tint,
+            styles.opacity,
+            styles.border,
+            styles.outline,
+            styles.padding,
+        )
+        components = tuple(
+            (name, component.get_rules())
+            for name, component in sorted(self._component_styles.items())
+            if name not in self.FOCUS_COMPONENTS
+        )
+        scrollbars = tuple(
+            (
+                styles.scrollbar_color,
+                styles.scrollbar_color_hover,
+                styles.scrollbar_color_active,
+                styles.scrollbar_background,
+                styles.scrollbar_background_hover,
+                styles.scrollbar_background_active,
+                styles.scrollbar_corner_color,
+            )
+            for _ in bars[:1]
+        )
+        return own, components, scrollbars
+
+
+def _no_refresh(*_regions: Region, **_how: bool) -> None:
+    """A scroll bar's refresh while the focus moves (the colours set again, unchanged)."""
 
 
 def hide_toast_rack(screen: Screen[Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rich.text import Text
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -13,6 +14,7 @@ from fink_tui.config import Settings
 from fink_tui.core.decode import Alert, AlertDecoder, MessageRef
 from fink_tui.core.events import AlertsReceived, CarryPaths
 from fink_tui.core.source import ReplaySource
+from fink_tui.screens.feed import FeedScreen
 from fink_tui.widgets.alert_table import AlertTable
 from tests.helpers import LSST_ALERTS, ZTF_ALERTS, read_alerts, wire_messages
 
@@ -93,6 +95,32 @@ async def test_query_keeps_the_matching_rows_and_counts_them() -> None:
         assert len(shown(app)) == 31
         assert "31 match of 38 kept — filter: SN candidate" in title(app)
 
+
+
+async def test_keys_typed_at_once_after_slash_are_the_filter() -> None:
+    """"/ztf" and Enter in one read of the terminal filter on "ztf" (the box has the focus
+    before the next key is handed on) and open no alert; Enter hides the box (the title says
+    the filter), / shows it again to edit, a / in the box is typed. The box lies over the
+    rates: the rows keep their place."""
+    app, _, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await redraw(pilot)
+        table = app.screen.query_one(AlertTable)
+        box = app.screen.query_one("#filter", Input)
+        rows_at = table.region
+        for key, char in (("slash", "/"), ("z", "z"), ("t", "t"), ("f", "f"), ("enter", "\r")):
+            app.post_message(events.Key(key, char))  # as the driver hands over one read
+        await until(pilot, lambda: "filter: ztf" in title(app))
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, FeedScreen) and len(shown(app)) == 31  # no alert opened
+        assert not box.display and app.screen.focused is table
+        await pilot.press("slash")
+        assert box.display and app.screen.focused is box and table.region == rows_at
+        await pilot.press("end", "slash", "x")
+        assert box.value == "ztf/x"
+        await pilot.press("escape")
+        await redraw(pilot)
+        assert not box.display and box.value == "" and len(shown(app)) == 38
 
 async def test_a_path_no_schema_has_is_pointed_out() -> None:
     """A path in no schema seen (a typo, likely) is named in the title: it matches nothing."""

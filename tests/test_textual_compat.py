@@ -398,3 +398,86 @@ async def test_a_switch_keeps_the_lines_of_steady_screens_and_scroll_bars() -> N
         await pilot.pause(0.1)  # painted
         assert steady.query_one(ScrollView).vertical_scrollbar.window_size == 12
         assert len(lines(steady)[1]) == 12
+
+
+async def test_a_focus_move_draws_only_what_the_focus_changes() -> None:
+    """Textual draws a widget whole when it gains or loses the focus, and its scroll bar (its
+    colours set again, unchanged). ``SteadyFocus`` keeps every line but those its own
+    ``on_focus`` / ``on_blur`` draw again, still tells its parent of the move
+    (``DescendantFocus``, ``DescendantBlur``), and draws itself whole when the focus changes
+    more of its look (a ``:focus`` rule of its own)."""
+    from textual.containers import Vertical
+    from textual.geometry import Size
+    from textual.scroll_view import ScrollView
+    from textual.strip import Strip
+    from textual.widgets import Input
+
+    from fink_tui.textual_compat import SteadyFocus
+
+    def rows(base: type[ScrollView]) -> type[ScrollView]:
+        class Rows(base, SteadyFocus):  # type: ignore[valid-type,misc]
+            DEFAULT_CSS = "Rows { height: 8; }"
+
+            def on_mount(self) -> None:
+                self.virtual_size = Size(10, 100)  # a scroll bar
+
+            def render_line(self, y: int) -> Strip:
+                return Strip.blank(self.size.width)
+
+            def on_focus(self) -> None:
+                self.refresh_line(0)  # the cursor's line, say
+
+            def on_blur(self) -> None:
+                self.refresh_line(0)
+
+        return Rows
+
+    steady_rows, plain_rows = rows(ScrollView), rows(ScrollView)
+    plain_rows.__bases__ = (ScrollView,)  # the same widget without SteadyFocus
+
+    class Loud(steady_rows):  # type: ignore[valid-type,misc]
+        DEFAULT_CSS = "Loud:focus { background: red; }"
+
+    moves: list[str] = []
+
+    class Box(Vertical):
+        def on_descendant_focus(self) -> None:
+            moves.append("focus")
+
+        def on_descendant_blur(self) -> None:
+            moves.append("blur")
+
+    class Focusing(App[None]):
+        def compose(self):  # type: ignore[no-untyped-def]
+            with Box():
+                yield steady_rows(id="steady")
+            yield plain_rows(id="plain")
+            yield Loud(id="loud")
+            yield Input(id="box")
+
+    def lines(widget: ScrollView) -> tuple[list[Strip], list[Strip]]:
+        bar = widget.vertical_scrollbar
+        return list(widget._styles_cache._cache.values()), list(bar._styles_cache._cache.values())
+
+    def kept(now: list[Strip], before: list[Strip]) -> int:
+        return sum(1 for a, b in zip(now, before, strict=True) if a is b)
+
+    app = Focusing()
+    async with app.run_test(size=(40, 30)) as pilot:
+        box = app.query_one("#box", Input)
+        box.focus()
+        await pilot.pause(0.1)
+        views = [app.query_one(f"#{name}", ScrollView) for name in ("steady", "plain", "loud")]
+        before = {view: lines(view) for view in views}
+        for view in views:  # each gains the focus, then loses it
+            view.focus()
+            await pilot.pause(0.1)
+            box.focus()
+            await pilot.pause(0.1)  # painted
+        steady, plain, loud = (lines(view) for view in views)
+        assert kept(steady[0], before[views[0]][0]) == 7  # all but the cursor's line
+        assert kept(steady[1], before[views[0]][1]) == 8  # the scroll bar's
+        assert kept(plain[0], before[views[1]][0]) == 0  # Textual's way: all drawn again
+        assert kept(plain[1], before[views[1]][1]) == 0
+        assert kept(loud[0], before[views[2]][0]) == 0  # its look changed with the focus
+        assert moves == ["focus", "blur"] and app.focused is box

@@ -53,6 +53,9 @@ class FeedScreen(AlertRowsScreen):
             "Filter",
             tooltip="Keep the rows with a word, or where a query holds: mag < 19 AND dec > -30",
             id="feed.filter",
+            # Checked as the key comes, before the keys typed after it are handed to the
+            # focused rows: "/ztf⏎" typed at once is a filter, not an alert opened.
+            priority=True,
         ),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="feed.clear_filter"),
         Binding(
@@ -172,6 +175,8 @@ class FeedScreen(AlertRowsScreen):
             return self.fink.state.paused
         if action in ("reverse_sort", "newest_first"):
             return self.query_one(AlertTable).sort_column is not None
+        if action == "filter":
+            return not isinstance(self.focused, Input)  # in a box, / is a character
         if action == "show_matches":
             return self.fink.state.notify is not None or self.fink.state.match_count > 0
         return super().check_action(action, parameters)
@@ -188,7 +193,7 @@ class FeedScreen(AlertRowsScreen):
         """Show the filter input."""
         box = self.query_one("#filter", Input)
         box.add_class("visible")
-        box.focus()
+        self.set_focus(box)  # now, not after the keys already typed: they are the filter's
 
     def action_clear_filter(self) -> None:
         """Drop the filter and hide its input."""
@@ -196,7 +201,7 @@ class FeedScreen(AlertRowsScreen):
         box.value = ""
         box.remove_class("visible")
         self._apply_filter("")
-        self.query_one(AlertTable).focus()  # keys go back to the rows, not the hidden box
+        self.set_focus(self.query_one(AlertTable))  # keys go back to the rows, not the box
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
@@ -204,15 +209,14 @@ class FeedScreen(AlertRowsScreen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
-            if not event.value:
-                event.input.remove_class("visible")
-            self.query_one(AlertTable).focus()
+            # The title says the filter; the box, over the rates, goes until / edits it.
+            event.input.remove_class("visible")
+            self.set_focus(self.query_one(AlertTable))
 
     def set_filter(self, text: str) -> None:
         """Filter on ``text`` as if typed (a saved filter picked from the palette)."""
         box = self.query_one("#filter", Input)
-        box.value = text  # the box says what filters; its change applies it
-        box.add_class("visible")
+        box.value = text  # what / edits; its change applies it
         self._apply_filter(text)
 
     def action_show_matches(self) -> None:

@@ -11,10 +11,10 @@ from textual import events
 from textual.binding import Binding
 from textual.strip import Strip
 
-from fink_tui.textual_compat import SteadyScrollbars
+from fink_tui.textual_compat import SteadyFocus, SteadyScrollbars
 
 
-class RowCursor(SteadyScrollbars, can_focus=True):
+class RowCursor(SteadyScrollbars, SteadyFocus, can_focus=True):
     """Rows (their keys in :attr:`row_keys` order) under a cursor; line 0 is the header.
     Subclasses draw the lines (keeping each in :attr:`_strips` by row key and look: header,
     row, even-row, cursor; :meth:`look`), and say what a move or a selection means
@@ -22,6 +22,8 @@ class RowCursor(SteadyScrollbars, can_focus=True):
 
     LOOKS: ClassVar[str] = "row-cursor--"
     """The prefix of the component classes of the looks."""
+    FOCUS_COMPONENTS = frozenset({"row-cursor--cursor"})
+    """The focus changes the cursor's look only: its row is drawn again (:meth:`_restyle`)."""
     COMPONENT_CLASSES = {
         "row-cursor--header",
         "row-cursor--row",
