@@ -110,7 +110,7 @@ async def test_keys_typed_at_once_after_slash_are_the_filter() -> None:
         rows_at = table.region
         for key, char in (("slash", "/"), ("z", "z"), ("t", "t"), ("f", "f"), ("enter", "\r")):
             app.post_message(events.Key(key, char))  # as the driver hands over one read
-        await until(pilot, lambda: "filter: ztf" in title(app))
+        await until(pilot, lambda: "filter: ztf (Esc clears)" in title(app))
         await pilot.pause(0.2)
         assert isinstance(app.screen, FeedScreen) and len(shown(app)) == 31  # no alert opened
         assert not box.display and app.screen.focused is table

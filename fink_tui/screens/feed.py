@@ -141,7 +141,7 @@ class FeedScreen(AlertRowsScreen):
             if table.matched > len(table.shown):
                 title.append(f" ({len(table.shown):,} shown)")
             what = "query" if table.filter_query is not None else "filter"
-            title.append(f" — {what}: {table.filter_text}")
+            title.append(f" — {what}: {table.filter_text} (Esc clears)")
             if table.pending:
                 title.append(f" — reading fields of {table.pending:,} alerts…")
             if table.unchecked:
