@@ -14,6 +14,7 @@ from fink_tui.config import Settings
 from fink_tui.core.decode import Alert, AlertDecoder, MessageRef
 from fink_tui.core.events import AlertsReceived, CarryPaths
 from fink_tui.core.source import ReplaySource
+from fink_tui.screens.alert import AlertScreen
 from fink_tui.screens.feed import FeedScreen
 from fink_tui.widgets.alert_table import AlertTable
 from tests.helpers import LSST_ALERTS, ZTF_ALERTS, read_alerts, wire_messages
@@ -121,6 +122,24 @@ async def test_keys_typed_at_once_after_slash_are_the_filter() -> None:
         await pilot.press("escape")
         await redraw(pilot)
         assert not box.display and box.value == "" and len(shown(app)) == 38
+
+
+async def test_enter_then_a_key_at_once_opens_the_alert_under_the_cursor() -> None:
+    """Enter and Down in one read of the terminal open the alert that was under the cursor
+    (Enter is handled as it comes; before, Down moved the rows' cursor first and the alert
+    below opened), and Down does not move the feed's cursor."""
+    app, _, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await redraw(pilot)
+        table = app.screen.query_one(AlertTable)
+        chosen = table.selected_alert()
+        assert chosen is not None
+        for key, char in (("enter", "\r"), ("down", None)):
+            app.post_message(events.Key(key, char))  # as the driver hands over one read
+        await until(pilot, lambda: isinstance(app.screen, AlertScreen))
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, AlertScreen) and app.screen.alert.ref == chosen.ref
+        assert table.cursor_row == 0
 
 async def test_a_path_no_schema_has_is_pointed_out() -> None:
     """A path in no schema seen (a typo, likely) is named in the title: it matches nothing."""

@@ -22,11 +22,13 @@ class AlertRows(SteadyBackground[None]):
         return self.query_one(AlertTable).selected_alert()
 
     def on_alert_table_row_selected(self, event: AlertTable.RowSelected) -> None:
-        self.action_open_alert()
+        self._open(event.alert)  # the row chosen, even if a key typed after moved the cursor
 
     def action_open_alert(self) -> None:
         """Open the selected alert: fields, light curve, cutouts."""
-        alert = self.selected_alert()
+        self._open(self.selected_alert())
+
+    def _open(self, alert: Alert | None) -> None:
         if alert is not None:
             from fink_tui.screens.alert import open_alert
 

@@ -80,7 +80,14 @@ class FeedScreen(AlertRowsScreen):
             id="feed.matches",
         ),
         Binding(
-            "enter", "open_alert", "Open", tooltip="Fields, light curve and cutouts", id="feed.open"
+            "enter",
+            "open_alert",
+            "Open",
+            tooltip="Fields, light curve and cutouts",
+            id="feed.open",
+            # As the key comes: the alert opened is the one under the cursor then, and the
+            # keys typed after Enter go to the alert screen, not to the rows (as for /).
+            priority=True,
         ),
         # In the keys panel and the palette; the bar keeps its room for 1 2 3 at 80 columns.
         replace(COPY, show=False),
@@ -175,8 +182,10 @@ class FeedScreen(AlertRowsScreen):
             return self.fink.state.paused
         if action in ("reverse_sort", "newest_first"):
             return self.query_one(AlertTable).sort_column is not None
-        if action == "filter":
-            return not isinstance(self.focused, Input)  # in a box, / is a character
+        if action in ("filter", "open_alert"):
+            # In the box, / is a character and Enter applies the filter. Enter is shown
+            # enabled from the start, as the rows' own Enter was (an empty feed opens nothing).
+            return not isinstance(self.focused, Input)
         if action == "show_matches":
             return self.fink.state.notify is not None or self.fink.state.match_count > 0
         return super().check_action(action, parameters)
