@@ -342,7 +342,7 @@ class SteadyFocus(Widget):
             for name, component in sorted(self._component_styles.items())
             if name not in self.FOCUS_COMPONENTS
         )
-        scrollbars = tuple(
+        scrollbars = (
             (
                 styles.scrollbar_color,
                 styles.scrollbar_color_hover,
@@ -352,7 +352,8 @@ class SteadyFocus(Widget):
                 styles.scrollbar_background_active,
                 styles.scrollbar_corner_color,
             )
-            for _ in bars[:1]
+            if bars
+            else ()
         )
         return own, components, scrollbars
 

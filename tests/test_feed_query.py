@@ -97,7 +97,6 @@ async def test_query_keeps_the_matching_rows_and_counts_them() -> None:
         assert "31 match of 38 kept — filter: SN candidate" in title(app)
 
 
-
 async def test_keys_typed_at_once_after_slash_are_the_filter() -> None:
     """"/ztf" and Enter in one read of the terminal filter on "ztf" (the box has the focus
     before the next key is handed on) and open no alert; Enter hides the box (the title says
@@ -140,6 +139,7 @@ async def test_enter_then_a_key_at_once_opens_the_alert_under_the_cursor() -> No
         await pilot.pause(0.2)
         assert isinstance(app.screen, AlertScreen) and app.screen.alert.ref == chosen.ref
         assert table.cursor_row == 0
+
 
 async def test_a_path_no_schema_has_is_pointed_out() -> None:
     """A path in no schema seen (a typo, likely) is named in the title: it matches nothing."""

@@ -414,28 +414,25 @@ async def test_a_focus_move_draws_only_what_the_focus_changes() -> None:
 
     from fink_tui.textual_compat import SteadyFocus
 
-    def rows(base: type[ScrollView]) -> type[ScrollView]:
-        class Rows(base, SteadyFocus):  # type: ignore[valid-type,misc]
-            DEFAULT_CSS = "Rows { height: 8; }"
+    class Rows(ScrollView):
+        DEFAULT_CSS = "Rows { height: 8; }"
 
-            def on_mount(self) -> None:
-                self.virtual_size = Size(10, 100)  # a scroll bar
+        def on_mount(self) -> None:
+            self.virtual_size = Size(10, 100)  # a scroll bar
 
-            def render_line(self, y: int) -> Strip:
-                return Strip.blank(self.size.width)
+        def render_line(self, y: int) -> Strip:
+            return Strip.blank(self.size.width)
 
-            def on_focus(self) -> None:
-                self.refresh_line(0)  # the cursor's line, say
+        def on_focus(self) -> None:
+            self.refresh_line(0)  # the cursor's line, say
 
-            def on_blur(self) -> None:
-                self.refresh_line(0)
+        def on_blur(self) -> None:
+            self.refresh_line(0)
 
-        return Rows
+    class SteadyRows(Rows, SteadyFocus):
+        pass
 
-    steady_rows, plain_rows = rows(ScrollView), rows(ScrollView)
-    plain_rows.__bases__ = (ScrollView,)  # the same widget without SteadyFocus
-
-    class Loud(steady_rows):  # type: ignore[valid-type,misc]
+    class Loud(SteadyRows):
         DEFAULT_CSS = "Loud:focus { background: red; }"
 
     moves: list[str] = []
@@ -450,8 +447,8 @@ async def test_a_focus_move_draws_only_what_the_focus_changes() -> None:
     class Focusing(App[None]):
         def compose(self):  # type: ignore[no-untyped-def]
             with Box():
-                yield steady_rows(id="steady")
-            yield plain_rows(id="plain")
+                yield SteadyRows(id="steady")
+            yield Rows(id="plain")  # the same widget without SteadyFocus
             yield Loud(id="loud")
             yield Input(id="box")
 
