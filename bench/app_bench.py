@@ -336,6 +336,24 @@ class KeyTimes:
                 f"  {name:<34} median {statistics.median(values):7.1f} ms   "
                 f"p99 {p99:7.1f} ms   (n={len(values)}, target < {KEY_TARGET_MS:.0f}: {ok})"
             )
+        return out + self.pooled()
+
+    def pooled(self) -> list[str]:
+        """Each phase's presses of every key together: with a few samples a key, its largest
+        says little of its 99th percentile (the largest of 6 is over the p99 one time in 17),
+        the share of all presses over the target says more."""
+        phases: dict[str, list[float]] = {}
+        for name, values in self.samples.items():
+            phases.setdefault(name.split(":")[0], []).extend(values)
+        out = []
+        for phase, values in phases.items():
+            over = sum(v >= KEY_TARGET_MS for v in values)
+            p99 = statistics.quantiles(values, n=100, method="inclusive")[98]
+            out.append(
+                f"  {phase + ': every key':<34} {over} of {len(values)} presses over "
+                f"{KEY_TARGET_MS:.0f} ms ({100 * over / len(values):.1f} %), p99 of all "
+                f"{p99:.1f} ms ({verdict(p99 < KEY_TARGET_MS)})"
+            )
         return out
 
 
@@ -386,7 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--ingest-alerts", type=int, default=20000, help="ZTF alerts for the ingest bench"
     )
-    parser.add_argument("--rounds", type=int, default=6, help="key rounds, idle and busy")
+    parser.add_argument("--rounds", type=int, default=12, help="key rounds, idle and busy")
     parser.add_argument("--lsst", type=int, default=1400, help="LSST alerts for the poll bench")
     parser.add_argument("--skip-poll", action="store_true", help="leave out the poll bench")
     parser.add_argument(

@@ -115,6 +115,40 @@ def wait_until(predicate: Any, timeout: float = 20.0, every: float = 0.05) -> bo
     return bool(predicate())
 
 
+def running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, ended but not yet waited for, counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def all_ended(pids: set[int]) -> bool:
+    return not any(map(running, pids))
+
+
+def descendants(pid: int) -> set[int]:
+    """The running processes ``pid`` started, and the ones they started (read from each
+    process's parent in /proc: a session of its own does not hide a child)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[-1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if fields and fields[0] != "Z":
+            parents[int(stat.parent.name)] = int(fields[1])
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        pid = todo.pop()
+        children = {child for child, parent in parents.items() if parent == pid}
+        found |= children
+        todo += children
+    return found
+
+
 def unique(prefix: str) -> str:
     """A fresh name for a topic or group, so tests sharing a broker do not meet."""
     unique.n += 1  # type: ignore[attr-defined]

@@ -24,6 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ from tests.cut_proxy import CutProxy
 from tests.helpers import (
     FAST_GROUP,
     ZTF_ALERTS,
+    all_ended,
+    descendants,
     produce,
     settings_for,
     unique,
@@ -435,6 +438,8 @@ def test_kill_at_random_points_loses_nothing(broker: EmbeddedBroker, tmp_path: P
     rng = random.Random(int(os.environ.get("FINK_TUI_KILL_SEED", str(time.time_ns()))))
     produced = 0
     gaps: list[int] = []
+    orphans: list[int] = []
+    """How many processes of the app's own each kill left to end by themselves."""
 
     def feed(n: int) -> None:
         nonlocal produced
@@ -448,8 +453,12 @@ def test_kill_at_random_points_loses_nothing(broker: EmbeddedBroker, tmp_path: P
         feed(100)
         child = app_child(broker.bootstrap, group, topic, out)
         time.sleep(rng.uniform(0.5, 3.0))
+        left = descendants(child.pid)  # its stream process, and that one's decoding processes
         child.kill()
         child.communicate()
+        # They see their input end, and end too: nothing left reading or holding the group.
+        assert wait_until(partial(all_ended, left), 10), f"still running: {left}"
+        orphans.append(len(left))
         held = set(read_held(out))
         for partition, offset in committed_offsets(broker.bootstrap, group, topic).items():
             mine = {o for t, p, o in held if p == partition}
@@ -471,5 +480,6 @@ def test_kill_at_random_points_loses_nothing(broker: EmbeddedBroker, tmp_path: P
     print(
         f"\n[app, kill -9 x{trials}] {produced} alerts, lost {len(want - set(keys))}, held "
         f"{len(keys)} times in all; held but not committed at a kill, per partition: "
-        f"{sorted(gaps)}"
+        f"{sorted(gaps)}; processes of its own at each kill, all ended within 10 s: {orphans}"
     )
+    assert all(orphans), "a kill came before the stream process started: the drill missed it"

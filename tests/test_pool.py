@@ -12,7 +12,7 @@ import pytest
 
 from fink_tui.core.decode import Alert, AlertDecoder, DecodeFailure, MessageRef, load_schema_file
 from fink_tui.core.pool import Decoded, DecodePipeline
-from tests.helpers import LSST_ALERTS, SCHEMA_25, ZTF_ALERTS, wire_messages
+from tests.helpers import LSST_ALERTS, SCHEMA_25, ZTF_ALERTS, running, wire_messages
 
 
 @dataclass
@@ -282,20 +282,11 @@ def test_decoding_processes_end_with_their_owner() -> None:
         owner.kill()
         owner.wait(10)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and _alive(child):
+        while time.monotonic() < deadline and running(child):
             time.sleep(0.05)
-        assert not _alive(child)
+        assert not running(child)
     finally:
         owner.kill()
-
-
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie, ended but not yet waited for, counts as ended)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_a_decoding_process_that_cannot_start_gives_way_to_decoding_here(

@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,13 +28,22 @@ from fink_tui.core.events import (
 )
 from fink_tui.core.fastread import same_values
 from fink_tui.core.lag import fetch_lag
+from fink_tui.core.pool import groups_by_session
 from fink_tui.core.remote import VALUE_BYTES, ProcessSource, _EventUnpickler, _Up, ended
 from fink_tui.demo.broker import EmbeddedBroker
 from fink_tui.model import MAX_ALERT_BYTES, StreamState
 from fink_tui.screens.alert import AlertScreen
 from fink_tui.widgets.alert_table import AlertTable
 from tests.app_child import RecordingApp
-from tests.helpers import ZTF_ALERTS, events_of, produce, settings_for, unique, wire_messages
+from tests.helpers import (
+    ZTF_ALERTS,
+    descendants,
+    events_of,
+    produce,
+    settings_for,
+    unique,
+    wire_messages,
+)
 from tests.test_snapshots import snapshot_app
 
 SIZE = (120, 40)
@@ -180,6 +190,32 @@ async def test_a_killed_stream_process_loses_nothing(broker: EmbeddedBroker) -> 
             f"{total - len(keys())}, shown twice {len(app.held) - len(keys())}, first alert "
             f"after it in {min(t for t, _ in app.held if t > killed_at) - killed_at:.2f} s"
         )
+        await pilot.press("q")
+
+
+async def test_the_stream_process_leaves_the_cores_to_the_screen(broker: EmbeddedBroker) -> None:
+    """Where Linux shares the cores between sessions first (autogroups), the stream process
+    leads a session of its own, with its decoding processes, and that scheduler group weighs
+    as nice 5 (the screen's key waited for a core behind it: bench/README.md); the dashboard's
+    own nice is untouched. Elsewhere it stays in the dashboard's session."""
+    topic, group = unique("fink_remote_group_ztf"), unique("g")
+    broker.create_topics({topic: 2})
+    ztf = wire_messages(ZTF_ALERTS)
+    produce(broker.bootstrap, topic, [ztf[n % len(ztf)] for n in range(2000)])
+    settings = settings_for(broker.bootstrap, group, [topic])
+    app = RecordingApp(settings, ProcessSource(settings, lag_interval=0.5, workers=2))
+    async with app.run_test(size=SIZE) as pilot:
+        assert await until(pilot, lambda: len(app.held) >= 300)
+        pid = app.source.pid  # type: ignore[attr-defined]
+        decoders = descendants(pid)
+        assert decoders  # workers=2: the stream process and one decoding process
+        if groups_by_session():
+            assert os.getsid(pid) == pid != os.getsid(0)
+            assert all(os.getsid(d) == pid for d in decoders)
+            assert Path(f"/proc/{pid}/autogroup").read_text().split()[-2:] == ["nice", "5"]
+            assert Path("/proc/self/autogroup").read_text().split()[-2:] == ["nice", "0"]
+        else:
+            assert os.getsid(pid) == os.getsid(0)
         await pilot.press("q")
 
 

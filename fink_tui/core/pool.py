@@ -117,10 +117,12 @@ def send_down(stream: IO[bytes], obj: object) -> None:
     stream.flush()
 
 
-def start_child(entry: str) -> subprocess.Popen[bytes]:
+def start_child(entry: str, own_group: bool = False) -> subprocess.Popen[bytes]:
     """A fresh interpreter of this Python running ``entry`` (``module:function``), fed on its
     standard input and answering on its standard output; its standard error goes nowhere (it
-    is the dashboard's terminal). fink_tui is importable there as it is here."""
+    is the dashboard's terminal). fink_tui is importable there as it is here. With
+    ``own_group``, where the kernel shares the cores between sessions first, it leads a session
+    of its own: a scheduler group apart from the dashboard's (:func:`yield_to_the_screen`)."""
     module, function = entry.split(":")
     root = str(Path(__file__).resolve().parents[2])
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
@@ -130,7 +132,41 @@ def start_child(entry: str) -> subprocess.Popen[bytes]:
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": path},
+        start_new_session=own_group and groups_by_session(),
     )
+
+
+AUTOGROUP_ENABLED = Path("/proc/sys/kernel/sched_autogroup_enabled")
+GROUP_NICE = 5
+"""The nice of the stream process's scheduler group: a weight of 335 against the screen's
+1,024."""
+
+
+def groups_by_session() -> bool:
+    """Whether the kernel shares the cores between sessions first, then between the threads
+    of each (Linux's autogroups): a nice value weighs only inside one session's group."""
+    try:
+        return AUTOGROUP_ENABLED.read_text().strip() == "1"
+    except OSError:
+        return False
+
+
+def yield_to_the_screen() -> None:
+    """In the stream process, leading a session of its own (:func:`start_child`): its group
+    (it and its decoding processes) at nice :data:`GROUP_NICE`, so the dashboard's UI thread
+    finds a core when a key wakes it, while alerts pour in.
+
+    In the dashboard's group, a stream process keeping a core busy took most of the group's
+    weight on the cores: the UI thread, runnable, waited 170–210 ms for a core to draw a key
+    that needed 9–22 ms of CPU (bench/README.md, "Scheduler groups"). Raising a nice needs no
+    privilege; without autogroups, or refused, nothing changes."""
+    if os.getsid(0) != os.getpid():
+        return
+    try:
+        with open("/proc/self/autogroup", "w") as group:
+            group.write(str(GROUP_NICE))
+    except OSError:
+        pass
 
 
 STREAM_ENTRY = "fink_tui.core.remote:serve"
@@ -143,7 +179,7 @@ def start_stream_process() -> subprocess.Popen[bytes] | None:
     its settings once :meth:`~fink_tui.core.remote.ProcessSource.prepare` sends them. None if
     it cannot start (the source tries again, then streams in this process)."""
     try:
-        return start_child(STREAM_ENTRY)
+        return start_child(STREAM_ENTRY, own_group=True)
     except OSError:
         return None
 

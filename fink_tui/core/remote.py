@@ -50,7 +50,14 @@ from fink_tui.core.events import (
     SetPaused,
 )
 from fink_tui.core.memory import keep_freed_pages, limit_arenas, trim_every
-from fink_tui.core.pool import JOB_ENDS, STREAM_ENTRY, own_stdout, send_down, start_child
+from fink_tui.core.pool import (
+    JOB_ENDS,
+    STREAM_ENTRY,
+    own_stdout,
+    send_down,
+    start_child,
+    yield_to_the_screen,
+)
 from fink_tui.core.source import Sink
 from fink_tui.core.worker import RETRY_FIRST, RETRY_MAX, KafkaSource, StreamWorker
 
@@ -262,6 +269,7 @@ def serve() -> None:
     process ends)."""
     limit_arenas()
     keep_freed_pages()
+    yield_to_the_screen()
     trim_every(TRIM_SECONDS)
     down = open(0, "rb", closefd=False)  # noqa: SIM115
     up = _Up(own_stdout(buffering=1 << 20), value_bytes=VALUE_BYTES)
@@ -357,7 +365,7 @@ class ProcessSource(KafkaSource):
     def _spawn(self, process: subprocess.Popen[bytes] | None = None) -> None:
         try:
             if process is None:
-                process = start_child(STREAM_ENTRY)
+                process = start_child(STREAM_ENTRY, own_group=True)
         except OSError as exc:
             if self._sink is None:
                 return  # prepared: start() tries again, then runs the stream here
