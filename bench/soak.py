@@ -149,8 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             [*FINK_TUI, *connection(broker.bootstrap, "soak", [TOPIC])] + fast_flags(), env
         )
         samples: list[tuple[float, int, float]] = []
-        split: list[tuple[float, float]] = []
-        """Each sample's dashboard RSS, and the tree's PSS."""
+        split: list[tuple[float, float]] = []  # each sample's dashboard RSS, and the tree's PSS
         began = time.perf_counter()
         cpu0 = 0.0
         try:

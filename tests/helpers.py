@@ -119,12 +119,14 @@ def running(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie, ended but not yet waited for, counts as ended)."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
+            fields = stat.read().rsplit(")", 1)[-1].split()
+    except (FileNotFoundError, ProcessLookupError):
         return False
+    return bool(fields) and fields[0] != "Z"
 
 
 def all_ended(pids: set[int]) -> bool:
+    """Whether none of ``pids`` runs any more."""
     return not any(map(running, pids))
 
 
@@ -142,8 +144,8 @@ def descendants(pid: int) -> set[int]:
     found: set[int] = set()
     todo = [pid]
     while todo:
-        pid = todo.pop()
-        children = {child for child, parent in parents.items() if parent == pid}
+        current = todo.pop()
+        children = {child for child, parent in parents.items() if parent == current}
         found |= children
         todo += children
     return found

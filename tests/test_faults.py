@@ -438,8 +438,7 @@ def test_kill_at_random_points_loses_nothing(broker: EmbeddedBroker, tmp_path: P
     rng = random.Random(int(os.environ.get("FINK_TUI_KILL_SEED", str(time.time_ns()))))
     produced = 0
     gaps: list[int] = []
-    orphans: list[int] = []
-    """How many processes of the app's own each kill left to end by themselves."""
+    orphans: list[int] = []  # how many processes of its own each killed app left behind
 
     def feed(n: int) -> None:
         nonlocal produced
