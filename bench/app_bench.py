@@ -38,7 +38,7 @@ import sys
 import termios
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -220,24 +220,24 @@ def tree_pids(pid: int) -> list[int]:
     return pids
 
 
-def tree_cpu(pid: int) -> float:
+def tree_total(pid: int, measure: Callable[[int], float]) -> float:
+    """``measure`` summed over the process and its descendants (one that ended meanwhile
+    counts for nothing)."""
     total = 0.0
     for p in tree_pids(pid):
         try:
-            total += cpu_seconds(p)
+            total += measure(p)
         except (FileNotFoundError, ProcessLookupError):
             pass
     return total
+
+
+def tree_cpu(pid: int) -> float:
+    return tree_total(pid, cpu_seconds)
 
 
 def tree_rss(pid: int) -> float:
-    total = 0.0
-    for p in tree_pids(pid):
-        try:
-            total += rss_mb(p)
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    return total
+    return tree_total(pid, rss_mb)
 
 
 def idle_cpu_percent(pid: int, seconds: float) -> float:

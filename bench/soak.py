@@ -42,8 +42,8 @@ from app_bench import (  # noqa: E402
     fast_flags,
     rss_mb,
     tree_cpu,
-    tree_pids,
     tree_rss,
+    tree_total,
     verdict,
 )
 
@@ -110,13 +110,7 @@ def pss_mb(pid: int) -> float:
 def split_memory(pid: int) -> tuple[float, float]:
     """RSS of the dashboard alone, and the PSS of it and the processes it started (the
     libraries' pages they share, libpython's 14 MB among them, counted once)."""
-    pss = 0.0
-    for p in tree_pids(pid):
-        try:
-            pss += pss_mb(p)
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    return rss_mb(pid), pss
+    return rss_mb(pid), tree_total(pid, pss_mb)
 
 
 def committed(admin: AdminClient, group: str) -> int:
