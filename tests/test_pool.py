@@ -12,7 +12,14 @@ import pytest
 
 from fink_tui.core.decode import Alert, AlertDecoder, DecodeFailure, MessageRef, load_schema_file
 from fink_tui.core.pool import Decoded, DecodePipeline
-from tests.helpers import LSST_ALERTS, SCHEMA_25, ZTF_ALERTS, running, wire_messages
+from tests.helpers import (
+    LSST_ALERTS,
+    SCHEMA_25,
+    ZTF_ALERTS,
+    running,
+    wait_until,
+    wire_messages,
+)
 
 
 @dataclass
@@ -260,7 +267,6 @@ def test_decoding_processes_end_with_their_owner() -> None:
     its decoding process sees its input close and ends too, leaving nothing behind."""
     import subprocess
     import sys
-    import time
 
     owner = subprocess.Popen(
         [
@@ -281,10 +287,7 @@ def test_decoding_processes_end_with_their_owner() -> None:
         child = int(owner.stdout.readline())
         owner.kill()
         owner.wait(10)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and running(child):
-            time.sleep(0.05)
-        assert not running(child)
+        assert wait_until(lambda: not running(child), 10)
     finally:
         owner.kill()
 
