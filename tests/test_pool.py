@@ -262,6 +262,53 @@ def test_the_dashboard_heap_gives_big_blocks_back() -> None:
     assert answers == ["False", "True"]
 
 
+ARENA_PROBE = """
+import os, sys, threading
+from fink_tui.core.memory import give_back, keep_freed_pages, limit_arenas
+limit_arenas(int(sys.argv[1]))
+keep_freed_pages()
+def resident():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+def batches():  # a worker thread's batches: 24 MB of buffers, then let go
+    held = [bytearray(256 << 10) for _ in range(96)]
+    del held
+before = resident()
+worker = threading.Thread(target=batches)
+worker.start()
+worker.join()
+give_back(force=True)
+print((resident() - before) >> 20)
+"""
+
+
+def test_the_stream_process_gives_back_what_its_worker_thread_freed() -> None:
+    """A thread's freed batches gather at the top of its arena's heap: with a second arena
+    (the worker thread's own) the trim leaves them resident; with the stream process's one
+    arena they are given back."""
+    import subprocess
+    import sys
+
+    from fink_tui.core.remote import STREAM_ARENAS
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("glibc's malloc only")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUNABLES"))}
+    kept_mb = {
+        arenas: int(
+            subprocess.run(
+                [sys.executable, "-c", ARENA_PROBE, str(arenas)],
+                capture_output=True,
+                text=True,
+                check=True,
+                env=env,
+            ).stdout
+        )
+        for arenas in (2, STREAM_ARENAS)
+    }
+    assert kept_mb[2] >= 16, kept_mb  # the second arena's top stayed
+    assert kept_mb[STREAM_ARENAS] <= 4, kept_mb
+
 def test_decoding_processes_end_with_their_owner() -> None:
     """The process that owns the pipeline is killed outright (kill -9) with a batch in flight:
     its decoding process sees its input close and ends too, leaving nothing behind."""

@@ -45,10 +45,15 @@ _LIBC = _libc()
 _last_trim = 0.0
 
 
-def limit_arenas() -> None:
-    """Keep glibc to a few malloc arenas (call before threads start)."""
+def limit_arenas(arenas: int = ARENAS) -> None:
+    """Keep glibc to ``arenas`` malloc arenas (call before threads start).
+
+    :func:`give_back` reaches every arena's free chunks, but the free space at the top of a
+    heap, where a thread's freed batches gather, only in the main arena: another arena's top
+    shrinks only when a free leaves more than the trim threshold there. One arena where that
+    matters (the stream process, ``core/remote.py``)."""
     if _LIBC is not None:
-        _LIBC.mallopt(M_ARENA_MAX, ARENAS)
+        _LIBC.mallopt(M_ARENA_MAX, arenas)
 
 
 def keep_freed_pages() -> None:

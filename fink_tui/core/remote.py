@@ -75,6 +75,13 @@ a decoding process's again (``pool.BATCH_BYTES``, 4 MB): each read of the Rust r
 ~4 ms whatever its size (the schema parsed anew), 40 ZTF alerts 13.9 ms and 80 18.7 ms; ingest
 0.95x -> 1.01x poll (medians of 3), the 200,000-alert soak's peak 243 -> 244 MB (thirteenth
 session)."""
+STREAM_ARENAS = 1
+"""The stream process's threads share one malloc arena. With two, its worker thread, which
+holds the batches, had the second to itself, and :func:`~fink_tui.core.memory.give_back`
+does not reach the free space at the top of a second arena's heap, where the freed batches
+gathered: 41-61 MB resident there while 28 MB was in use in the whole process (mallinfo2, the
+40,000-alert soak). One arena: the stream process's peak 155-157 -> 138 MB, ingest no slower
+(bench/README.md, nineteenth session)."""
 UP_BACKLOG = 4
 """Messages pickled and waiting for the pipe at most: the worker goes on while the dashboard,
 which reads between two paints, takes the last ones. Ingest of 20,000 ZTF alerts against
@@ -267,7 +274,7 @@ def serve() -> None:
     """A stream process: the first message down its input is the worker's settings, each next
     one a command, a request to make way, or the stop (the worker's last commit, and the
     process ends)."""
-    limit_arenas()
+    limit_arenas(STREAM_ARENAS)
     keep_freed_pages()
     yield_to_the_screen()
     trim_every(TRIM_SECONDS)
