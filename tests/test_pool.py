@@ -309,6 +309,7 @@ def test_the_stream_process_gives_back_what_its_worker_thread_freed() -> None:
     assert kept_mb[2] >= 16, kept_mb  # the second arena's top stayed
     assert kept_mb[STREAM_ARENAS] <= 4, kept_mb
 
+
 def test_decoding_processes_end_with_their_owner() -> None:
     """The process that owns the pipeline is killed outright (kill -9) with a batch in flight:
     its decoding process sees its input close and ends too, leaving nothing behind."""

@@ -80,8 +80,9 @@ STREAM_ARENAS = 1
 holds the batches, had the second to itself, and :func:`~fink_tui.core.memory.give_back`
 does not reach the free space at the top of a second arena's heap, where the freed batches
 gathered: 41-61 MB resident there while 28 MB was in use in the whole process (mallinfo2, the
-40,000-alert soak). One arena: the stream process's peak 155-157 -> 138 MB, ingest no slower
-(bench/README.md, nineteenth session)."""
+40,000-alert soak), whenever the worker got that arena (the order in which threads first
+allocate decides). One arena: that soak's peak 242-268 -> 239-243 MB (the stream process's
+141-168 -> 137-143), ingest no slower (bench/README.md, nineteenth session)."""
 UP_BACKLOG = 4
 """Messages pickled and waiting for the pipe at most: the worker goes on while the dashboard,
 which reads between two paints, takes the last ones. Ingest of 20,000 ZTF alerts against
