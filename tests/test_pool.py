@@ -237,26 +237,24 @@ print(libc.mallinfo2().hblkhd >= 2 << 20)
 """
 
 
-def test_the_dashboard_heap_gives_big_blocks_back() -> None:
-    """With glibc's defaults a freed 5 MB block moves the mmap threshold up to 5 MB, so the
-    next 2 MB block comes from the heap (and stays there once freed); with steady_heap, big
-    blocks keep their own pages, returned when freed."""
+def malloc_probe(script: str, argument: str) -> str:
+    """What ``script`` prints, run by a fresh interpreter with glibc's malloc as it comes (no
+    ``MALLOC_*`` or tunables from this environment); skips the test elsewhere than glibc."""
     import subprocess
     import sys
 
     if platform.libc_ver()[0] != "glibc":
         pytest.skip("glibc's malloc only")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUNABLES"))}
-    answers = [
-        subprocess.run(
-            [sys.executable, "-c", STEADY_PROBE, mode],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=env,
-        ).stdout.strip()
-        for mode in ("default", "steady")
-    ]
+    run = [sys.executable, "-c", script, argument]
+    return subprocess.run(run, capture_output=True, text=True, check=True, env=env).stdout.strip()
+
+
+def test_the_dashboard_heap_gives_big_blocks_back() -> None:
+    """With glibc's defaults a freed 5 MB block moves the mmap threshold up to 5 MB, so the
+    next 2 MB block comes from the heap (and stays there once freed); with steady_heap, big
+    blocks keep their own pages, returned when freed."""
+    answers = [malloc_probe(STEADY_PROBE, mode) for mode in ("default", "steady")]
     if "skip" in answers:
         pytest.skip("mallinfo2 needs glibc 2.33")
     assert answers == ["False", "True"]
@@ -286,26 +284,9 @@ def test_the_stream_process_gives_back_what_its_worker_thread_freed() -> None:
     """A thread's freed batches gather at the top of its arena's heap: with a second arena
     (the worker thread's own) the trim leaves them resident; with the stream process's one
     arena they are given back."""
-    import subprocess
-    import sys
-
     from fink_tui.core.remote import STREAM_ARENAS
 
-    if platform.libc_ver()[0] != "glibc":
-        pytest.skip("glibc's malloc only")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUNABLES"))}
-    kept_mb = {
-        arenas: int(
-            subprocess.run(
-                [sys.executable, "-c", ARENA_PROBE, str(arenas)],
-                capture_output=True,
-                text=True,
-                check=True,
-                env=env,
-            ).stdout
-        )
-        for arenas in (2, STREAM_ARENAS)
-    }
+    kept_mb = {arenas: int(malloc_probe(ARENA_PROBE, str(arenas))) for arenas in (2, STREAM_ARENAS)}
     assert kept_mb[2] >= 16, kept_mb  # the second arena's top stayed
     assert kept_mb[STREAM_ARENAS] <= 4, kept_mb
 
