@@ -15,6 +15,7 @@ from typing import assert_never
 from textual import events
 from textual.app import ScreenStackError, SystemCommand, UnknownModeError
 from textual.binding import Binding
+from textual.driver import Driver
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
@@ -62,6 +63,7 @@ from fink_tui.textual_compat import (
     note_input,
     prepare_mode,
     prepare_screen,
+    quiet_input,
     stacked_screens,
     widget_classes,
 )
@@ -199,6 +201,9 @@ class FinkApp(QuietCrashApp):
         """The garbage collector's full passes, kept off the keys."""
         self._alerts_at = 0.0
         """When the last alerts came (``time.monotonic``)."""
+
+    def get_driver_class(self) -> type[Driver]:
+        return quiet_input(super().get_driver_class())
 
     async def on_mount(self) -> None:
         self._ui_thread = threading.get_ident()

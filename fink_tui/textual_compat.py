@@ -31,19 +31,31 @@ as soon as a Textual release changes any of it.
 - Lines kept across a focus move: :class:`SteadyFocus` replaces Textual's ``Widget._on_focus``
   and ``_on_blur`` handlers (their work done again without their redraw), and reads the
   private ``_component_styles``.
+- An input thread that sleeps until a key comes: :class:`QuietInputDriver` replaces
+  ``LinuxDriver.run_input_thread`` (its loop, with the private ``_debug``, ``exit_event`` and
+  ``process_message``), reads the private ``XTermParser._timeout_time`` and ``textual._time``.
 """
 
 from __future__ import annotations
 
+import os
+import selectors
+import threading
 import traceback
+from codecs import getincrementaldecoder
 from collections.abc import Callable, Iterable, Sequence
 from types import SimpleNamespace
 from typing import Any, ClassVar, Self
 
 from textual import events
+from textual._parser import ParseError
+from textual._time import get_time
+from textual._xterm_parser import XTermParser
 from textual.app import App
 from textual.css.query import NoMatches
 from textual.dom import DOMNode
+from textual.driver import Driver
+from textual.drivers.linux_driver import LinuxDriver
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.screen import Screen, ScreenResultType
@@ -390,3 +402,81 @@ def note_input(app: App[Any], note: Callable[[Message], None]) -> None:
         send(message)
 
     driver.send_message = noted
+
+
+class _WakingEvent(threading.Event):
+    """An event that, once set, also writes a byte to a pipe a selector waits on."""
+
+    def __init__(self, wake: int) -> None:
+        super().__init__()
+        self.wake = wake
+
+    def set(self) -> None:
+        super().set()
+        try:
+            os.write(self.wake, b"x")
+        except OSError:
+            pass  # the driver closed: nobody waits on it
+
+
+class QuietInputDriver(LinuxDriver):
+    """Textual's Linux driver with an input thread that sleeps until a key comes. Textual's
+    wakes ten times a second to see whether an escape key's wait is over, keys or not: a
+    third of the idle dashboard's CPU (bench/README.md, twentieth session). This one waits on
+    the terminal and on a pipe its exit event writes to (``disable_input`` sets it, then joins
+    the thread), with no timeout unless the parser waits for the rest of an escape sequence,
+    and then exactly until that wait ends (a lone Esc is delivered after ``ESCDELAY``, not up
+    to a tenth of a second later)."""
+
+    def __init__(self, app: App[Any], **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_write, False)
+        self.exit_event = _WakingEvent(self._wake_write)
+
+    def run_input_thread(self) -> None:
+        """Read the terminal and hand its keys, clicks and reports to the app (Textual's own
+        loop, waiting as long as nothing is due)."""
+        selector = selectors.SelectSelector()  # as Textual's: macOS polls a tty badly
+        selector.register(self.fileno, selectors.EVENT_READ)
+        selector.register(self._wake_read, selectors.EVENT_READ)
+        parser = XTermParser(self._debug)
+        decode = getincrementaldecoder("utf-8")().decode
+
+        def read(timeout: float | None, final: bool = False) -> None:
+            for key, _mask in selector.select(timeout):
+                if key.fd == self._wake_read:
+                    os.read(self._wake_read, 64)
+                    continue
+                data = decode(os.read(self.fileno, 1024 * 4), final=final)
+                for event in parser.feed(data) if data else ():
+                    self.process_message(event)
+            for event in parser.tick():
+                self.process_message(event)
+
+        try:
+            while not self.exit_event.is_set():
+                due = parser._timeout_time
+                read(None if due is None else max(0.0, due - get_time()))
+            selector.unregister(self.fileno)
+            read(0.1, final=True)
+        finally:
+            selector.close()
+            try:
+                for _event in parser.feed(""):
+                    pass
+            except (EOFError, ParseError):
+                pass
+
+    def close(self) -> None:
+        super().close()
+        for fd in (self._wake_read, self._wake_write):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def quiet_input(driver: type[Driver]) -> type[Driver]:
+    """:class:`QuietInputDriver` in place of Textual's Linux driver; any other as it is."""
+    return QuietInputDriver if driver is LinuxDriver else driver

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import gc
 import inspect
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
 
 import pytest
 from textual import events
+from textual._xterm_parser import XTermParser
 from textual.app import App
+from textual.drivers.linux_driver import LinuxDriver
 from textual.screen import Screen
 from textual.widgets import RadioButton, RadioSet
 
@@ -478,3 +486,111 @@ async def test_a_focus_move_draws_only_what_the_focus_changes() -> None:
         assert kept(plain[1], before[views[1]][1]) == 0
         assert kept(loud[0], before[views[2]][0]) == 0  # its look changed with the focus
         assert moves == ["focus", "blur"] and app.focused is box
+
+
+def test_linux_driver_private_input_loop_is_there() -> None:
+    """QuietInputDriver replaces LinuxDriver.run_input_thread, sets ``exit_event`` (which
+    disable_input sets, then joins the thread), and reads the parser's ``_timeout_time``."""
+    assert "run_input_thread" in LinuxDriver.__dict__
+    assert "self.exit_event.set()" in inspect.getsource(LinuxDriver.disable_input)
+    assert "self.exit_event = Event()" in inspect.getsource(LinuxDriver.__init__)
+    assert "self._debug" in inspect.getsource(LinuxDriver.run_input_thread)
+    assert callable(LinuxDriver.process_message)
+    parser = XTermParser()
+    assert parser._timeout_time is None
+    list(parser.feed("\x1b"))  # a lone escape: the parser waits ESCDELAY for more
+    assert parser._timeout_time is not None
+
+
+INPUT_CHILD = """
+import sys, threading
+from textual.app import App
+from textual.drivers.linux_driver import LinuxDriver
+from fink_tui.textual_compat import quiet_input
+
+out = open(sys.argv[1], "w", buffering=1)
+
+
+class Keys(App[None]):
+    def on_mount(self) -> None:
+        thread = next(t for t in threading.enumerate() if t.name == "textual-input")
+        out.write(f"input thread {thread.native_id}\\n")
+
+    def on_key(self, event) -> None:
+        out.write(f"key {event.key}\\n")
+        if event.key == "q":
+            self.exit()
+
+
+Keys(driver_class=quiet_input(LinuxDriver) if sys.argv[2] == "quiet" else LinuxDriver).run()
+out.write("ended\\n")
+"""
+
+
+def lines_of(path: Path, want: str, timeout: float = 20.0) -> list[str]:
+    """The lines written to ``path`` once one of them starts with ``want``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = path.read_text().splitlines() if path.exists() else []
+        if any(line.startswith(want) for line in lines):
+            return lines
+        time.sleep(0.02)
+    raise AssertionError(f"{want!r} never written; got {lines}")
+
+
+def wake_ups(pid: int, thread: int) -> int:
+    status = Path(f"/proc/{pid}/task/{thread}/status").read_text()
+    return int(status.split("voluntary_ctxt_switches:")[1].split()[0])
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
+@pytest.mark.parametrize(("driver", "most"), [("textual", None), ("quiet", 2)])
+def test_the_input_thread_sleeps_until_a_key_comes(
+    tmp_path: Path, driver: str, most: int | None
+) -> None:
+    """In a pseudo-terminal: Textual's input thread wakes ten times a second with no key
+    (the control); QuietInputDriver's not at all, yet it gets the keys, a lone Esc once
+    ESCDELAY is over (the parser's own wait), and ends when the app does."""
+    out = tmp_path / "keys.txt"
+    master, slave = os.openpty()
+    child = subprocess.Popen(
+        [sys.executable, "-c", INPUT_CHILD, str(out), driver],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, "TERM": "xterm-256color"},
+        start_new_session=True,
+    )
+    os.close(slave)
+    drained = threading.Thread(target=drain, args=(master,), daemon=True)
+    drained.start()
+    try:
+        thread = int(lines_of(out, "input thread")[0].split()[-1])
+        before = wake_ups(child.pid, thread)
+        time.sleep(1.0)
+        woke = wake_ups(child.pid, thread) - before
+        if most is None:
+            assert woke >= 5
+        else:
+            assert woke <= most
+        os.write(master, b"x")
+        assert "key x" in lines_of(out, "key x")
+        os.write(master, b"\x1b")
+        assert "key escape" in lines_of(out, "key escape")
+        os.write(master, b"q")
+        assert child.wait(20) == 0
+        assert lines_of(out, "ended")[-1] == "ended"
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        os.close(master)
+
+
+def drain(fd: int) -> None:
+    """Read what the app paints, so it never blocks on a full terminal."""
+    try:
+        while os.read(fd, 1 << 16):
+            pass
+    except OSError:
+        return
