@@ -70,6 +70,13 @@ from fink_tui.textual_compat import (
 
 REFRESH_SECONDS = 0.25
 """How often the shown screen is redrawn from the model (updates are coalesced to this)."""
+QUIET_REFRESH = 1.0
+"""How often it is redrawn once nothing moves: no alert, no key and no news from the stream
+(lag refreshes aside) for :data:`SLOW_AFTER` seconds, and the screens out of sight caught up.
+What changes then changes by the second (rates, ages) or by the lag refresh (every 5 s); the
+next alert, key or news brings the quicker pace back. The idle dashboard's UI thread: 1.1-1.6 %
+of a core at four redraws a second, ... (bench/README.md, twentieth session)."""
+SLOW_AFTER = 2.0
 PREPARE_AFTER = 0.6
 """Seconds after start before the other screens are built, out of sight."""
 MAKE_WAY = 0.15
@@ -201,6 +208,11 @@ class FinkApp(QuietCrashApp):
         """The garbage collector's full passes, kept off the keys."""
         self._alerts_at = 0.0
         """When the last alerts came (``time.monotonic``)."""
+        self._moved_at = 0.0
+        """When the last alert, key or news from the stream (lag refreshes aside) came."""
+        self._quiet = False
+        """Whether the screen is redrawn at the quiet pace (:data:`QUIET_REFRESH`)."""
+        self._ticked_at = 0.0
 
     def get_driver_class(self) -> type[Driver]:
         return quiet_input(super().get_driver_class())
@@ -218,6 +230,8 @@ class FinkApp(QuietCrashApp):
         if self.state.notify is not None:  # its paths come with the very first alerts
             self.carry_paths("notify", self.state.notify.paths)
         self.source.start(self._post_event)
+        # One timer at the quick pace, which skips its ticks while nothing moves: a timer set
+        # anew at each tick costs Textual an inspect.signature of its callback each time.
         self.set_interval(REFRESH_SECONDS, self._tick)
         self.set_timer(PREPARE_AFTER, self._prepare_modes)
 
@@ -278,6 +292,7 @@ class FinkApp(QuietCrashApp):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, INTERACTIONS) and not event.is_forwarded:
             self._keys_handled = min(self._keys_handled + 1, self._keys_sent)
+            self._moved()
             self.source.make_way(MAKE_WAY)
             self.collections.interaction()
         await super().on_event(event)
@@ -328,6 +343,8 @@ class FinkApp(QuietCrashApp):
 
     def on_stream_event_posted(self, message: StreamEventPosted) -> None:
         event = message.event
+        if not isinstance(event, LagUpdated | AlertBytes):
+            self._moved()
         if not self._waiting and not (isinstance(event, KEY_WAITS) and self.key_first()):
             self.handle_event(event)
             return
@@ -439,18 +456,27 @@ class FinkApp(QuietCrashApp):
         self.push_screen(ConfirmResetModal(event.plan), decided)
 
     def _tick(self) -> None:
+        now = time.monotonic()
+        if self._quiet and now - self._ticked_at < QUIET_REFRESH - REFRESH_SECONDS / 2:
+            return
+        self._ticked_at = now
         if self._terminal is not None and hung_up(self._terminal):
             self.exit(return_code=1)  # as a SIGHUP would, once the alerts shown are committed
             return
-        now = time.monotonic()
         if not self.key_first() or now - self._steady_at >= DEFER_MOST:
             self._steady_at = now  # (a key being painted: this redraw would delay it)
             self.refresh_views(steady=True)
         if self.state.new_matches:
             self._announce()
-        if not self.collections.tick():
-            self._catch_up_out_of_sight()
+        caught_up = not self.collections.tick() and self._catch_up_out_of_sight()
         give_back()  # what passing alerts freed (at most every 2 s)
+        self._quiet = caught_up and now - self._moved_at >= SLOW_AFTER
+
+    def _moved(self) -> None:
+        """An alert, a key or news from the stream: the screen is redrawn at the quick pace
+        again (the next redraw within :data:`REFRESH_SECONDS`)."""
+        self._moved_at = time.monotonic()
+        self._quiet = False
 
     def _prepare_alert_screen(self) -> None:
         """Build the alert screen out of sight once there is an alert to build it for (once,
@@ -460,28 +486,30 @@ class FinkApp(QuietCrashApp):
 
             prepare_alert_screen(self, self.state.alerts[-1])
 
-    def _catch_up_out_of_sight(self) -> None:
+    def _catch_up_out_of_sight(self) -> bool:
         """When no alert and no key came for :data:`CATCH_UP_AFTER` seconds, redraw one screen
         out of sight (another mode's, or the feed under an alert) whose part of the model
         changed since: the key that shows it then only lays it out and paints it. After a
         backlog was read the first `2` took ~120 ms, most of it filling the lag screen (its
         new topics' sparklines, then a second layout), the first `3` ~140-180 ms (the schema
         tree built, a second layout). While alerts pour in nothing is redrawn out of sight:
-        that slowed the ingest by a quarter (bench/README.md, ninth session)."""
+        that slowed the ingest by a quarter (bench/README.md, ninth session). True when every
+        screen out of sight is caught up."""
         quiet_since = max(self._alerts_at, self.collections.last_key)
         if time.monotonic() - quiet_since < CATCH_UP_AFTER:
-            return
+            return False
         try:
             shown = self.screen
         except (ScreenStackError, UnknownModeError):
-            return  # no screen left: the app is closing
+            return False  # no screen left: the app is closing
         for screen in stacked_screens(self):
             if (
                 screen is not shown
                 and isinstance(screen, DashboardScreen)
                 and screen.catch_up(self.state)
             ):
-                return
+                return False
+        return True
 
     def _announce(self) -> None:
         """Bell, desktop notification and a toast for the new matches (at most one every
