@@ -23,6 +23,7 @@ from fink_tui.config import Settings
 from fink_tui.core.clients import (
     ErrorTracker,
     check_topics,
+    commit_stored,
     livestream_first,
     make_admin,
     make_consumer,
@@ -354,6 +355,7 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
     schemas_seen: dict[str, SchemaInfo] = {}
     in_flight = 0  # messages consumed and still being decoded
     dumped: set[str] = set()
+    uncommitted = False  # offsets stored since the last commit
     finished = False
     try:
         while not args.limit or shown < args.limit:
@@ -408,7 +410,8 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
                         break
                 sys.stdout.flush()
                 # A partition lost in a rebalance meanwhile is read again by its new owner.
-                store_offsets(consumer, next_offsets(batch.messages[:upto]))
+                if store_offsets(consumer, next_offsets(batch.messages[:upto])):
+                    uncommitted = True
             if pipeline.full() or enough:
                 continue
             want = args.limit - shown - in_flight if args.limit and where is None else 100
@@ -416,6 +419,11 @@ def poll(settings: Settings, args: argparse.Namespace) -> int:
             if tracker.kind is ErrorKind.AUTH:
                 raise tracker.explain("authentication failed")
             if not messages:
+                if uncommitted and not len(pipeline):
+                    # Read to the end: committed now, not at the next auto-commit (as the
+                    # dashboard's worker does, worker.CAUGHT_UP_COMMIT).
+                    uncommitted = False
+                    commit_stored(consumer)
                 idle = time.monotonic() - active_since if active_since is not None else 0.0
                 if args.idle and idle > args.idle and not len(pipeline):
                     break

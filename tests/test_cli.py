@@ -22,6 +22,7 @@ from tests.helpers import (
     produce,
     read_alerts,
     unique,
+    wait_until,
     wire_messages,
 )
 
@@ -344,6 +345,32 @@ def test_poll_idle_counts_from_the_assignment(capsys, stream) -> None:  # type: 
     code, out, err = run(capsys, *argv)
     assert code == 0, err
     assert len(out.splitlines()) == 2
+
+
+def test_poll_commits_at_once_when_read_to_the_end(stream) -> None:  # type: ignore[no-untyped-def]
+    """With librdkafka's auto-commit an hour away, a poll that has printed every alert and
+    waits for more has already committed them: read to the end, it commits at once."""
+    hour = ["-X", "auto.commit.interval.ms=3600000"]
+    poll = subprocess.Popen(
+        [sys.executable, "-m", "fink_tui", "poll", "--idle", "120", *base(stream), *hour],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    admin = AdminClient({"bootstrap.servers": stream["servers"]})
+
+    def committed() -> dict[tuple[str, int], int | None]:
+        snapshot = fetch_lag(admin, stream["group"], [stream["ztf"], stream["lsst"]], 5)
+        return {(t.topic, p.partition): p.committed for t in snapshot.topics for p in t.partitions}
+
+    end = {(stream["ztf"], 0): 6, (stream["ztf"], 1): 4, (stream["ztf"], 2): None}
+    end[(stream["lsst"], 0)] = 2
+    try:
+        assert wait_until(lambda: committed() == end, timeout=40)
+        assert poll.poll() is None  # still polling: not the commit of its close()
+    finally:
+        poll.terminate()
+        out, _ = poll.communicate(timeout=20)
+    assert len(out.splitlines()) == 12
 
 
 def test_poll_goes_on_when_an_alert_cannot_be_saved(  # type: ignore[no-untyped-def]

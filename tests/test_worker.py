@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from confluent_kafka.admin import AdminClient
 
+from fink_tui.core import worker as worker_module
 from fink_tui.core.decode import Alert
 from fink_tui.core.events import (
     AlertsReceived,
@@ -130,6 +131,28 @@ def test_at_least_once_across_stop_and_restart(broker: EmbeddedBroker, run_worke
     admin = AdminClient({"bootstrap.servers": broker.bootstrap})
     snap = fetch_lag(admin, group, [topic], 10)
     assert [(p.committed, p.lag) for p in snap.topics[0].partitions] == [(20, 0), (5, 0)]
+
+
+def test_read_to_the_end_it_commits_at_once(  # type: ignore[no-untyped-def]
+    broker: EmbeddedBroker, run_worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the periodic commit an hour away, a running worker that has delivered the whole
+    topic has committed it: read to the end, it commits what it delivered at once."""
+    monkeypatch.setattr(worker_module, "COMMIT_INTERVAL", 3600.0)
+    topic, group = unique("fink_caught_up_ztf"), unique("g")
+    broker.create_topics({topic: 2})
+    msgs = list(wire_messages(ZTF_ALERTS))
+    produce(broker.bootstrap, topic, msgs[:10], partition=0)
+    produce(broker.bootstrap, topic, msgs[10:15], partition=1)
+    worker, rec = run_worker(settings_for(broker.bootstrap, group, [topic]))
+    assert wait_until(lambda: len(rec.offsets()) == 15)
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+
+    def committed() -> list[int | None]:
+        return [p.committed for p in fetch_lag(admin, group, [topic], 10).topics[0].partitions]
+
+    assert wait_until(lambda: committed() == [10, 5])
+    assert worker.is_alive()  # not the commit of its stop
 
 
 def test_reset_while_running_takes_effect_at_once(broker: EmbeddedBroker, run_worker) -> None:  # type: ignore[no-untyped-def]

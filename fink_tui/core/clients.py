@@ -240,6 +240,16 @@ def livestream_first(names: Iterable[str]) -> list[str]:
     return sorted(visible, key=lambda n: (not n.startswith("fink_"), n))
 
 
+def commit_stored(consumer: Consumer) -> None:
+    """Commit the offsets stored so far, without waiting (none stored: nothing to do)."""
+    try:
+        consumer.commit(asynchronous=True)
+    except KafkaException as exc:
+        error = exc.args[0] if exc.args else None
+        if not (isinstance(error, KafkaError) and error.code() == KafkaError._NO_OFFSET):
+            raise
+
+
 def store_offsets(consumer: Consumer, offsets: list[TopicPartition]) -> bool:
     """Store offsets for the next commit; partitions lost in a rebalance are left out (their
     new owner reads from the last commit: at least once). True if any offset was stored."""
