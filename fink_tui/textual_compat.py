@@ -421,18 +421,18 @@ class _WakingEvent(threading.Event):
 
 class QuietInputDriver(LinuxDriver):
     """Textual's Linux driver with an input thread that sleeps until a key comes. Textual's
-    wakes ten times a second to see whether an escape key's wait is over, keys or not: a
-    third of the idle dashboard's CPU (bench/README.md, twentieth session). This one waits on
-    the terminal and on a pipe its exit event writes to (``disable_input`` sets it, then joins
-    the thread), with no timeout unless the parser waits for the rest of an escape sequence,
-    and then exactly until that wait ends (a lone Esc is delivered after ``ESCDELAY``, not up
-    to a tenth of a second later)."""
+    wakes ten times a second to see whether an escape key's wait is over, keys or not: 0.3-0.5 %
+    of a core, a fifth to a quarter of the idle app's (bench/README.md, twentieth session).
+    This one waits on the terminal and on a pipe its exit event writes to (``disable_input``
+    sets it, then joins the thread), with no timeout unless the parser waits for the rest of
+    an escape sequence, and then exactly until that wait ends (a lone Esc is delivered after
+    ``ESCDELAY``, not up to a tenth of a second later)."""
 
     def __init__(self, app: App[Any], **kwargs: Any) -> None:
         super().__init__(app, **kwargs)
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_write, False)
-        self.exit_event = _WakingEvent(self._wake_write)
+        self.exit_event: _WakingEvent = _WakingEvent(self._wake_write)
 
     def run_input_thread(self) -> None:
         """Read the terminal and hand its keys, clicks and reports to the app (Textual's own
@@ -470,6 +470,7 @@ class QuietInputDriver(LinuxDriver):
 
     def close(self) -> None:
         super().close()
+        self.exit_event.wake = -1  # a descriptor number closed now may be another file's later
         for fd in (self._wake_read, self._wake_write):
             try:
                 os.close(fd)
