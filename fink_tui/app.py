@@ -298,6 +298,8 @@ class FinkApp(QuietCrashApp):
             self._moved()
             self.source.make_way(MAKE_WAY)
             self.collections.interaction()
+        elif isinstance(event, events.Resize):
+            self._moved()  # the tables' columns follow the new width at the quick pace
         await super().on_event(event)
 
     def key_first(self) -> bool:
@@ -476,8 +478,8 @@ class FinkApp(QuietCrashApp):
         self._quiet = caught_up and now - self._moved_at >= SLOW_AFTER
 
     def _moved(self) -> None:
-        """An alert, a key or news from the stream: the screen is redrawn at the quick pace
-        again (the next redraw within :data:`REFRESH_SECONDS`)."""
+        """An alert, a key, news from the stream or a new terminal size: the screen is redrawn
+        at the quick pace again (the next redraw within :data:`REFRESH_SECONDS`)."""
         self._moved_at = time.monotonic()
         self._quiet = False
 

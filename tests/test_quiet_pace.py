@@ -37,7 +37,8 @@ def redraws_within(app: CountingApp, began: float, seconds: float) -> list[float
 
 async def test_the_screen_is_redrawn_once_a_second_while_nothing_moves() -> None:
     """After the alerts, once the screens out of sight are caught up: at most one redraw a
-    second. The next batch, and later a key, bring back four a second."""
+    second. The next batch, later a key, and later a new terminal size bring back four a
+    second."""
     app = CountingApp()
     first, second = batches(2, 3)
     async with app.run_test(size=SIZE) as pilot:
@@ -59,6 +60,12 @@ async def test_the_screen_is_redrawn_once_a_second_while_nothing_moves() -> None
         assert await until(pilot, lambda: app._quiet, 15)
         send_key(app, "2", "2")
         await pilot.pause(0.05)
+        began = time.monotonic()
+        await pilot.pause(1.5)
+        assert len(redraws_within(app, began, 1.5)) >= 4
+
+        assert await until(pilot, lambda: app._quiet, 15)
+        await pilot.resize_terminal(SIZE[0] + 20, SIZE[1])
         began = time.monotonic()
         await pilot.pause(1.5)
         assert len(redraws_within(app, began, 1.5)) >= 4
