@@ -71,15 +71,15 @@ from fink_tui.textual_compat import (
 REFRESH_SECONDS = 0.25
 """How often the shown screen is redrawn from the model (updates are coalesced to this)."""
 QUIET_REFRESH = 1.0
-"""How often it is redrawn once nothing moves: no alert, no key and no news from the stream
-(lag refreshes aside) for :data:`SLOW_AFTER` seconds, and the screens out of sight caught up.
-What changes then changes by the second (rates, ages) or by the lag refresh (every 5 s); the
-next alert, key or news brings the quicker pace back. The idle app and its stream process,
-200 alerts read, 15 s on each of three screens, three rounds: 1.54 % of a core (largest 1.74)
-at four redraws a second, 1.38 % (largest 1.50) with this (bench/README.md, twentieth
-session)."""
+"""How often it is redrawn once nothing moves: no alert, no key, no news from the stream (lag
+refreshes aside) and no new terminal size for :data:`SLOW_AFTER` seconds, and the screens out
+of sight caught up. What changes then changes by the second (rates, ages) or by the lag
+refresh (every 5 s); the next of those brings the quicker pace back. The idle app and its
+stream process, 200 alerts read, 15 s on each of three screens, three rounds: 1.54 % of a
+core (largest 1.74) at four redraws a second, 1.38 % (largest 1.50) with this
+(bench/README.md, twentieth session)."""
 SLOW_AFTER = 2.0
-"""Seconds without an alert, a key or news from the stream before the quiet pace."""
+"""Seconds without an alert, a key, news from the stream or a resize before the quiet pace."""
 PREPARE_AFTER = 0.6
 """Seconds after start before the other screens are built, out of sight."""
 MAKE_WAY = 0.15

@@ -1,6 +1,6 @@
 """The shown screen is redrawn four times a second while something moves, once a second when
-nothing does (no alert, no key, no news from the stream but lag refreshes), and at the quick
-pace again as soon as an alert or a key comes."""
+nothing does (no alert, no key, no news from the stream but lag refreshes, no new terminal
+size), and at the quick pace again as soon as one of those comes."""
 
 from __future__ import annotations
 
