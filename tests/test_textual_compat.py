@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import RadioButton, RadioSet
 
 from fink_tui.textual_compat import QuietCrashApp, highlight, highlighted_index, note_input
+from tests.helpers import wait_until
 
 
 def two_modes(other: type[Screen[None]] = Screen) -> App[None]:
@@ -527,15 +528,14 @@ out.write("ended\\n")
 """
 
 
-def lines_of(path: Path, want: str, timeout: float = 20.0) -> list[str]:
+def lines_of(path: Path, want: str) -> list[str]:
     """The lines written to ``path`` once one of them starts with ``want``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        lines = path.read_text().splitlines() if path.exists() else []
-        if any(line.startswith(want) for line in lines):
-            return lines
-        time.sleep(0.02)
-    raise AssertionError(f"{want!r} never written; got {lines}")
+
+    def lines() -> list[str]:
+        return path.read_text().splitlines() if path.exists() else []
+
+    assert wait_until(lambda: any(line.startswith(want) for line in lines())), lines()
+    return lines()
 
 
 def wake_ups(pid: int, thread: int) -> int:
