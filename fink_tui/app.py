@@ -70,14 +70,17 @@ from fink_tui.textual_compat import (
 
 REFRESH_SECONDS = 0.25
 """How often the shown screen is redrawn from the model (updates are coalesced to this)."""
-QUIET_REFRESH = 1.0
+QUIET_REFRESH = 2.0
 """How often it is redrawn once nothing moves: no alert, no key, no news from the stream (lag
 refreshes aside) and no new terminal size for :data:`SLOW_AFTER` seconds, and the screens out
-of sight caught up. What changes then changes by the second (rates, ages) or by the lag
-refresh (every 5 s); the next of those brings the quicker pace back. The idle app and its
-stream process, 200 alerts read, 15 s on each of three screens, three rounds: 1.54 % of a
-core (largest 1.74) at four redraws a second, 1.38 % (largest 1.50) with this
-(bench/README.md, twentieth session)."""
+of sight caught up. What changes then changes by the second (rates, ages; a lag refresh on the
+lag screen is drawn when it comes); the next alert, key or news brings the quicker pace back
+at once. Every two seconds, as htop's and btop's defaults: on this kind of machine a redraw's
+cost is mostly that of waking the interpreter (caches cold after each sleep), ~6 ms of the UI
+thread for the status line and the rates' sparklines in the minute after a burst. The app
+after 20,000 alerts, 10 s on each of lag/schema/feed, two interleaved rounds: 2.8-3.4 % of a
+core at four ticks a second skipping three (the UI thread 1.6-2.1 %), 1.7-2.3 % with this and
+the lag screen left alone out of sight (0.4-0.8 %) (bench/README.md, twenty-first session)."""
 SLOW_AFTER = 2.0
 """Seconds without an alert, a key, news from the stream or a resize before the quiet pace."""
 PREPARE_AFTER = 0.6
@@ -215,7 +218,8 @@ class FinkApp(QuietCrashApp):
         """When the last alert, key or news from the stream (lag refreshes aside) came."""
         self._quiet = False
         """Whether the screen is redrawn at the quiet pace (:data:`QUIET_REFRESH`)."""
-        self._ticked_at = 0.0
+        self._quick_timer: Timer | None = None
+        self._quiet_timer: Timer | None = None
 
     def get_driver_class(self) -> type[Driver]:
         return quiet_input(super().get_driver_class())
@@ -233,9 +237,10 @@ class FinkApp(QuietCrashApp):
         if self.state.notify is not None:  # its paths come with the very first alerts
             self.carry_paths("notify", self.state.notify.paths)
         self.source.start(self._post_event)
-        # One timer at the quick pace, which skips its ticks while nothing moves: a timer set
-        # anew at each tick costs Textual an inspect.signature of its callback each time.
-        self.set_interval(REFRESH_SECONDS, self._tick)
+        # Two timers, one paused: the quick pace and the quiet one (a timer set anew at each
+        # tick costs Textual an inspect.signature of its callback each time).
+        self._quick_timer = self.set_interval(REFRESH_SECONDS, self._tick)
+        self._quiet_timer = self.set_interval(QUIET_REFRESH, self._tick, pause=True)
         self.set_timer(PREPARE_AFTER, self._prepare_modes)
 
     def delay_update(self, delay: float = 0.05) -> None:
@@ -444,7 +449,10 @@ class FinkApp(QuietCrashApp):
                         timeout=20,
                         markup=False,
                     )
-            case LagUpdated() | AlertBytes():
+            case LagUpdated():
+                if self._quiet and isinstance(self._shown_dashboard(), LagScreen):
+                    self.refresh_views()  # now, not at the next tick of the quiet pace
+            case AlertBytes():
                 pass
             case _:
                 assert_never(event)
@@ -462,9 +470,6 @@ class FinkApp(QuietCrashApp):
 
     def _tick(self) -> None:
         now = time.monotonic()
-        if self._quiet and now - self._ticked_at < QUIET_REFRESH - REFRESH_SECONDS / 2:
-            return
-        self._ticked_at = now
         if self._terminal is not None and hung_up(self._terminal):
             self.exit(return_code=1)  # as a SIGHUP would, once the alerts shown are committed
             return
@@ -475,13 +480,28 @@ class FinkApp(QuietCrashApp):
             self._announce()
         caught_up = not self.collections.tick() and self._catch_up_out_of_sight()
         give_back()  # what passing alerts freed (at most every 2 s)
-        self._quiet = caught_up and now - self._moved_at >= SLOW_AFTER
+        quiet = caught_up and now - self._moved_at >= SLOW_AFTER
+        if quiet != self._quiet:
+            self._pace(quiet)
+
+    def _pace(self, quiet: bool) -> None:
+        """Tick at the quiet pace or the quick one: the other timer is paused, so that the
+        idle app's interpreter is not woken four times a second for nothing. On this kind of
+        machine a wake-up is what costs: 0.3 ms of CPU for a thread woken from a 0.1 s sleep
+        doing nothing else, 0.03 ms from a 1 ms one (cold caches after each sleep)."""
+        quick, slow = self._quick_timer, self._quiet_timer
+        if quick is None or slow is None:
+            return  # not mounted yet
+        self._quiet = quiet
+        (quick if quiet else slow).pause()
+        (slow if quiet else quick).resume()
 
     def _moved(self) -> None:
         """An alert, a key, news from the stream or a new terminal size: the screen is redrawn
         at the quick pace again (the next redraw within :data:`REFRESH_SECONDS`)."""
         self._moved_at = time.monotonic()
-        self._quiet = False
+        if self._quiet:
+            self._pace(quiet=False)
 
     def _prepare_alert_screen(self) -> None:
         """Build the alert screen out of sight once there is an alert to build it for (once,
@@ -571,13 +591,19 @@ class FinkApp(QuietCrashApp):
         """Redraw the shown dashboard screen, also under a dialog: now, or (``steady``, the
         timer's few times a second) at the pace each part of the screen keeps."""
         self.state.tick()
+        screen = self._shown_dashboard()
+        if screen is not None:
+            with self.batch_update():
+                screen.redraw(self.state, steady)
+
+    def _shown_dashboard(self) -> DashboardScreen | None:
+        """The dashboard screen in sight, also under a dialog."""
         for screen in reversed(self.screen_stack):
             if isinstance(screen, DashboardScreen):
-                with self.batch_update():
-                    screen.redraw(self.state, steady)
-                return
+                return screen
             if not screen.is_modal:
-                return
+                return None
+        return None
 
     def crash_report(self, traceback_text: str) -> None:
         # Textual's own report prints every local variable of the traceback, and locals can

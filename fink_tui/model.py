@@ -73,6 +73,10 @@ class Section(enum.Enum):
     """Alert rates per topic (they change as time passes, too)."""
     LAG = "lag"
     """The lag snapshot and its history."""
+    LAG_ROWS = "lag_rows"
+    """What the lag screen lays out: its rows (topics, partitions, the empty ones), the lines
+    over and under the table (expired alerts, the group's members), the sparklines' topics.
+    Unlike :attr:`LAG`, not every refresh: most only change figures and the time."""
     SCHEMAS = "schemas"
     """Schemas seen, the forced schema."""
     FAILURES = "failures"
@@ -174,6 +178,7 @@ class StreamState:
         self.lag_history: dict[str, deque[int]] = {}
         self.lag_times: dict[str, deque[float]] = {}
         """When each point of ``lag_history`` was taken (the sparklines' time axis)."""
+        self._lag_rows: object = None
         self.objects = ObjectBook(clock)
         """The alerts grouped by object, since the app started."""
         self.connection = ConnectionChanged(Connection.CONNECTING)
@@ -347,6 +352,18 @@ class StreamState:
             history.append(topic.lag)
             times = self.lag_times.setdefault(topic.topic, deque(maxlen=LAG_HISTORY))
             times.append(snapshot.taken_at)
+        rows = (
+            tuple(
+                (t.topic, t.error, tuple((p.partition, p.empty) for p in t.partitions))
+                for t in snapshot.topics
+            ),
+            snapshot.lost > 0,
+            snapshot.group_info,
+            tuple(self.lag_history),
+        )
+        if rows != self._lag_rows:
+            self._lag_rows = rows
+            self._changed(Section.LAG_ROWS)
 
     def tick(self) -> None:
         """Let time pass for the rate counters (so a quiet topic's rate falls to zero)."""

@@ -20,6 +20,7 @@ from fink_tui.screens.base import update_static
 from fink_tui.screens.lag import LagScreen
 from fink_tui.textual_compat import mode_screen
 from fink_tui.widgets.lag_table import LagTable
+from tests.test_remote import until
 from tests.test_snapshots import snapshot_app
 
 SIZE = (160, 45)
@@ -79,6 +80,56 @@ async def test_a_mode_out_of_sight_catches_up_once_the_stream_is_quiet() -> None
                 break
             await pilot.pause(0.05)
         assert committed_cells(table)[0] == "9" and app.screen is not lag
+        await pilot.press("q")
+
+
+async def test_a_refresh_out_of_sight_that_only_moves_figures_waits_for_the_key() -> None:
+    """The feed shown and the app at rest: a lag refresh that only changes figures (and the
+    time) leaves the lag screen out of sight as it is, and the app at its quiet pace; `2`
+    shows the new figures at once. A refresh that brings a row (a partition with alerts for
+    the first time) is drawn out of sight, before the key."""
+    app = snapshot_app("feed")
+    async with app.run_test(size=SIZE) as pilot:
+        lag = await built_lag_screen(pilot)
+        table = lag.query_one(LagTable)
+        assert await until(pilot, lambda: app._quiet and lag._caught_up is not None, 15)
+        rows = table.row_count
+        play_committed(app, 9)
+        await pilot.pause(CATCH_UP_AFTER + 1.0)
+        assert committed_cells(table)[:1] == ["6"]  # not redrawn out of sight
+        assert app._quiet  # nor at the quick pace for it
+        await pilot.press("2")
+        assert app.screen is lag and committed_cells(table)[:1] == ["9"]
+        await pilot.press("1")
+        assert await until(pilot, lambda: app._quiet, 15)
+        snapshot = app.state.lag
+        assert snapshot is not None
+        first = snapshot.topics[0]
+        hidden = next(p for p in first.partitions if p.empty)
+        filled = replace(hidden, high=hidden.low + 5)  # alerts in it now: a row of its own
+        parts = tuple(filled if p is hidden else p for p in first.partitions)
+        topic = replace(first, partitions=parts)
+        source = app.source
+        assert isinstance(source, ReplaySource)
+        topics = (topic, *snapshot.topics[1:])
+        source.play([LagUpdated(replace(snapshot, topics=topics, taken_at=snapshot.taken_at + 5))])
+        assert await until(pilot, lambda: table.row_count == rows + 1, CATCH_UP_AFTER + 3)
+        assert app.screen is not lag
+        await pilot.press("q")
+
+
+async def test_a_lag_refresh_on_the_lag_screen_is_drawn_when_it_comes() -> None:
+    """At the quiet pace (a redraw every QUIET_REFRESH seconds), a new snapshot on the lag
+    screen is drawn as it comes, not at the next tick."""
+    app = snapshot_app("lag")
+    async with app.run_test(size=SIZE) as pilot:
+        lag = app.screen
+        assert isinstance(lag, LagScreen)
+        table = lag.query_one(LagTable)
+        assert await until(pilot, lambda: app._quiet and table.row_count > 0, 15)
+        play_committed(app, 9)
+        await pilot.pause(0.1)  # the next tick is up to QUIET_REFRESH (2 s) away
+        assert committed_cells(table)[:1] == ["9"]
         await pilot.press("q")
 
 

@@ -97,7 +97,13 @@ def legend_text(snapshot: LagSnapshot | None) -> Text:
 class LagScreen(DashboardScreen):
     """Committed vs lag per topic and partition, refreshed every few seconds."""
 
-    DRAWS = (Section.LAG,)
+    DRAWS = (Section.LAG_ROWS,)
+    """Out of sight, redrawn only when rows or lines come or go (what the key that shows it
+    would otherwise lay out): a refresh that only changes figures and the time is drawn by
+    that key (a few ms). Caught up on every refresh, the lag screen cost the idle feed a
+    redraw, then a layout at the quick pace, every 5 s; with a lag refresh a minute apart
+    instead of 5 s, the idle app used 1.1-1.2 % of a core instead of ~2 % (the UI thread
+    0.25 % instead of 0.9 %: bench/README.md, twenty-first session)."""
 
     BINDINGS = [
         Binding("r", "refresh_lag", "Refresh", tooltip="Ask the broker now", id="lag.refresh"),
