@@ -80,7 +80,7 @@ cost is mostly that of waking the interpreter (caches cold after each sleep), ~6
 thread for the status line and the rates' sparklines in the minute after a burst. The app
 after 20,000 alerts, 10 s on each of lag/schema/feed, two interleaved rounds: 2.8-3.4 % of a
 core at four ticks a second skipping three (the UI thread 1.6-2.1 %), 1.7-2.3 % with this and
-the lag screen left alone out of sight (0.4-0.8 %) (bench/README.md, twenty-first session)."""
+the lag screen left alone out of sight (0.4-0.7 %) (bench/README.md, twenty-first session)."""
 SLOW_AFTER = 2.0
 """Seconds without an alert, a key, news from the stream or a resize before the quiet pace."""
 PREPARE_AFTER = 0.6
