@@ -237,10 +237,9 @@ class FinkApp(QuietCrashApp):
         if self.state.notify is not None:  # its paths come with the very first alerts
             self.carry_paths("notify", self.state.notify.paths)
         self.source.start(self._post_event)
-        # Two timers, one paused: the quick pace and the quiet one (a timer set anew at each
-        # tick costs Textual an inspect.signature of its callback each time).
+        # The quick pace; paused while the quiet one ticks (see _pace). Not a timer set anew at
+        # each tick: that cost Textual an inspect.signature of its callback each time.
         self._quick_timer = self.set_interval(REFRESH_SECONDS, self._tick)
-        self._quiet_timer = self.set_interval(QUIET_REFRESH, self._tick, pause=True)
         self.set_timer(PREPARE_AFTER, self._prepare_modes)
 
     def delay_update(self, delay: float = 0.05) -> None:
@@ -485,16 +484,25 @@ class FinkApp(QuietCrashApp):
             self._pace(quiet)
 
     def _pace(self, quiet: bool) -> None:
-        """Tick at the quiet pace or the quick one: the other timer is paused, so that the
-        idle app's interpreter is not woken four times a second for nothing. On this kind of
+        """Tick at the quiet pace or the quick one: the quick timer is paused while a quiet
+        one ticks, so that the idle app's interpreter is not woken four times a second for
+        nothing. On this kind of
         machine a wake-up is what costs: 0.3 ms of CPU for a thread woken from a 0.1 s sleep
         doing nothing else, 0.03 ms from a 1 ms one (cold caches after each sleep)."""
-        quick, slow = self._quick_timer, self._quiet_timer
-        if quick is None or slow is None:
+        quick = self._quick_timer
+        if quick is None:
             return  # not mounted yet
         self._quiet = quiet
-        (quick if quiet else slow).pause()
-        (slow if quiet else quick).resume()
+        if self._quiet_timer is not None:
+            self._quiet_timer.stop()
+            self._quiet_timer = None
+        if quiet:
+            quick.pause()
+            # Anew each time, its first tick QUIET_REFRESH from now (a paused one, resumed,
+            # would tick at once for the tick it was waiting for when paused).
+            self._quiet_timer = self.set_interval(QUIET_REFRESH, self._tick)
+        else:
+            quick.resume()  # a tick at once: what moved is drawn now
 
     def _moved(self) -> None:
         """An alert, a key, news from the stream or a new terminal size: the screen is redrawn
