@@ -486,9 +486,9 @@ class FinkApp(QuietCrashApp):
     def _pace(self, quiet: bool) -> None:
         """Tick at the quiet pace or the quick one: the quick timer is paused while a quiet
         one ticks, so that the idle app's interpreter is not woken four times a second for
-        nothing. On this kind of
-        machine a wake-up is what costs: 0.3 ms of CPU for a thread woken from a 0.1 s sleep
-        doing nothing else, 0.03 ms from a 1 ms one (cold caches after each sleep)."""
+        nothing. On this kind of machine a wake-up is what costs: 0.3 ms of CPU for a thread
+        woken from a 0.1 s sleep doing nothing else, 0.03 ms from a 1 ms one (cold caches
+        after each sleep)."""
         quick = self._quick_timer
         if quick is None:
             return  # not mounted yet
