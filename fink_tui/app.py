@@ -216,10 +216,9 @@ class FinkApp(QuietCrashApp):
         """When the last alerts came (``time.monotonic``)."""
         self._moved_at = 0.0
         """When the last alert, key or news from the stream (lag refreshes aside) came."""
-        self._quiet = False
-        """Whether the screen is redrawn at the quiet pace (:data:`QUIET_REFRESH`)."""
         self._quick_timer: Timer | None = None
         self._quiet_timer: Timer | None = None
+        """Ticking at the quiet pace (:data:`QUIET_REFRESH`) while set; see :meth:`_pace`."""
 
     def get_driver_class(self) -> type[Driver]:
         return quiet_input(super().get_driver_class())
@@ -492,7 +491,6 @@ class FinkApp(QuietCrashApp):
         quick = self._quick_timer
         if quick is None:
             return  # not mounted yet
-        self._quiet = quiet
         if self._quiet_timer is not None:
             self._quiet_timer.stop()
             self._quiet_timer = None
@@ -503,6 +501,11 @@ class FinkApp(QuietCrashApp):
             self._quiet_timer = self.set_interval(QUIET_REFRESH, self._tick)
         else:
             quick.resume()  # a tick at once: what moved is drawn now
+
+    @property
+    def _quiet(self) -> bool:
+        """Whether the screen is redrawn at the quiet pace."""
+        return self._quiet_timer is not None
 
     def _moved(self) -> None:
         """An alert, a key, news from the stream or a new terminal size: the screen is redrawn

@@ -16,6 +16,7 @@ import pytest
 from astropy.io import fits
 
 from fink_tui.core import wire
+from fink_tui.core.decode import Alert, AlertDecoder, DecodeFailure, MessageRef
 from fink_tui.core.wire import encode
 from fink_tui.demo.factory import AlertFactory
 from fink_tui.demo.lightcurves import KINDS, equatorial_to_ecliptic
@@ -323,18 +324,17 @@ def test_each_malformed_message_fails_to_decode(factory: AlertFactory) -> None:
 
 def test_the_app_decoder_summarises_demo_alerts(factory: AlertFactory) -> None:
     """The core decoder reads the demo's alerts like real ones, and rejects the bad ones."""
-    decode_mod = pytest.importorskip("fink_tui.core.decode")
-    decoder = decode_mod.AlertDecoder()
-    ref = decode_mod.MessageRef("fink_demo", 0, 0)
+    decoder = AlertDecoder()
+    ref = MessageRef("fink_demo", 0, 0)
     for survey in SURVEYS:
         for kind in KINDS:
             record, schema = make(factory, survey, kind)
             alert = decoder.decode(ref, *encode(record, schema))
-            assert isinstance(alert, decode_mod.Alert), alert
+            assert isinstance(alert, Alert), alert
             summary = alert.summary
             assert summary.survey == survey[:4].rstrip("-")
             assert summary.ra is not None and summary.dec is not None and summary.band
             assert summary.time is not None and summary.classification
             assert math.isfinite(summary.mag if summary.mag is not None else summary.flux)
     for key, value, description in malformed_messages(factory):
-        assert isinstance(decoder.decode(ref, key, value), decode_mod.DecodeFailure), description
+        assert isinstance(decoder.decode(ref, key, value), DecodeFailure), description
